@@ -1,0 +1,69 @@
+"""Where the app keeps its data, cache and logs, and where its bundled resources live.
+
+`HEAR2SEE_HOME` moves all user data (models, runs.jsonl, cache, logs) into one folder, for tests
+and portable installs; otherwise platformdirs' per-user folders are used. Nothing is written next
+to the source tree at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "hear2see"
+
+
+def _home_override() -> Path | None:
+    value = os.environ.get("HEAR2SEE_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def data_dir() -> Path:
+    """The user data folder (models, runs.jsonl)."""
+    home = _home_override()
+    return home if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Installed models live here, one sub-folder per kind (`vosk/`, `sd/`, ...)."""
+    return data_dir() / "models"
+
+
+def runs_log_path() -> Path:
+    """The JSONL run record every render appends to."""
+    return data_dir() / "runs.jsonl"
+
+
+def cache_dir() -> Path:
+    """Re-creatable files (thumbnails, cached frames)."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    """Log files, tracebacks included; the user sees sentences, the log keeps details."""
+    home = _home_override()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def resources_dir() -> Path:
+    """The bundled `resources/` folder, from a source checkout, an install, or a frozen app."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    candidates = []
+    if frozen_root:
+        candidates.append(Path(frozen_root) / "resources")
+    package_dir = Path(__file__).resolve().parent.parent
+    candidates.append(package_dir / "resources")  # installed as package data
+    candidates.append(package_dir.parent / "resources")  # source checkout
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return candidates[-1]
+
+
+def resource_path(*parts: str) -> Path:
+    """A file inside the bundled resources folder."""
+    return resources_dir().joinpath(*parts)
