@@ -1,0 +1,264 @@
+"""The `hear2see` command line: thin argparse front end over the core jobs.
+
+Every failure a user can act on is a Hear2SeeError: printed as one sentence on stderr, with the
+exit code the error carries (2 bad input, 3 model missing, 4 render failed, 130 cancelled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hear2see_desktop import __version__
+from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
+
+log = logging.getLogger("hear2see.cli")
+
+# Nothing here may reach the network: models come from disk only (the model manager downloads on request).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one sentence and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message[0].upper() + message[1:]}. See `{self.prog} --help`.\n")
+
+
+def _add_asr_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=("auto", "vosk", "whisper"), default="auto",
+                        help="speech recogniser: auto uses Vosk when a Vosk model is installed, else Whisper")
+    parser.add_argument("--asr-model", metavar="PATH", help="a Vosk model folder or a faster-whisper model folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line grammar (exact names are relied on by scripts and tests)."""
+    from hear2see_desktop.core.settings import SCHEDULERS, RenderSettings
+
+    defaults = RenderSettings()
+    parser = _Parser(prog="hear2see", description="Turn a spoken narration into a short video, offline.")
+    parser.add_argument("--version", action="version", version=f"hear2see {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="also print the log on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    transcribe = sub.add_parser("transcribe", help="print the transcript of an audio file")
+    transcribe.add_argument("audio", metavar="AUDIO")
+    _add_asr_flags(transcribe)
+    transcribe.add_argument("--json", action="store_true", help="print text, words with times, engine, model")
+
+    prompt = sub.add_parser("prompt", help="print the visual prompt built from a text or a transcript")
+    source = prompt.add_mutually_exclusive_group(required=True)
+    source.add_argument("text", nargs="?", metavar="TEXT")
+    source.add_argument("--transcript", metavar="FILE.json", help="a `hear2see transcribe --json` output")
+    prompt.add_argument("--style", default=defaults.style, help="style preset (see --help of render)")
+    prompt.add_argument("--json", action="store_true")
+
+    render = sub.add_parser("render", help="narration in, MP4 out (ASR -> prompt -> frames -> video)")
+    render.add_argument("audio", nargs="?", metavar="AUDIO")
+    render.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    render.add_argument("--replay", metavar="RUN_ID", help="render a logged run again with the same settings")
+    render.add_argument("--prompt", help="the picture to draw (skips the prompt builder)")
+    render.add_argument("--style", default=defaults.style)
+    render.add_argument("--negative", metavar="TEXT", help="negative prompt (default: a standard one)")
+    render.add_argument("--model", default=defaults.model, metavar="ID|DIR|FILE.safetensors")
+    render.add_argument("--model-config", metavar="DIR",
+                        help="component configs for a single-file checkpoint (default: the bundled SD 1.5 ones)")
+    render.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]")
+    render.add_argument("--scheduler", choices=SCHEDULERS, default=defaults.scheduler)
+    render.add_argument("--steps", type=int, default=defaults.steps)
+    render.add_argument("--cfg", type=float, default=defaults.cfg)
+    render.add_argument("--frames", type=int, default=None,
+                        help="distinct images held evenly across the narration (default: one per output frame)")
+    render.add_argument("--fps", type=int, default=defaults.fps, help="output frame rate")
+    render.add_argument("--seed", type=int, default=defaults.seed)
+    render.add_argument("--width", type=int, default=defaults.width, metavar="PX")
+    render.add_argument("--height", type=int, default=defaults.height, metavar="PX")
+    render.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=defaults.device)
+    render.add_argument("--mode", choices=("classic",), default=defaults.mode)
+    render.add_argument("--runs-log", metavar="FILE", type=Path)
+    _add_asr_flags(render)
+
+    runs = sub.add_parser("runs", help="list or show logged runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=_Parser, required=True)
+    runs_list = runs_sub.add_parser("list", help="one line per run")
+    runs_list.add_argument("--runs-log", metavar="FILE", type=Path)
+    runs_list.add_argument("--json", action="store_true")
+    runs_show = runs_sub.add_parser("show", help="the whole record of one run")
+    runs_show.add_argument("run_id", metavar="RUN_ID")
+    runs_show.add_argument("--runs-log", metavar="FILE", type=Path)
+    return parser
+
+
+def _existing_file(text: str, what: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise BadInputError(f"The {what} {path} does not exist: check the path.")
+    if path.is_dir():
+        raise BadInputError(f"The {what} {path} is a folder: give a file.")
+    return path
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.transcribe_job import TranscribeJob
+
+    job = TranscribeJob(_existing_file(args.audio, "audio file"), args.engine, args.asr_model)
+    progress = TerminalProgress()
+    try:
+        transcript = job.run(progress, lambda: False)
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(transcript.to_dict(), ensure_ascii=False))
+    else:
+        print(transcript.text)
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    from hear2see_desktop.core.prompt.builder import build_prompt
+    from hear2see_desktop.core.transcript import Transcript
+
+    if args.transcript:
+        path = _existing_file(args.transcript, "transcript")
+        try:
+            text = Transcript.from_dict(json.loads(path.read_text(encoding="utf-8"))).text
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise BadInputError(
+                f"{path.name} is not a transcript JSON file (as written by `hear2see transcribe --json`)."
+            ) from error
+    else:
+        text = args.text
+    result = build_prompt(text, style=args.style)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(result.prompt)
+    return 0
+
+
+def _render_settings(args: argparse.Namespace):  # noqa: ANN202 - RenderSettings, imported lazily
+    from hear2see_desktop.core.prompt.styles import style_names
+    from hear2see_desktop.core.settings import LoraSpec, RenderSettings
+
+    if args.style not in style_names():
+        raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
+    return RenderSettings(
+        prompt=(args.prompt or "").strip(),
+        negative_prompt=(args.negative or "").strip(),
+        style=args.style,
+        model=args.model,
+        model_config=args.model_config,
+        loras=[LoraSpec.parse(text) for text in args.lora],
+        scheduler=args.scheduler,
+        steps=args.steps,
+        cfg=args.cfg,
+        frames=args.frames,
+        fps=args.fps,
+        seed=args.seed,
+        width=args.width,
+        height=args.height,
+        device=args.device,
+        mode=args.mode,
+    )
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core import paths
+    from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
+    from hear2see_desktop.core.runlog import find_record
+
+    out_path = Path(args.output).expanduser()
+    check_output_path(out_path)
+    runs_log = args.runs_log or paths.runs_log_path()
+    if args.replay:
+        if args.audio:
+            raise BadInputError("--replay renders the logged narration: leave out AUDIO.")
+        request = replay_request(find_record(runs_log, args.replay), out_path, runs_log)
+    else:
+        if not args.audio:
+            raise BadInputError("No narration given: pass an AUDIO file, or --replay RUN_ID.")
+        request = RenderRequest(
+            audio_path=_existing_file(args.audio, "audio file"),
+            out_path=out_path,
+            settings=_render_settings(args),
+            engine=args.engine,
+            asr_model=args.asr_model,
+            runs_log=runs_log,
+        )
+    progress = TerminalProgress()
+    try:
+        result = RenderJob(request).run(progress, lambda: False)
+    finally:
+        progress.close()
+    print(result.out_path)
+    print(f"run {result.run_id}", file=sys.stderr)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from hear2see_desktop.core import paths
+    from hear2see_desktop.core.runlog import find_record, read_log
+
+    runs_log = args.runs_log or paths.runs_log_path()
+    if args.runs_command == "show":
+        print(json.dumps(find_record(runs_log, args.run_id), indent=2, ensure_ascii=False))
+        return 0
+    run_log = read_log(runs_log)
+    for number in run_log.skipped_lines:
+        print(f"warning: skipped unreadable line {number} of {runs_log}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(run_log.records, ensure_ascii=False))
+        return 0
+    if not run_log.records:
+        print(f"No runs logged yet in {runs_log}.", file=sys.stderr)
+        return 0
+    for record in run_log.records:
+        size = record.get("size") or ["?", "?"]
+        prompt = str(record.get("prompt", ""))
+        print(
+            f"{record.get('id')}  {str(record.get('time', ''))[:19]}  {record.get('frames', '?')} frames "
+            f"@{record.get('fps', '?')}fps  {size[0]}x{size[1]}  {record.get('steps', '?')} steps  "
+            f"seed {record.get('seed', (record.get('seeds') or ['?'])[0])}  "
+            f"{prompt[:50]}{'…' if len(prompt) > 50 else ''}"
+        )
+    return 0
+
+
+COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code (also used by the console script)."""
+    from hear2see_desktop.logging_setup import setup_logging
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log_file = setup_logging(verbose=args.verbose)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except Hear2SeeError as error:
+        log.info("%s failed: %s", args.command, error, exc_info=True)
+        print(f"hear2see: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"hear2see: {CancelledError()}", file=sys.stderr)
+        return CancelledError.exit_code
+    except Exception as error:  # a bug: the user gets a sentence, the log gets the traceback
+        log.exception("unexpected failure in %s", args.command)
+        where = f" (details in {log_file})" if log_file else ""
+        print(f"hear2see: Unexpected error {type(error).__name__}: {error}{where}.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Denoising the distinct images of a clip, one by one, with previews and prompt cancellation.
+
+The text is encoded once per render (not once per frame); each image gets its own CPU-seeded
+generator so the same seed gives the same picture on any device, and replays are exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hear2see_desktop.core.errors import CancelledError
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
+from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
+from hear2see_desktop.core.render.preview import latents_to_rgb
+from hear2see_desktop.core.render.schedulers import make_scheduler
+from hear2see_desktop.core.settings import RenderSettings
+
+log = logging.getLogger(__name__)
+
+ImageFn = Callable[[int, np.ndarray], None]
+
+
+@dataclass
+class UNetCounter:
+    """Counts UNet forward calls and the samples they denoised (CFG doubles the samples)."""
+
+    calls: int = 0
+    samples: int = 0
+
+    def __call__(self, module: object, args: tuple, kwargs: dict | None = None) -> None:
+        self.calls += 1
+        sample = args[0] if args else (kwargs or {}).get("sample")
+        self.samples += int(sample.shape[0]) if sample is not None else 1
+
+
+def render_images(
+    loaded: LoadedPipeline,
+    settings: RenderSettings,
+    seeds: Sequence[int],
+    progress: ProgressFn,
+    cancelled: CancelledFn,
+    on_image: ImageFn,
+) -> UNetCounter:
+    """Render one image per seed with `settings`; hand each finished RGB uint8 image to `on_image`."""
+    import torch
+
+    pipe = loaded.pipe
+    pipe.scheduler = make_scheduler(settings.scheduler, pipe.scheduler.config)
+    counter = UNetCounter()
+    hook = pipe.unet.register_forward_pre_hook(counter, with_kwargs=True)
+    steps = settings.steps
+    total = max(1, len(seeds) * steps)
+    use_cfg = settings.cfg > 1.0
+    try:
+        with torch.inference_mode():
+            prompt_embeds, negative_embeds = pipe.encode_prompt(
+                settings.prompt,
+                device=pipe.device,
+                num_images_per_prompt=1,
+                do_classifier_free_guidance=use_cfg,
+                negative_prompt=settings.negative_prompt or None,
+            )
+        for index, seed in enumerate(seeds):
+            if cancelled():
+                raise CancelledError()
+
+            def on_step_end(_pipe: object, step: int, _timestep: object, tensors: dict, index: int = index) -> dict:
+                latents = tensors["latents"]
+                preview = latents_to_rgb(latents[0].detach().float().cpu().numpy())
+                progress(index * steps + step + 1, total, f"Image {index + 1}/{len(seeds)}, step {step + 1}/{steps}",
+                         preview)
+                if cancelled():
+                    raise CancelledError()
+                return tensors
+
+            generator = torch.Generator(device="cpu").manual_seed(int(seed))
+            with torch.inference_mode():
+                result = pipe(
+                    prompt_embeds=prompt_embeds,
+                    negative_prompt_embeds=negative_embeds if use_cfg else None,
+                    num_inference_steps=steps,
+                    guidance_scale=settings.cfg,
+                    width=settings.width,
+                    height=settings.height,
+                    generator=generator,
+                    output_type="np",
+                    callback_on_step_end=on_step_end,
+                    callback_on_step_end_tensor_inputs=["latents"],
+                )
+            image = np.asarray(result.images[0])
+            rgb = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            on_image(index, rgb)
+    finally:
+        hook.remove()
+    return counter

@@ -1,0 +1,120 @@
+"""Where a Stable Diffusion model comes from: a hub id in the local cache, a folder, or one file.
+
+Nothing here downloads. A hub id is looked up in the Hugging Face cache and the app's models
+folder only; a missing model is a ModelMissingError that says where we looked and how to get it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hear2see_desktop.core import paths
+from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model: `kind` is "diffusers" (a folder) or "single_file" (a .safetensors)."""
+
+    kind: str
+    path: Path
+    config_dir: Path | None = None  # component configs + tokenizer for a single file
+    requested: str = ""
+
+
+def default_single_file_config() -> Path | None:
+    """Component configs + tokenizer for an SD 1.5 single file: a local copy of the SD 1.5 repo, if any."""
+    from hear2see_desktop.core.settings import DEFAULT_MODEL
+
+    local_copy = paths.models_dir() / "sd" / DEFAULT_MODEL.split("/")[-1]
+    if (local_copy / "model_index.json").is_file():
+        return local_copy
+    return _cached_hub_snapshot(DEFAULT_MODEL)
+
+
+def _looks_like_path(text: str) -> bool:
+    return (
+        text.startswith((".", "/", "~", "\\"))
+        or (len(text) > 1 and text[1] == ":")
+        or text.lower().endswith((".safetensors", *PICKLE_SUFFIXES))
+        or text.count("/") != 1
+    )
+
+
+def _hub_cache_dir() -> Path:
+    explicit = os.environ.get("HF_HUB_CACHE")
+    if explicit:
+        return Path(explicit)
+    hf_home = os.environ.get("HF_HOME")
+    return Path(hf_home) / "hub" if hf_home else Path.home() / ".cache" / "huggingface" / "hub"
+
+
+def _cached_hub_snapshot(repo_id: str) -> Path | None:
+    """The newest snapshot of `repo_id` in the HF cache that holds a model_index.json."""
+    repo_dir = _hub_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    ref = repo_dir / "refs" / "main"
+    if ref.is_file():
+        snapshot = repo_dir / "snapshots" / ref.read_text().strip()
+        if (snapshot / "model_index.json").is_file():
+            return snapshot
+    snapshots = sorted((repo_dir / "snapshots").glob("*/model_index.json"), key=lambda p: p.stat().st_mtime)
+    return snapshots[-1].parent if snapshots else None
+
+
+def resolve_model_source(requested: str, config: str | None = None) -> ModelSource:
+    """Turn the user's --model value into a local source, or say why it can't be used."""
+    text = requested.strip()
+    if not text:
+        raise BadInputError(
+            "No model was given: pass --model with a hub id, a diffusers folder or a .safetensors file."
+        )
+    candidate = Path(text).expanduser()
+    if candidate.suffix.lower() in PICKLE_SUFFIXES:
+        raise BadInputError(
+            f"{candidate.name} is a pickle-based checkpoint, which can run code when loaded: "
+            "use a .safetensors version of it instead."
+        )
+    if candidate.is_file():
+        if candidate.suffix.lower() != ".safetensors":
+            raise BadInputError(f"{candidate} is not a .safetensors checkpoint or a diffusers model folder.")
+        config_dir = Path(config).expanduser() if config else default_single_file_config()
+        if config_dir is None:
+            raise ModelMissingError(
+                f"{candidate.name} needs the Stable Diffusion 1.5 component configs and tokenizer, which are not "
+                f"on this machine (looked in {paths.models_dir() / 'sd'} and the Hugging Face cache at "
+                f"{_hub_cache_dir()}): download the small config files once with `huggingface-cli download "
+                "stable-diffusion-v1-5/stable-diffusion-v1-5 --include '*.json' '*.txt'`, "
+                "or pass --model-config with a diffusers folder of an SD 1.5 model."
+            )
+        if not (config_dir / "model_index.json").is_file():
+            raise BadInputError(
+                f"The model configuration folder {config_dir} has no model_index.json: "
+                "pass --model-config with the folder of a matching diffusers model."
+            )
+        return ModelSource("single_file", candidate.resolve(), config_dir.resolve(), text)
+    if candidate.is_dir():
+        if not (candidate / "model_index.json").is_file():
+            raise BadInputError(
+                f"{candidate} is not a diffusers model folder (it has no model_index.json): "
+                "pass the folder that holds model_index.json, or a .safetensors file."
+            )
+        return ModelSource("diffusers", candidate.resolve(), None, text)
+    if _looks_like_path(text):
+        raise BadInputError(f"The model {text} does not exist: check the path, or pass a hub id such as "
+                            "stable-diffusion-v1-5/stable-diffusion-v1-5.")
+    local_copy = paths.models_dir() / "sd" / text.split("/")[-1]
+    if (local_copy / "model_index.json").is_file():
+        return ModelSource("diffusers", local_copy.resolve(), None, text)
+    snapshot = _cached_hub_snapshot(text)
+    if snapshot is not None:
+        return ModelSource("diffusers", snapshot, None, text)
+    raise ModelMissingError(
+        f"The Stable Diffusion model '{text}' is not on this machine (looked in {local_copy} and the "
+        f"Hugging Face cache at {_hub_cache_dir()}): download it once with "
+        f"`huggingface-cli download {text}` or copy a diffusers folder to {local_copy}, "
+        "or pass --model with a diffusers folder or a .safetensors checkpoint."
+    )

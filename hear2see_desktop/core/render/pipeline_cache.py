@@ -1,0 +1,138 @@
+"""Loading a Stable Diffusion pipeline once per process and applying LoRAs to it.
+
+Loading SD 1.5 takes seconds to minutes; a second render with the same model and device reuses
+the loaded pipeline. Only one pipeline is kept, so switching models frees the previous one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hear2see_desktop.core.errors import BadInputError, ModelMissingError, RenderFailedError
+from hear2see_desktop.core.render.devices import DeviceChoice
+from hear2see_desktop.core.render.model_source import ModelSource
+from hear2see_desktop.core.settings import LoraSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedPipeline:
+    """A ready pipeline with what it was loaded from, and the LoRAs now active on it."""
+
+    pipe: Any
+    source: ModelSource
+    device: DeviceChoice
+    loras: tuple[LoraSpec, ...] = ()
+    adapter_names: list[str] = field(default_factory=list)
+    load_s: float = 0.0
+
+
+_lock = threading.Lock()
+_cached: LoadedPipeline | None = None
+load_count = 0  # how many times a model was read from disk in this process (tests check reuse)
+
+
+def _load(source: ModelSource, device: DeviceChoice) -> Any:
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    dtype = getattr(torch, device.dtype_name)
+    common = dict(torch_dtype=dtype, safety_checker=None, requires_safety_checker=False, local_files_only=True)
+    try:
+        if source.kind == "single_file":
+            pipe = StableDiffusionPipeline.from_single_file(
+                str(source.path), config=str(source.config_dir), **common
+            )
+        else:
+            pipe = StableDiffusionPipeline.from_pretrained(str(source.path), feature_extractor=None, **common)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        log.exception("loading %s failed", source.path)
+        if isinstance(error, OSError) and "tokenizer" in str(error).lower():
+            raise ModelMissingError(
+                f"The tokenizer for {source.path.name} was not found in {source.config_dir}: "
+                "pass --model-config with a diffusers folder of the same model."
+            ) from error
+        raise BadInputError(
+            f"{source.path} could not be loaded as a Stable Diffusion 1.5 model ({type(error).__name__}): "
+            "check that it is an SD 1.5 checkpoint and that the file is complete."
+        ) from error
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device.device)
+
+
+def get_pipeline(source: ModelSource, device: DeviceChoice) -> LoadedPipeline:
+    """The pipeline for `source` on `device`, loaded at most once while it stays the current one."""
+    import time
+
+    global _cached, load_count
+    with _lock:
+        if _cached is not None and _cached.source == source and _cached.device == device:
+            return _cached
+        _cached = None  # free the previous model before loading the next
+        start = time.perf_counter()
+        pipe = _load(source, device)
+        load_count += 1
+        _cached = LoadedPipeline(pipe=pipe, source=source, device=device, load_s=time.perf_counter() - start)
+        return _cached
+
+
+def apply_loras(loaded: LoadedPipeline, loras: list[LoraSpec]) -> None:
+    """Make exactly `loras` active with their weights; files are loaded only when the set changes."""
+    wanted = tuple(loras)
+    if wanted == loaded.loras:
+        return
+    pipe = loaded.pipe
+    same_files = [lora.path for lora in wanted] == [lora.path for lora in loaded.loras]
+    if same_files and wanted:
+        pipe.set_adapters(loaded.adapter_names, adapter_weights=[lora.weight for lora in wanted])
+        loaded.loras = wanted
+        return
+    if loaded.adapter_names:
+        pipe.unload_lora_weights()
+        loaded.adapter_names = []
+        loaded.loras = ()
+    names: list[str] = []
+    for index, lora in enumerate(wanted):
+        path = Path(lora.path).expanduser()
+        if not path.is_file():
+            raise BadInputError(f"The LoRA file {path} does not exist: check the path given to --lora.")
+        if path.suffix.lower() != ".safetensors":
+            raise BadInputError(f"The LoRA {path.name} is not a .safetensors file: only safetensors LoRAs are loaded.")
+        name = f"lora{index}"
+        try:
+            pipe.load_lora_weights(str(path), adapter_name=name)
+        except (OSError, ValueError, KeyError, RuntimeError) as error:
+            log.exception("loading LoRA %s failed", path)
+            if names:
+                pipe.unload_lora_weights()
+            raise BadInputError(
+                f"The LoRA {path.name} could not be applied to this model ({type(error).__name__}): "
+                "check that it was trained for Stable Diffusion 1.5."
+            ) from error
+        names.append(name)
+    if names:
+        pipe.set_adapters(names, adapter_weights=[lora.weight for lora in wanted])
+    loaded.adapter_names = names
+    loaded.loras = wanted
+
+
+def release() -> None:
+    """Forget the cached pipeline (frees its memory once nothing else holds it)."""
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def render_failed_for(error: BaseException, settings_hint: str) -> RenderFailedError:
+    """Turn a backend failure into a sentence; out-of-memory says what to lower."""
+    text = str(error).lower()
+    if "out of memory" in text or isinstance(error, MemoryError):
+        return RenderFailedError(
+            f"The render ran out of memory at {settings_hint}: lower the width/height, or use --device cpu."
+        )
+    return RenderFailedError(f"The render failed ({type(error).__name__}: {str(error)[:200]}).")

@@ -1,0 +1,101 @@
+"""RenderSettings: the one type that says how a video is rendered.
+
+The CLI flags, the GUI form, the run record and replay all read and write this type, so a logged
+run can be rendered again with exactly the same settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from hear2see_desktop.core.errors import BadInputError
+
+DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+SCHEDULERS = ("dpmpp-2m", "euler-a", "ddim", "lcm")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MODES = ("classic",)
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    """A LoRA file and the weight (strength) it is applied with."""
+
+    path: str
+    weight: float = 1.0
+
+    @classmethod
+    def parse(cls, text: str) -> LoraSpec:
+        """Read the CLI form `FILE[:WEIGHT]`; a Windows drive letter is not taken for a weight."""
+        head, sep, tail = text.rpartition(":")
+        if sep and head and not (len(head) == 1 and head.isalpha()):
+            try:
+                return cls(head, float(tail))
+            except ValueError:
+                pass
+        return cls(text, 1.0)
+
+
+@dataclass
+class RenderSettings:
+    """Everything that shapes the frames of a render (not where the output goes)."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    style: str = "cinematic"
+    model: str = DEFAULT_MODEL
+    model_config: str | None = None
+    loras: list[LoraSpec] = field(default_factory=list)
+    scheduler: str = "dpmpp-2m"
+    steps: int = 25
+    cfg: float = 7.5
+    frames: int | None = None
+    fps: int = 8
+    seed: int = 0
+    width: int = 512
+    height: int = 512
+    device: str = "auto"
+    mode: str = "classic"
+
+    def validate(self) -> None:
+        """Raise BadInputError with one sentence for the first setting out of range."""
+        checks: list[tuple[bool, str]] = [
+            (self.scheduler in SCHEDULERS,
+             f"Unknown scheduler '{self.scheduler}': use one of {', '.join(SCHEDULERS)}."),
+            (self.device in DEVICES, f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}."),
+            (self.mode in MODES, f"Unknown mode '{self.mode}': use one of {', '.join(MODES)}."),
+            (1 <= self.steps <= 200, f"Steps must be between 1 and 200 (got {self.steps})."),
+            (0.0 <= self.cfg <= 30.0, f"CFG must be between 0 and 30 (got {self.cfg})."),
+            (1 <= self.fps <= 60, f"FPS must be between 1 and 60 (got {self.fps})."),
+            (self.frames is None or 1 <= self.frames <= 10000,
+             f"Frames must be at least 1 (got {self.frames})."),
+            (0 <= self.seed < 2**32, f"Seed must be between 0 and {2**32 - 1} (got {self.seed})."),
+        ]
+        for size_name, size in (("Width", self.width), ("Height", self.height)):
+            checks.append((64 <= size <= 2048 and size % 8 == 0,
+                           f"{size_name} must be a multiple of 8 between 64 and 2048 pixels (got {size})."))
+        for lora in self.loras:
+            checks.append((-4.0 <= lora.weight <= 4.0,
+                           f"LoRA weight must be between -4 and 4 (got {lora.weight} for {lora.path})."))
+        for ok, message in checks:
+            if not ok:
+                raise BadInputError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data for the run record and project files."""
+        data = asdict(self)
+        data["loras"] = [asdict(lora) for lora in self.loras]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderSettings:
+        """Read `to_dict` data back, ignoring unknown keys from newer versions."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["loras"] = [LoraSpec(str(d["path"]), float(d.get("weight", 1.0))) for d in data.get("loras", [])]
+        return cls(**values)
+
+
+def frame_seeds(settings: RenderSettings, n_images: int) -> list[int]:
+    """The paper's classic schedule: image i uses seed + i (wrapping at 2**32)."""
+    return [(settings.seed + i) % 2**32 for i in range(n_images)]
