@@ -1,0 +1,51 @@
+"""The run log survives crashes: a half-written last line is skipped, never fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.runlog import append_record, find_record, new_run_id, read_log
+
+
+def test_records_are_appended_one_line_each(tmp_path: Path) -> None:
+    log = tmp_path / "runs.jsonl"
+    append_record(log, {"id": "a1", "prompt": "fox"})
+    append_record(log, {"id": "b2", "prompt": "owl"})
+    assert log.read_text().count("\n") == 2
+    assert [r["id"] for r in read_log(log).records] == ["a1", "b2"]
+
+
+def test_a_truncated_last_line_is_skipped_and_the_next_append_starts_a_fresh_line(tmp_path: Path) -> None:
+    log = tmp_path / "runs.jsonl"
+    append_record(log, {"id": "a1"})
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write('{"id": "crashed", "prom')  # the process died mid-write
+    result = read_log(log)
+    assert [r["id"] for r in result.records] == ["a1"]
+    assert result.skipped_lines == [2]
+    append_record(log, {"id": "c3"})
+    assert [r["id"] for r in read_log(log).records] == ["a1", "c3"]
+
+
+def test_find_by_unique_prefix(tmp_path: Path) -> None:
+    log = tmp_path / "runs.jsonl"
+    first, second = "20261123-101010-aaaaaa", "20261123-101010-bbbbbb"
+    append_record(log, {"id": first})
+    append_record(log, {"id": second})
+    assert find_record(log, "20261123-101010-b")["id"] == second
+    with pytest.raises(BadInputError, match="matches 2 runs"):
+        find_record(log, "20261123")
+    with pytest.raises(BadInputError, match="No run with id"):
+        find_record(log, "nope")
+
+
+def test_a_missing_log_reads_as_empty(tmp_path: Path) -> None:
+    assert read_log(tmp_path / "none.jsonl").records == []
+
+
+def test_run_ids_are_unique_and_sortable() -> None:
+    ids = {new_run_id() for _ in range(200)}
+    assert len(ids) == 200

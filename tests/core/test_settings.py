@@ -1,0 +1,67 @@
+"""RenderSettings: range checks with one sentence, and a lossless round trip through JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.settings import LoraSpec, RenderSettings, frame_seeds
+
+
+def test_defaults_are_valid() -> None:
+    RenderSettings().validate()
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"steps": 0}, "Steps"),
+        ({"fps": 0}, "FPS"),
+        ({"width": 500}, "Width must be a multiple of 8"),
+        ({"height": 30}, "Height"),
+        ({"cfg": -1.0}, "CFG"),
+        ({"frames": 0}, "Frames"),
+        ({"seed": -5}, "Seed"),
+        ({"scheduler": "plms"}, "Unknown scheduler"),
+        ({"device": "tpu"}, "Unknown device"),
+        ({"loras": [LoraSpec("a.safetensors", 9.0)]}, "LoRA weight"),
+    ],
+)
+def test_out_of_range_settings_are_refused_with_one_sentence(change: dict, words: str) -> None:
+    settings = RenderSettings(**change)
+    with pytest.raises(BadInputError) as caught:
+        settings.validate()
+    message = str(caught.value)
+    assert words in message
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_round_trip_through_json_keeps_every_field() -> None:
+    settings = RenderSettings(prompt="a red fox", loras=[LoraSpec("/x/style.safetensors", 0.7)], frames=4, seed=9)
+    again = RenderSettings.from_dict(json.loads(json.dumps(settings.to_dict())))
+    assert again == settings
+
+
+def test_unknown_keys_from_newer_versions_are_ignored() -> None:
+    data = RenderSettings().to_dict() | {"future_option": 3}
+    assert RenderSettings.from_dict(data) == RenderSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("style.safetensors", LoraSpec("style.safetensors", 1.0)),
+        ("style.safetensors:0.6", LoraSpec("style.safetensors", 0.6)),
+        ("C:\\loras\\style.safetensors", LoraSpec("C:\\loras\\style.safetensors", 1.0)),
+        ("C:\\loras\\style.safetensors:0.5", LoraSpec("C:\\loras\\style.safetensors", 0.5)),
+    ],
+)
+def test_lora_flag_parsing(text: str, expected: LoraSpec) -> None:
+    assert LoraSpec.parse(text) == expected
+
+
+def test_classic_seed_schedule_is_seed_plus_i() -> None:
+    assert frame_seeds(RenderSettings(seed=41), 3) == [41, 42, 43]
+    assert frame_seeds(RenderSettings(seed=2**32 - 1), 2) == [2**32 - 1, 0]
