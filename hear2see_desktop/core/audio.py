@@ -1,0 +1,246 @@
+"""Narration audio in one shape for every engine: 16 kHz mono float32, whatever file it came from.
+
+WAV, FLAC, OGG (and AIFF/AU) are read with soundfile and resampled with soxr; MP3, M4A and anything
+else go through the bundled ffmpeg binary. Which path a file takes is decided by its first bytes,
+not its name, so a WAV renamed to `.mp3` still loads. Every way a file can be unusable ends in a
+`BadInputError` whose message is one sentence the user can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 16000
+MIN_DURATION_S = 0.3
+SILENCE_FRAME_S = 0.03
+
+_BLOCK_FRAMES = 1 << 16
+# First bytes of the containers libsndfile reads well; anything else goes straight to ffmpeg.
+_SOUNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd")
+# First bytes that say "this was meant to be audio", so a failure means damaged rather than foreign.
+_AUDIO_MAGIC = _SOUNDFILE_MAGIC + (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xf1", b"\xff\xf9")
+_DAMAGED_MARKERS = ("moov atom not found", "partial file", "truncat", "corrupt")
+_NO_AUDIO_MARKERS = ("matches no streams", "does not contain any stream", "no audio stream")
+
+
+@dataclass
+class Audio:
+    """Mono float32 samples in [-1, 1] at `sample_rate_hz` (16 kHz from `load_audio`)."""
+
+    samples: np.ndarray
+    sample_rate_hz: int = SAMPLE_RATE_HZ
+    source_path: Path | None = field(default=None)
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / float(self.sample_rate_hz)
+
+
+def load_audio(path: str | os.PathLike[str]) -> Audio:
+    """Decode any narration file to 16 kHz mono float32; raises `BadInputError` with one sentence."""
+    path = Path(path)
+    _check_is_readable_file(path)
+    magic = _read_magic(path)
+    if magic.startswith(_SOUNDFILE_MAGIC):
+        samples = _load_with_soundfile_or_ffmpeg(path, magic)
+    else:
+        samples = _load_with_ffmpeg(path, looks_like_audio=magic.startswith(_AUDIO_MAGIC) or _is_mp4(magic))
+    if samples.size == 0:
+        raise BadInputError(f"{path} contains no audio samples; record or export the narration again.")
+    audio = Audio(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, source_path=path)
+    if audio.duration_s < MIN_DURATION_S:
+        raise BadInputError(
+            f"{path} is too short ({audio.duration_s:.2f} s) to transcribe; "
+            f"record at least {MIN_DURATION_S:g} s of narration."
+        )
+    return audio
+
+
+def is_silent(audio: Audio, threshold_dbfs: float = -45.0) -> bool:
+    """True when no 30 ms frame's RMS rises above `threshold_dbfs`, so the caller can say "no speech"."""
+    samples = np.asarray(audio.samples, dtype=np.float32)
+    if samples.size == 0:
+        return True
+    frame_len = max(1, int(round(SILENCE_FRAME_S * audio.sample_rate_hz)))
+    n_full = samples.size // frame_len
+    energies = []
+    if n_full:
+        frames = samples[: n_full * frame_len].reshape(n_full, frame_len).astype(np.float64)
+        energies.append(np.mean(frames * frames, axis=1))
+    tail = samples[n_full * frame_len :]
+    if tail.size:
+        energies.append(np.array([np.mean(tail.astype(np.float64) ** 2)]))
+    mean_square = np.concatenate(energies)
+    threshold_mean_square = 10.0 ** (threshold_dbfs / 10.0)  # dBFS of RMS: 20*log10(rms)
+    return not bool(np.any(mean_square > threshold_mean_square))
+
+
+def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Path:
+    """Save float samples (1-D mono or frames x channels) as 16-bit PCM WAV, atomically.
+
+    Writes a temporary file in the target folder and renames it, so a crash or a full disk never
+    leaves a half-written take under the final name.
+    """
+    path = Path(path)
+    data = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32)), -1.0, 1.0)
+    part = path.with_name(f".{path.name}.part-{secrets.token_hex(4)}.wav")
+    try:
+        sf.write(str(part), data, int(sample_rate_hz), subtype="PCM_16", format="WAV")
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check_is_readable_file(path: Path) -> None:
+    if not path.exists():
+        raise BadInputError(f"There is no file at {path}; check the path and try again.")
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder, not an audio file; choose a narration file inside it.")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{path} is empty (0 bytes); record or export the narration again.")
+
+
+def _read_magic(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(12)
+    except OSError as e:
+        raise BadInputError(f"{path} could not be opened ({e.strerror or e}); check that you may read it.") from e
+
+
+def _is_mp4(magic: bytes) -> bool:
+    return magic[4:8] == b"ftyp"
+
+
+def _damaged(path: Path) -> BadInputError:
+    return BadInputError(f"{path} is damaged or cut short (it ends before its audio does); export or copy it again.")
+
+
+def _not_audio(path: Path) -> BadInputError:
+    return BadInputError(f"{path} is not an audio file we can read; use a WAV, FLAC, OGG, MP3 or M4A recording.")
+
+
+def _load_with_soundfile_or_ffmpeg(path: Path, magic: bytes) -> np.ndarray:
+    """soundfile for the containers it knows; ffmpeg when libsndfile cannot open one (e.g. odd codecs)."""
+    try:
+        handle = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError) as e:
+        log.info("soundfile could not open %s (%s); trying ffmpeg", path, e)
+        return _load_with_ffmpeg(path, looks_like_audio=True)
+    with handle:
+        if handle.format in ("WAV", "WAVEX") and _wav_is_cut_short(path):
+            raise _damaged(path)
+        try:
+            return _read_mono_16k(handle)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            log.warning("soundfile failed while reading %s: %s", path, e)
+            raise _damaged(path) from e
+
+
+def _read_mono_16k(handle: sf.SoundFile) -> np.ndarray:
+    """Read block by block, downmix by mean and resample with soxr as we go, so memory stays flat."""
+    rate = int(handle.samplerate)
+    resampler = None
+    if rate != SAMPLE_RATE_HZ:
+        resampler = soxr.ResampleStream(rate, SAMPLE_RATE_HZ, 1, dtype="float32", quality="HQ")
+    pieces: list[np.ndarray] = []
+    for block in handle.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+        mono = np.ascontiguousarray(block.mean(axis=1, dtype=np.float32))
+        pieces.append(resampler.resample_chunk(mono) if resampler else mono)
+    if resampler is not None:
+        pieces.append(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return _finish(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32))
+
+
+def _finish(samples: np.ndarray) -> np.ndarray:
+    """Float32, finite and inside [-1, 1] (resampling can overshoot slightly on full-scale input)."""
+    samples = np.nan_to_num(samples.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(samples, -1.0, 1.0, out=samples)
+
+
+def _wav_is_cut_short(path: Path) -> bool:
+    """True when the RIFF `data` chunk claims more bytes than the file holds (an interrupted copy)."""
+    file_size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return False
+        offset = 12
+        while offset + 8 <= file_size:
+            f.seek(offset)
+            chunk = f.read(8)
+            chunk_id, size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if chunk_id == b"data":
+                if size in (0, 0xFFFFFFFF):  # length unknown: a streamed or still-open recording
+                    return False
+                return offset + 8 + size > file_size
+            offset += 8 + size + (size & 1)
+    return False
+
+
+def _ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as e:
+        raise Hear2SeeError("The bundled ffmpeg program is missing; reinstall HEAR2SEE Desktop.") from e
+
+
+def _no_window_flags() -> int:
+    return getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
+
+
+def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
+    """Decode through ffmpeg to 16 kHz mono f32le on a pipe.
+
+    The downmix is normalised (`rematrix_maxval=1`): the plain mean for stereo, ffmpeg's standard
+    weights for surround (LFE left out). Resampling uses ffmpeg's soxr resampler.
+    """
+    audio_filter = f"aresample=resampler=soxr:osr={SAMPLE_RATE_HZ}:ochl=mono:osf=flt:rematrix_maxval=1"
+    cmd = [
+        _ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning",
+        "-i", str(path), "-map", "0:a:0", "-vn", "-af", audio_filter, "-f", "f32le", "pipe:1",
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, capture_output=True, creationflags=_no_window_flags(), check=False
+        )
+    except OSError as e:
+        raise Hear2SeeError(f"The bundled ffmpeg program could not be started ({e}); reinstall the app.") from e
+    stderr = result.stderr.decode("utf-8", "replace")
+    lowered = stderr.lower()
+    # ffmpeg "finds" MP3 frames in some random data; only trust a weak guess when the bytes say audio.
+    misdetected = "misdetection possible" in lowered and not looks_like_audio
+    if result.returncode != 0 or misdetected:
+        log.info("ffmpeg could not decode %s (exit %s):\n%s", path, result.returncode, _tail(stderr))
+        if any(marker in lowered for marker in _NO_AUDIO_MARKERS) and "error opening input" not in lowered:
+            raise BadInputError(f"{path} has no audio track; choose a file with recorded narration.")
+        if looks_like_audio or any(marker in lowered for marker in _DAMAGED_MARKERS):
+            raise _damaged(path)
+        raise _not_audio(path)
+    if stderr.strip():
+        log.info("ffmpeg warnings while decoding %s:\n%s", path, _tail(stderr))
+    usable = len(result.stdout) - len(result.stdout) % 4
+    return _finish(np.frombuffer(result.stdout[:usable], dtype="<f4").copy())
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
