@@ -7,7 +7,8 @@ returns True the job raises `CancelledError` promptly and leaves no partial outp
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import numpy as np
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
@@ -22,6 +22,9 @@ from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2See
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 from hear2see_desktop.core.transcript import Transcript
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.render.model_source import ModelSource
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +83,35 @@ class RenderJob:
         timings: dict[str, float] = {}
         started = time.perf_counter()
 
+        # Everything a user can get wrong is checked before the first long stage, so a bad input
+        # fails in a moment with one sentence (and before any progress is shown).
+        from hear2see_desktop.core.render.model_source import resolve_model_source
+
         stage = time.perf_counter()
-        progress(0, 1, "Reading the narration", None)
         audio = load_audio(request.audio_path)
+        source = resolve_model_source(settings.model, settings.model_config)
+        for lora in settings.loras:
+            if not Path(lora.path).expanduser().is_file():
+                raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to --lora.")
+        silent = is_silent(audio)
+        if silent and not settings.prompt.strip():
+            raise BadInputError(
+                f"No speech detected in {request.audio_path.name}: record the narration again, "
+                "or give the picture yourself with --prompt."
+            )
+        engine = None
+        if request.transcript is None and not silent:
+            from hear2see_desktop.core.asr.select import open_engine
+
+            engine = open_engine(request.engine, request.asr_model)
+        progress(0, 1, "Reading the narration", None)
         audio_sha = sha256_file(request.audio_path)
         timings["audio_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
 
         transcript = request.transcript
         if transcript is None:
-            transcript = self._transcribe(audio, settings, progress, cancelled, timings, is_silent(audio))
+            transcript = self._transcribe(audio, engine, progress, cancelled, timings)
         if not settings.prompt.strip() and not transcript.text.strip():
             raise BadInputError(
                 f"No speech detected in {request.audio_path.name}: record the narration again, "
@@ -101,25 +123,22 @@ class RenderJob:
         timings["prompt_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
 
-        return self._render(request, settings, audio, audio_sha, transcript, timings, started, progress, cancelled)
+        return self._render(
+            request, settings, source, audio, audio_sha, transcript, timings, started, progress, cancelled
+        )
 
+    @staticmethod
     def _transcribe(
-        self,
         audio: Any,
-        settings: RenderSettings,
+        engine: Any,
         progress: ProgressFn,
         cancelled: CancelledFn,
         timings: dict[str, float],
-        silent: bool,
     ) -> Transcript:
-        from hear2see_desktop.core.asr.select import open_engine
-
-        if silent:
-            # Nothing to recognise: an empty transcript, and the prompt must come from the user.
+        if engine is None:
+            # A silent take with a user prompt: nothing to recognise.
             return Transcript(text="", words=[], engine="none", model="", duration_s=audio.duration_s)
         stage = time.perf_counter()
-        progress(0, 1, "Loading speech recognition", None)
-        engine = open_engine(self.request.engine, self.request.asr_model)
 
         def asr_progress(done: int, total: int, message: str, preview: Any = None) -> None:
             progress(done, total, f"Transcribing ({engine.name})", None)
@@ -145,6 +164,7 @@ class RenderJob:
         self,
         request: RenderRequest,
         settings: RenderSettings,
+        source: ModelSource,
         audio: Any,
         audio_sha: str,
         transcript: Transcript,
@@ -159,13 +179,11 @@ class RenderJob:
         from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.render.devices import resolve_device
         from hear2see_desktop.core.render.frames import render_images
-        from hear2see_desktop.core.render.model_source import resolve_model_source
         from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
         from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
         from hear2see_desktop.core.runlog import append_record, new_run_id
-        from hear2see_desktop.core.video import VideoWriter, frame_schedule
+        from hear2see_desktop.core.video import VideoWriter, frame_count, frame_schedule
 
-        source = resolve_model_source(settings.model, settings.model_config)
         device = resolve_device(settings.device)
         stage = time.perf_counter()
         progress(0, 1, "Loading the model", None)
@@ -174,7 +192,7 @@ class RenderJob:
         timings["model_load_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
 
-        n_out = max(1, round(audio.duration_s * settings.fps))
+        n_out = frame_count(audio.duration_s, settings.fps)
         # More distinct images than output frames could never be seen: render at most one per frame.
         schedule = frame_schedule(audio.duration_s, settings.fps, min(settings.frames or n_out, n_out))
         n_images = max(schedule) + 1

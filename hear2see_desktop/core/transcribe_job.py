@@ -28,13 +28,11 @@ class TranscribeJob:
         from hear2see_desktop.core.asr.select import open_engine
         from hear2see_desktop.core.audio import is_silent, load_audio
 
-        progress(0, 1, "Reading the audio", None)
-        audio = load_audio(self.audio_path)
+        audio = load_audio(self.audio_path)  # bad files fail here, before any progress is shown
         if is_silent(audio):
             raise no_speech_error(self.audio_path)
+        engine = open_engine(self.engine, self.asr_model)  # a missing model also fails before any progress
         raise_if_cancelled(cancelled)
-        progress(0, 1, "Loading speech recognition", None)
-        engine = open_engine(self.engine, self.asr_model)
 
         def asr_progress(done: int, total: int, message: str, preview: object = None) -> None:
             progress(done, total, f"Transcribing ({engine.name})", None)

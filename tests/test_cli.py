@@ -1,0 +1,198 @@
+"""The `hear2see` command line as a user meets it: exit codes, one-sentence errors, JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from hear2see_desktop.cli import main
+
+FAST = ["--width", "64", "--height", "64", "--steps", "2", "--fps", "4", "--device", "cpu"]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse's --help / --version / usage errors
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_sentence(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from hear2see_desktop import __version__
+
+    assert run_cli(["--version"], capsys)[1].strip() == f"hear2see {__version__}"
+    code, out, _ = run_cli(["--help"], capsys)
+    assert code == 0 and all(name in out for name in ("transcribe", "prompt", "render", "runs"))
+    for command in (["transcribe"], ["prompt"], ["render"], ["runs"], ["runs", "list"], ["runs", "show"]):
+        code, out, _ = run_cli([*command, "--help"], capsys)
+        assert code == 0 and "usage: hear2see" in out
+
+
+def test_usage_errors_are_one_sentence_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["render", "x.wav"], capsys)  # -o missing
+    assert code == 2 and "required" in one_sentence(err)
+    code, _, err = run_cli(["render", "x.wav", "-o", "o.mp4", "--scheduler", "plms"], capsys)
+    assert code == 2 and "invalid choice" in one_sentence(err)
+
+
+def make_bad_inputs(folder: Path) -> dict[str, Path]:
+    """One file per malformed input class the issue names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    files["empty"] = folder / "empty.wav"
+    files["empty"].write_bytes(b"")
+    header = folder / "header.wav"
+    sf.write(header, np.zeros(0, dtype=np.float32), 16000)
+    files["header only"] = header
+    full = folder / "full.wav"
+    sf.write(full, (np.random.default_rng(0).standard_normal(32000) * 0.1).astype(np.float32), 16000)
+    files["truncated"] = folder / "truncated.wav"
+    files["truncated"].write_bytes(full.read_bytes()[:30])
+    files["random bytes"] = folder / "noise.mp3"
+    files["random bytes"].write_bytes(np.random.default_rng(1).bytes(4000))
+    files["wrong extension"] = folder / "notes.wav"
+    files["wrong extension"].write_text("these are my notes, not audio\n" * 20)
+    files["blip"] = folder / "blip.wav"
+    sf.write(files["blip"], np.sin(np.arange(2400) / 5).astype(np.float32) * 0.5, 16000)
+    return files
+
+
+@pytest.mark.parametrize("kind", ["empty", "header only", "truncated", "random bytes", "wrong extension", "blip"])
+def test_malformed_audio_gets_exit_2_and_one_sentence(kind: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    bad = make_bad_inputs(tmp_path / "bad")[kind]
+    for command in (["transcribe", str(bad)], ["render", str(bad), "-o", str(tmp_path / "o.mp4"), *FAST]):
+        code, out, err = run_cli(command, capsys)
+        assert code == 2, (kind, command[0], err)
+        sentence = one_sentence(err)
+        assert sentence.startswith("hear2see: ") and sentence.endswith(".")
+        assert out == ""
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_silence_says_no_speech_unless_a_prompt_is_given(silence_wav: Path, tiny_models: tuple[Path, Path, Path],
+                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["transcribe", str(silence_wav)], capsys)
+    assert code == 2 and "No speech detected" in one_sentence(err)
+    out = tmp_path / "quiet.mp4"
+    code, _, err = run_cli(["render", str(silence_wav), "-o", str(out), "--model", str(tiny_models[0]),
+                            "--frames", "1", *FAST], capsys)
+    assert code == 2 and "No speech detected" in one_sentence(err) and not out.exists()
+    code, stdout, _ = run_cli(["render", str(silence_wav), "-o", str(out), "--model", str(tiny_models[0]),
+                               "--frames", "1", "--prompt", "a quiet lake", *FAST], capsys)
+    assert code == 0 and stdout.strip() == str(out) and out.exists()
+
+
+def test_transcribe_json_shape(narration_wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["transcribe", str(narration_wav), "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) == {"text", "words", "engine", "model", "duration_s"}
+    assert data["engine"] == "whisper" and "fox" in data["text"].lower()
+    assert all(set(w) == {"word", "start", "end", "conf"} for w in data["words"])
+    starts = [w["start"] for w in data["words"]]
+    assert starts == sorted(starts) and 2.0 < data["duration_s"] < 5.0
+
+
+def test_prompt_from_text_and_from_a_transcript_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["prompt", "Um, so a red fox runs through the snowy forest at dawn", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and set(data) == {"prompt", "negative_prompt", "keywords", "style", "dropped"}
+    assert "fox" in data["prompt"] and "um" not in data["prompt"].lower().split()
+    transcript = tmp_path / "t.json"
+    transcript.write_text(json.dumps({"text": "an owl at night", "words": [], "engine": "x", "model": "y",
+                                      "duration_s": 1.0}))
+    code, out, _ = run_cli(["prompt", "--transcript", str(transcript), "--style", "anime"], capsys)
+    assert code == 0 and "owl" in out
+    transcript.write_text("{not json")
+    code, _, err = run_cli(["prompt", "--transcript", str(transcript)], capsys)
+    assert code == 2 and "not a transcript JSON file" in one_sentence(err)
+    code, _, err = run_cli(["prompt", "a fox", "--style", "vaporwave"], capsys)
+    assert code == 2 and "Unknown style" in one_sentence(err)
+
+
+def test_render_list_show_and_replay(narration_wav: Path, tiny_models: tuple[Path, Path, Path], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "runs.jsonl"
+    out = tmp_path / "fox.mp4"
+    code, stdout, _ = run_cli(["render", str(narration_wav), "-o", str(out), "--model", str(tiny_models[0]),
+                               "--frames", "2", "--runs-log", str(log), "--seed", "5", *FAST], capsys)
+    assert code == 0 and stdout.strip() == str(out)
+    code, listing, _ = run_cli(["runs", "list", "--runs-log", str(log), "--json"], capsys)
+    records = json.loads(listing)
+    assert code == 0 and len(records) == 1 and records[0]["seeds"] == [5, 6]
+    run_id = records[0]["id"]
+    code, text, _ = run_cli(["runs", "list", "--runs-log", str(log)], capsys)
+    assert run_id in text
+    code, shown, _ = run_cli(["runs", "show", run_id[:-2], "--runs-log", str(log)], capsys)
+    assert json.loads(shown)["id"] == run_id
+    replayed = tmp_path / "again.mp4"
+    code, stdout, _ = run_cli(["render", "--replay", run_id, "-o", str(replayed), "--runs-log", str(log)], capsys)
+    assert code == 0
+    records = json.loads(run_cli(["runs", "list", "--runs-log", str(log), "--json"], capsys)[1])
+    assert records[1]["replay_of"] == run_id
+    assert records[1]["output"]["sha256"] == records[0]["output"]["sha256"]
+
+
+def test_missing_model_exits_3_and_says_how_to_get_it(narration_wav: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "o.mp4"), *FAST], capsys)
+    sentence = one_sentence(err)
+    assert code == 3 and "huggingface-cli download" in sentence and "Hugging Face cache" in sentence
+    code, _, err = run_cli(["transcribe", str(narration_wav), "--engine", "vosk"], capsys)
+    assert code == 3 and "Vosk" in one_sentence(err)
+
+
+def test_pickle_checkpoints_and_bad_paths_are_refused(narration_wav: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    ckpt = tmp_path / "model.ckpt"
+    ckpt.write_bytes(b"pickle")
+    for model, words in ((str(ckpt), "pickle"), (str(tmp_path / "nope.safetensors"), "does not exist")):
+        code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "o.mp4"), "--model", model,
+                                *FAST], capsys)
+        assert code == 2 and words in one_sentence(err)
+    code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "o.gif")], capsys)
+    assert code == 2 and ".mp4" in one_sentence(err)
+    code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "o.mp4"), "--steps", "0"], capsys)
+    assert code == 2 and "Steps" in one_sentence(err)
+
+
+def test_ctrl_c_exits_130_and_leaves_no_partial_video(narration_wav: Path, tiny_models: tuple[Path, Path, Path],
+                                                      tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hear2see_desktop", "render", str(narration_wav), "-o", str(out_dir / "v.mp4"),
+         "--model", str(tiny_models[0]), "--width", "128", "--height", "128", "--steps", "30", "--fps", "8",
+         "--device", "cpu", "--prompt", "a fox"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in process.stderr:  # plain progress lines: stdout is not a TTY
+        if line.startswith("Image 2/") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Cancelled" in err and "Traceback" not in err
+    assert list(out_dir.iterdir()) == []
