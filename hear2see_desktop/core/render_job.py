@@ -9,8 +9,10 @@ under the output name and no run record.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from hear2see_desktop.core.render.model_source import ModelSource
 
 log = logging.getLogger(__name__)
+
+ImageSink = Callable[[int, float, Any], None]
 
 
 @dataclass
@@ -45,6 +49,7 @@ class RenderRequest:
     runs_log: Path | None = None
     transcript: Transcript | None = None
     replay_of: str | None = None
+    frames_dir: Path | None = None  # also keep each distinct image as frame_0001.png ... here
 
 
 @dataclass
@@ -54,6 +59,16 @@ class RenderResult:
     out_path: Path
     run_id: str
     record: dict[str, Any] = field(default_factory=dict)
+
+
+def save_png(rgb: Any, path: Path) -> None:
+    """Write one image as PNG through a temp name, so a crash never leaves a half PNG."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.part")
+    Image.fromarray(rgb).save(temp, format="PNG")
+    os.replace(temp, path)
 
 
 def check_output_path(out_path: Path) -> None:
@@ -69,8 +84,10 @@ def check_output_path(out_path: Path) -> None:
 class RenderJob:
     """Runs one render request; see the module docstring for the stages."""
 
-    def __init__(self, request: RenderRequest) -> None:
+    def __init__(self, request: RenderRequest, on_image: ImageSink | None = None) -> None:
+        """`on_image(index, time_s, rgb)` receives each finished distinct image (the GUI's timeline)."""
         self.request = request
+        self.on_image = on_image
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         from hear2see_desktop.core.audio import is_silent, load_audio
@@ -205,9 +222,14 @@ class RenderJob:
 
                 def on_image(index: int, rgb: Any) -> None:
                     nonlocal out_index
+                    time_s = out_index / settings.fps  # the image first shows at this output frame
                     while out_index < len(schedule) and schedule[out_index] == index:
                         writer.write_frame(rgb)
                         out_index += 1
+                    if request.frames_dir is not None:
+                        save_png(rgb, request.frames_dir / f"frame_{index + 1:04d}.png")
+                    if self.on_image is not None:
+                        self.on_image(index, time_s, rgb)
 
                 counter = render_images(loaded, settings, seeds, progress, cancelled, on_image)
                 progress(1, 1, "Finishing the video", None)

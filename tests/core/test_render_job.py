@@ -72,10 +72,15 @@ def test_frames_flag_holds_few_images_evenly_across_the_clip(
 ) -> None:
     out = tmp_path / "two.mp4"
     request = RenderRequest(narration_wav, out, tiny_settings(tiny_models[0], frames=2), transcript=FOX,
-                            runs_log=tmp_path / "runs.jsonl")
-    record = RenderJob(request).run(no_progress, never_cancelled).record
+                            runs_log=tmp_path / "runs.jsonl", frames_dir=tmp_path / "pngs")
+    shown: list[tuple[int, float]] = []
+    record = RenderJob(request, on_image=lambda i, t, rgb: shown.append((i, t))).run(
+        no_progress, never_cancelled).record
     frames = decoded(out)
     assert record["frames"] == 2 and len(frames) == record["output_frames"] > 2
+    # Each distinct image is handed out with the time it first shows, and kept as a PNG.
+    assert shown == [(0, 0.0), (1, (record["output_frames"] // 2) / 4)]
+    assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == ["frame_0001.png", "frame_0002.png"]
     half = len(frames) // 2
     # Within a held image the encoded frames barely differ; across the cut they change a lot.
     assert np.abs(frames[0].astype(int) - frames[half - 1].astype(int)).mean() < 3
