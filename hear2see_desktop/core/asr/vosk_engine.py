@@ -1,0 +1,221 @@
+"""Vosk (Kaldi) recognition: small, fast models with word times that stream natively.
+
+`vosk` is imported inside functions so that importing this module (and starting the GUI) stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hear2see_desktop.core import paths
+from hear2see_desktop.core.asr.base import (
+    SAMPLE_RATE_HZ,
+    StreamUpdate,
+    as_mono_16k,
+    join_words,
+    monotonic_words,
+    report_seconds,
+)
+from hear2see_desktop.core.errors import ModelMissingError
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.transcript import Transcript, Word
+
+ENV_VAR = "HEAR2SEE_VOSK_MODEL"
+MODELS_PAGE = "https://alphacephei.com/vosk/models"
+# Vosk decodes in fixed 0.25 s pieces whatever the caller's chunking, so live and batch results agree.
+PIECE_SAMPLES = SAMPLE_RATE_HZ // 4
+BATCH_CHUNK_SAMPLES = SAMPLE_RATE_HZ // 2
+
+_models: dict[Path, Any] = {}
+_models_lock = threading.Lock()
+
+
+def vosk_models_folder() -> Path:
+    """Where installed Vosk models live: `<models_dir>/vosk`, one unzipped model per sub-folder."""
+    return paths.models_dir() / "vosk"
+
+
+def looks_like_vosk_model(folder: Path) -> bool:
+    """A Vosk model folder has `am/final.mdl` (or `final.mdl`) and a `conf/` folder."""
+    has_acoustic_model = (folder / "am" / "final.mdl").is_file() or (folder / "final.mdl").is_file()
+    return has_acoustic_model and (folder / "conf").is_dir()
+
+
+def _model_in(folder: Path) -> Path | None:
+    """The folder itself when it is a model, else its first sub-folder (by name) that is one."""
+    if looks_like_vosk_model(folder):
+        return folder
+    if not folder.is_dir():
+        return None
+    for child in sorted(folder.iterdir()):
+        if child.is_dir() and looks_like_vosk_model(child):
+            return child
+    return None
+
+
+def _how_to_get_one() -> str:
+    return (
+        f"Download an English model (for example vosk-model-small-en-us-0.15) from {MODELS_PAGE} "
+        f"and unzip it into {vosk_models_folder()}, or pass --asr-model <model folder>."
+    )
+
+
+def vosk_model_missing_error() -> ModelMissingError:
+    """The error for "no Vosk model anywhere we look", naming every place and how to fix it."""
+    env_value = os.environ.get(ENV_VAR)
+    looked = f"{ENV_VAR}={env_value}" if env_value else f"{ENV_VAR} (not set)"
+    return ModelMissingError(
+        f"No Vosk speech model found (looked at {looked} and in {vosk_models_folder()}). " + _how_to_get_one()
+    )
+
+
+def find_vosk_model(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The Vosk model to use: `explicit`, then $HEAR2SEE_VOSK_MODEL, then the data folder.
+
+    A path the user gave (argument or environment) that holds no model raises ModelMissingError rather
+    than being skipped silently; an empty data folder returns None (callers may fall back to Whisper).
+    """
+    for given, source in ((explicit, "The speech model path"), (os.environ.get(ENV_VAR), ENV_VAR)):
+        if given:
+            folder = Path(given).expanduser()
+            found = _model_in(folder)
+            if found is None:
+                raise ModelMissingError(
+                    f"{source} {folder} does not hold a Vosk model (a folder with am/final.mdl and conf/). "
+                    + _how_to_get_one()
+                )
+            return found
+    return _model_in(vosk_models_folder())
+
+
+def load_vosk_model(model_path: Path) -> Any:
+    """The `vosk.Model` for a folder, loaded once per process (loading takes seconds)."""
+    key = Path(model_path).resolve()
+    with _models_lock:
+        if key not in _models:
+            import vosk
+
+            vosk.SetLogLevel(-1)
+            try:
+                _models[key] = vosk.Model(str(key))
+            except Exception as error:  # vosk raises a bare Exception on a broken folder
+                raise ModelMissingError(
+                    f"Could not load the Vosk model in {key} ({error}); it may be incomplete. " + _how_to_get_one()
+                ) from error
+        return _models[key]
+
+
+def vosk_model_name(model_path: Path) -> str:
+    """A readable name: the folder name, with its parent when the folder is just called "model"."""
+    return f"{model_path.parent.name}/{model_path.name}" if model_path.name == "model" else model_path.name
+
+
+def _is_real_word(token: str) -> bool:
+    """Drop Kaldi markers such as `[unk]`, `<unk>`, `[3]` and stray dashes: they are not speech."""
+    if (token.startswith("[") and token.endswith("]")) or (token.startswith("<") and token.endswith(">")):
+        return False
+    return any(ch.isalnum() for ch in token)
+
+
+def _to_pcm16(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+class VoskStream:
+    """One take fed to a Kaldi recogniser; word times count from the first sample fed."""
+
+    def __init__(self, model: Any, model_name: str) -> None:
+        import vosk
+
+        self._recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE_HZ)
+        self._recognizer.SetWords(True)
+        self._model_name = model_name
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._words: list[Word] = []
+        self._samples_fed = 0
+        self._result: Transcript | None = None
+
+    def _commit(self, result_json: str) -> list[Word]:
+        raw = json.loads(result_json).get("result", [])
+        words = [
+            Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
+            for w in raw
+            if _is_real_word(str(w["word"]))
+        ]
+        after_s = self._words[-1].end if self._words else 0.0
+        new_words = monotonic_words(words, after_s=after_s)
+        self._words.extend(new_words)
+        return new_words
+
+    def push(self, samples16k: np.ndarray) -> list[Word]:
+        """Decode the samples; returns words that became final (no partial text: batch needs none)."""
+        if self._result is not None:
+            raise RuntimeError("This stream is finished; start a new one with engine.stream().")
+        pcm = _to_pcm16(as_mono_16k(samples16k))
+        self._samples_fed += len(pcm)
+        buffer = np.concatenate([self._pending, pcm]) if len(self._pending) else pcm
+        whole = len(buffer) - len(buffer) % PIECE_SAMPLES
+        new_words: list[Word] = []
+        for start in range(0, whole, PIECE_SAMPLES):
+            if self._recognizer.AcceptWaveform(buffer[start : start + PIECE_SAMPLES].tobytes()):
+                new_words += self._commit(self._recognizer.Result())
+        self._pending = buffer[whole:]
+        return new_words
+
+    def feed(self, samples16k: np.ndarray) -> StreamUpdate:
+        """Decode the samples; the text so far includes the utterance still being spoken."""
+        new_words = self.push(samples16k)
+        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        unfinished = [token for token in partial.split() if _is_real_word(token)]
+        text = " ".join([join_words(self._words), *unfinished]).strip()
+        return StreamUpdate(partial_text=text, new_final_words=new_words)
+
+    def finish(self) -> Transcript:
+        """Flush the last utterance; calling it again returns the same transcript."""
+        if self._result is None:
+            if len(self._pending) and self._recognizer.AcceptWaveform(self._pending.tobytes()):
+                self._commit(self._recognizer.Result())
+            self._pending = np.zeros(0, dtype=np.int16)
+            self._commit(self._recognizer.FinalResult())
+            self._result = Transcript(
+                text=join_words(self._words),
+                words=list(self._words),
+                engine="vosk",
+                model=self._model_name,
+                duration_s=round(self._samples_fed / SAMPLE_RATE_HZ, 3),
+            )
+        return self._result
+
+
+class VoskEngine:
+    """Vosk recognition with one model folder; the model is shared by every engine on that folder."""
+
+    name = "vosk"
+
+    def __init__(self, model_path: Path) -> None:
+        self.model_path = Path(model_path)
+        self.model_name = vosk_model_name(self.model_path)
+        self._model = load_vosk_model(self.model_path)
+
+    def stream(self) -> VoskStream:
+        """A fresh recogniser for one live take."""
+        return VoskStream(self._model, self.model_name)
+
+    def transcribe(self, samples: np.ndarray, progress: ProgressFn, cancelled: CancelledFn) -> Transcript:
+        """Recognise a whole take in 0.5 s chunks, reporting seconds done and checking cancel between."""
+        samples = as_mono_16k(samples)
+        total_s = len(samples) / SAMPLE_RATE_HZ
+        stream = self.stream()
+        report_seconds(progress, 0.0, total_s)
+        for start in range(0, len(samples), BATCH_CHUNK_SAMPLES):
+            raise_if_cancelled(cancelled)
+            stream.push(samples[start : start + BATCH_CHUNK_SAMPLES])
+            report_seconds(progress, (start + BATCH_CHUNK_SAMPLES) / SAMPLE_RATE_HZ, total_s)
+        raise_if_cancelled(cancelled)
+        return stream.finish()
