@@ -1,0 +1,134 @@
+"""The large picture of the main window: the frame being rendered or the one the user picked.
+
+The image is scaled to fit, keeping its aspect ratio, centred, with smooth filtering; the scaled
+copy is cached per widget size so a stream of repaints costs no rescaling. With no image it shows a
+hint of what will appear there.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+DEFAULT_HINT = "Frames appear here as they render"
+CAPTION_MARGIN_PX = 6
+
+
+class PreviewView(QWidget):
+    """Shows one QImage (with an optional caption) or a centred hint."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Frame preview")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._image: QImage | None = None
+        self._caption = ""
+        self._message = DEFAULT_HINT
+        self._scaled: QPixmap | None = None
+        self._scaled_for: QSize | None = None
+        self.setAccessibleDescription(self._message)
+
+    # --- data in ----------------------------------------------------------------------------------
+    def show_image(self, image: QImage, caption: str = "") -> None:
+        """Show `image` (a null image counts as none) with `caption` along its bottom edge."""
+        if image is None or image.isNull():
+            self.clear(self._message)
+            return
+        self._image = image
+        self._caption = caption
+        self._scaled = None
+        self.setAccessibleDescription(caption or "Rendered frame")
+        self.update()
+
+    def clear(self, message: str = DEFAULT_HINT) -> None:
+        """Drop the image and show `message` instead."""
+        self._image = None
+        self._caption = ""
+        self._message = message
+        self._scaled = None
+        self.setAccessibleDescription(message)
+        self.update()
+
+    # --- state out --------------------------------------------------------------------------------
+    def current_image(self) -> QImage | None:
+        """The image shown, as given (unscaled), or None while the hint is shown."""
+        return self._image
+
+    @property
+    def caption(self) -> str:
+        return self._caption
+
+    @property
+    def message(self) -> str:
+        """The hint shown when there is no image."""
+        return self._message
+
+    def image_rect(self) -> QRect:
+        """Where the image is drawn at the current size: fitted, aspect kept, centred (empty with no image)."""
+        if self._image is None:
+            return QRect()
+        fitted = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        if fitted.isEmpty():
+            return QRect()
+        x = (self.width() - fitted.width()) // 2
+        y = (self.height() - fitted.height()) // 2
+        return QRect(x, y, fitted.width(), fitted.height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(512, 384)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(64, 48)
+
+    # --- painting ---------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self.width() <= 0 or self.height() <= 0:
+            return
+        palette = self.palette()
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Window).darker(115))
+        target = self.image_rect()
+        if self._image is None or target.isEmpty():
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(
+                self.rect().adjusted(8, 8, -8, -8),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._message if self._image is None else "",
+            )
+            painter.end()
+            return
+        painter.drawPixmap(target, self._pixmap_for(self._image, target.size()))
+        if self._caption:
+            self._draw_caption(painter, target)
+        painter.end()
+
+    def _pixmap_for(self, image: QImage, size: QSize) -> QPixmap:
+        """The image smoothly scaled to `size` device-independent pixels, cached until size or image change."""
+        if self._scaled is not None and self._scaled_for == size:
+            return self._scaled
+        ratio = self.devicePixelRatioF()
+        scaled = image.scaled(
+            max(1, round(size.width() * ratio)),
+            max(1, round(size.height() * ratio)),
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        pixmap = QPixmap.fromImage(scaled)
+        pixmap.setDevicePixelRatio(ratio)
+        self._scaled, self._scaled_for = pixmap, QSize(size)
+        return pixmap
+
+    def _draw_caption(self, painter: QPainter, target: QRect) -> None:
+        """Caption on a translucent band at the image's bottom, readable over any picture."""
+        metrics = painter.fontMetrics()
+        band_h = min(metrics.height() + 2 * CAPTION_MARGIN_PX, target.height())
+        band = QRect(target.left(), target.bottom() - band_h + 1, target.width(), band_h)
+        painter.fillRect(band, QColor(0, 0, 0, 150))
+        painter.setPen(QColor(255, 255, 255))
+        text_rect = band.adjusted(CAPTION_MARGIN_PX, 0, -CAPTION_MARGIN_PX, 0)
+        text = metrics.elidedText(self._caption, Qt.TextElideMode.ElideRight, max(text_rect.width(), 0))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+
+
+__all__ = ["DEFAULT_HINT", "PreviewView"]
