@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
 
+    gui = sub.add_parser("gui", help="open the desktop app (the default with no command)")
+    gui.add_argument("path", nargs="?", metavar="FILE", help="a project (.h2s) or audio file to open")
+
     runs = sub.add_parser("runs", help="list or show logged runs")
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=_Parser, required=True)
     runs_list = runs_sub.add_parser("list", help="one line per run")
@@ -241,9 +244,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     log_file = setup_logging(verbose=args.verbose)
-    if not args.command:
-        parser.print_help()
-        return 0
+    if not args.command or args.command == "gui":
+        from hear2see_desktop.app import run_app
+
+        path = Path(args.path).expanduser() if getattr(args, "path", None) else None
+        return run_app(open_path=path)
     try:
         return COMMANDS[args.command](args)
     except Hear2SeeError as error:

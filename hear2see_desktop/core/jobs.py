@@ -39,3 +39,31 @@ def raise_if_cancelled(cancelled: CancelledFn) -> None:
 
     if cancelled():
         raise CancelledError()
+
+
+class CallJob:
+    """Any short blocking call (saving a project, copying a file) as a job, so a GUI can run it off-thread."""
+
+    def __init__(self, call: Callable[[], object], message: str = "Working") -> None:
+        self.call = call
+        self.message = message
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> object:
+        progress(0, 1, self.message, None)
+        result = self.call()
+        progress(1, 1, self.message, None)
+        return result
+
+
+class SequenceJob:
+    """Several jobs one after another as one job (an export of MP4 + frames + transcript)."""
+
+    def __init__(self, jobs: list[Job[object]]) -> None:
+        self.jobs = jobs
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> list[object]:
+        results = []
+        for job in self.jobs:
+            raise_if_cancelled(cancelled)
+            results.append(job.run(progress, cancelled))
+        return results

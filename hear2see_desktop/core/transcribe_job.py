@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hear2see_desktop.core.audio import Audio
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.transcript import Transcript
@@ -19,16 +20,19 @@ def no_speech_error(audio_path: Path) -> BadInputError:
 class TranscribeJob:
     """Decode the file, pick the ASR engine, recognise the words."""
 
-    def __init__(self, audio_path: Path, engine: str = "auto", asr_model: str | None = None) -> None:
+    def __init__(self, audio_path: Path, engine: str = "auto", asr_model: str | None = None,
+                 audio: Audio | None = None) -> None:
+        """`audio` is the already decoded file (the GUI decodes once to draw the waveform)."""
         self.audio_path = audio_path
         self.engine = engine
         self.asr_model = asr_model
+        self.audio = audio
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> Transcript:
         from hear2see_desktop.core.asr.select import open_engine
         from hear2see_desktop.core.audio import is_silent, load_audio
 
-        audio = load_audio(self.audio_path)  # bad files fail here, before any progress is shown
+        audio = self.audio or load_audio(self.audio_path)  # bad files fail here, before any progress is shown
         if is_silent(audio):
             raise no_speech_error(self.audio_path)
         engine = open_engine(self.engine, self.asr_model)  # a missing model also fails before any progress
@@ -42,3 +46,18 @@ class TranscribeJob:
         if not transcript.text.strip():
             raise no_speech_error(self.audio_path)
         return transcript
+
+
+class LoadAudioJob:
+    """Decode a narration file (any container) off the UI thread."""
+
+    def __init__(self, audio_path: Path) -> None:
+        self.audio_path = audio_path
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> Audio:
+        from hear2see_desktop.core.audio import load_audio
+
+        progress(0, 1, f"Reading {self.audio_path.name}", None)
+        audio = load_audio(self.audio_path)
+        progress(1, 1, f"Read {self.audio_path.name}", None)
+        return audio

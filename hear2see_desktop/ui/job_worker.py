@@ -1,0 +1,96 @@
+"""Runs one core job (transcribe, render, export) on a QThread and turns its callbacks into signals.
+
+The job protocol (core/jobs.py) calls `progress(done, total, message, preview)` and polls
+`cancelled()`. Here the preview (a numpy RGB array) becomes a QImage in the worker thread, so the
+UI thread only receives plain data and never touches a model, a tensor or a file decoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
+from hear2see_desktop.core.jobs import Job
+from hear2see_desktop.ui.images import rgb_to_qimage
+
+log = logging.getLogger(__name__)
+
+
+class JobWorker(QObject):
+    """One job on its own thread: `start()`, then `progress`/`preview_ready`/... until it ends."""
+
+    progress = Signal(int, int, str)  # done, total, message
+    preview_ready = Signal(object)  # QImage of the latent being denoised
+    frame_ready = Signal(int, float, object)  # image index, time in the clip (s), QImage
+    finished = Signal(object)  # the job's result
+    failed = Signal(str)  # one sentence for a dialog
+    cancelled = Signal()
+
+    def __init__(self, job: Job[Any], name: str = "job", preview_interval_s: float = 0.0) -> None:
+        super().__init__()
+        self.job = job
+        self.name = name
+        self.preview_interval_s = preview_interval_s
+        self._cancel = threading.Event()
+        self._last_preview = 0.0
+        self.thread: QThread | None = None
+
+    # --- called from the UI thread ---------------------------------------------------------
+    def start(self) -> QThread:
+        """Move to a fresh QThread and run there; the thread quits and is cleaned up by itself."""
+        thread = QThread()
+        thread.setObjectName(f"hear2see-{self.name}")
+        self.moveToThread(thread)
+        thread.started.connect(self._run)
+        for signal in (self.finished, self.failed, self.cancelled):
+            # Direct: quit() is thread-safe, so the thread ends even while the UI's event loop is busy.
+            signal.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(thread.deleteLater)
+        self.thread = thread
+        thread.start()
+        return thread
+
+    def cancel(self) -> None:
+        """Ask the job to stop; it does within one step and emits `cancelled`."""
+        self._cancel.set()
+
+    def is_running(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    # --- runs in the worker thread -----------------------------------------------------------
+    def is_cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def report(self, done: int, total: int, message: str, preview: np.ndarray | None = None) -> None:
+        """The job's progress callback."""
+        self.progress.emit(int(done), int(total), message)
+        if preview is not None:
+            now = time.monotonic()
+            if now - self._last_preview >= self.preview_interval_s:
+                self._last_preview = now
+                self.preview_ready.emit(rgb_to_qimage(preview))
+
+    def image_sink(self, index: int, time_s: float, rgb: np.ndarray) -> None:
+        """For jobs that hand out finished images (the render job's `on_image`)."""
+        self.frame_ready.emit(index, float(time_s), rgb_to_qimage(rgb))
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            result = self.job.run(self.report, self.is_cancel_requested)
+        except CancelledError:
+            self.cancelled.emit()
+        except Hear2SeeError as error:
+            log.info("%s failed: %s", self.name, error, exc_info=True)
+            self.failed.emit(str(error))
+        except Exception as error:  # a bug: the user gets a sentence, the log gets the traceback
+            log.exception("%s failed unexpectedly", self.name)
+            self.failed.emit(f"Something went wrong ({type(error).__name__}: {error}); details are in the log file.")
+        else:
+            self.finished.emit(result)

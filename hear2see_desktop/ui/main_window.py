@@ -1,0 +1,847 @@
+"""The main window: the paper's Audio -> Prompt -> Video flow on one screen, no modal steps.
+
+The window wires widgets to core jobs run by workers on QThreads; it holds no pipeline step of
+its own. Every long task (decoding, transcription, recording, rendering, export, saving) runs in a
+worker and reports through signals, so the UI thread never waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hear2see_desktop import __version__
+from hear2see_desktop.core import paths
+from hear2see_desktop.core.audio import Audio
+from hear2see_desktop.core.jobs import CallJob, SequenceJob
+from hear2see_desktop.core.transcript import Transcript
+from hear2see_desktop.ui.audio_bar import AudioBar, format_clock
+from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.preview_view import PreviewView
+from hear2see_desktop.ui.prompt_panel import PromptPanel
+from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+from hear2see_desktop.ui.settings_store import Key, SettingsStore
+from hear2see_desktop.ui.timeline_view import TimelineView
+from hear2see_desktop.ui.waveform_view import WaveformView
+
+log = logging.getLogger(__name__)
+
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.webm *.mp4);;All files (*)"
+PROJECT_FILTER = "HEAR2SEE projects (*.h2s)"
+
+
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    """The default way to ask before overwriting the user's work (tests inject their own)."""
+    answer = QMessageBox.question(parent, title, question)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class MainWindow(QMainWindow):
+    """HEAR2SEE's one window. Hardware and dialogs are injectable for tests."""
+
+    render_finished = Signal(object)  # the RenderResult, for anything that wants to follow along
+    player_finished = Signal()
+
+    def __init__(
+        self,
+        store: SettingsStore | None = None,
+        input_stream_factory: Callable[..., Any] | None = None,
+        output_stream_factory: Callable[..., Any] | None = None,
+        confirm: Callable[[QWidget, str, str], bool] = ask_yes_no,
+        show_error: Callable[[QWidget, str, str], None] | None = None,
+        list_devices: Callable[[], list[Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store or SettingsStore()
+        self.input_stream_factory = input_stream_factory
+        self.output_stream_factory = output_stream_factory
+        self.confirm = confirm
+        self.show_error = show_error or (lambda parent, title, text: QMessageBox.warning(parent, title, text))
+        self.setWindowTitle("HEAR2SEE")
+        self.setAcceptDrops(True)
+
+        self.audio_path: Path | None = None
+        self.audio: Audio | None = None
+        self.transcript: Transcript | None = None
+        self.project_path: Path | None = None
+        self.frame_pngs: dict[int, Path] = {}
+        self.frame_times: dict[int, float] = {}
+        self.last_render: dict[str, Any] | None = None
+        self.workers: dict[str, JobWorker] = {}
+        self.recorder: Any = None
+        self.player: Any = None
+        self._render_started = 0.0
+        self._render_first_step: tuple[float, int] | None = None
+        self._render_image_times: list[float] = []
+        self._steps = 1
+        self._build()
+        self._build_menus()
+        self._refresh_devices(list_devices)
+        self.settings_panel.set_settings(self.store.render_settings())
+        self.prompt_panel.set_style(self.store.text(Key.STYLE, "cinematic"))
+        geometry = self.store.bytes(Key.GEOMETRY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        self.player_finished.connect(self._on_player_finished)
+        self._update_actions()
+        self.statusBar().showMessage("Record or import a narration to begin.")
+
+    # ------------------------------------------------------------------------------------------
+    # Layout
+
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        self.audio_bar = AudioBar()
+        self.audio_bar.record_clicked.connect(self.toggle_recording)
+        self.audio_bar.import_clicked.connect(self.choose_audio)
+        self.audio_bar.play_clicked.connect(self.toggle_playback)
+        outer.addWidget(self.audio_bar)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        self.prompt_panel = PromptPanel()
+        self.prompt_panel.rebuild_requested.connect(self.rebuild_prompt)
+        self.prompt_panel.style_changed.connect(self._on_style_changed)
+        top.addWidget(self.prompt_panel)
+        self.preview = PreviewView()
+        self.preview.clear("Frames appear here as they render")
+        self.preview.setMinimumSize(320, 240)
+        top.addWidget(self.preview)
+        settings_box = QWidget()
+        settings_layout = QVBoxLayout(settings_box)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        self.settings_panel = RenderSettingsPanel()
+        settings_layout.addWidget(self.settings_panel)
+        buttons = QHBoxLayout()
+        self.render_button = QPushButton("Render")
+        self.render_button.setToolTip("Render the video (Ctrl+Enter)")
+        self.render_button.clicked.connect(self.start_render)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the current task (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_current)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the video, frames or transcript (Ctrl+E)")
+        self.export_button.clicked.connect(self.export)
+        for button in (self.render_button, self.cancel_button, self.export_button):
+            buttons.addWidget(button)
+        settings_layout.addLayout(buttons)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("")
+        settings_layout.addWidget(self.progress_bar)
+        self.eta_label = QLabel("")
+        settings_layout.addWidget(self.eta_label)
+        settings_layout.addStretch(1)
+        top.addWidget(settings_box)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 4)
+        top.setStretchFactor(2, 2)
+        outer.addWidget(top, 1)
+
+        self.waveform = WaveformView()
+        self.waveform.seek_requested.connect(self._seek)
+        outer.addWidget(self.waveform)
+        self.timeline = TimelineView()
+        self.timeline.frame_clicked.connect(self._show_frame)
+        outer.addWidget(self.timeline)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        def action(menu: Any, text: str, slot: Callable[[], Any], shortcut: str | None = None) -> QAction:
+            act = QAction(text, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            self.addAction(act)
+            return act
+
+        files = self.menuBar().addMenu("&File")
+        action(files, "&New project", self.new_project, "Ctrl+N")
+        action(files, "&Open project…", self.open_project_dialog, "Ctrl+O")
+        self.recent_menu = files.addMenu("Open &recent")
+        self._fill_recent_menu()
+        action(files, "&Save project", self.save_project, "Ctrl+S")
+        action(files, "Save project &as…", self.save_project_as, "Ctrl+Shift+S")
+        files.addSeparator()
+        action(files, "&Import audio…", self.choose_audio, "Ctrl+I")
+        self.export_action = action(files, "&Export…", self.export, "Ctrl+E")
+        files.addSeparator()
+        action(files, "&Quit", self.close, "Ctrl+Q")
+        audio = self.menuBar().addMenu("&Audio")
+        self.record_action = action(audio, "&Record / stop", self.toggle_recording, "R")
+        render = self.menuBar().addMenu("&Render")
+        self.render_action = action(render, "&Render", self.start_render, "Ctrl+Return")
+        self.addAction(self._shortcut("Ctrl+Enter", self.start_render))
+        action(render, "&Cancel", self.cancel_current, "Esc")
+        for name in ("Draft", "Balanced", "Final"):
+            action(render, f"{name} preset", lambda n=name: self.settings_panel.apply_preset(n))
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, "&About HEAR2SEE", self._about)
+
+    def _shortcut(self, keys: str, slot: Callable[[], Any]) -> QAction:
+        act = QAction(self)
+        act.setShortcut(QKeySequence(keys))
+        act.triggered.connect(slot)
+        return act
+
+    def _refresh_devices(self, list_devices: Callable[[], list[Any]] | None) -> None:
+        from hear2see_desktop.core.recording import list_input_devices, no_microphone_reason
+
+        devices = (list_devices or list_input_devices)()
+        reason = None if devices else (no_microphone_reason() or "No microphone was found: connect one, "
+                                       "or import an audio file.")
+        self.audio_bar.set_devices(devices, reason)
+        self.record_action.setEnabled(self.audio_bar.record_button.isEnabled())
+
+    def _update_actions(self) -> None:
+        busy_render = "render" in self.workers
+        recording = self.recorder is not None
+        has_audio = self.audio_path is not None
+        self.render_button.setEnabled(has_audio and not busy_render and not recording)
+        self.render_action.setEnabled(self.render_button.isEnabled())
+        self.cancel_button.setEnabled(bool(self.workers) or recording)
+        has_output = self.last_render is not None or self.transcript is not None
+        self.export_button.setEnabled(has_output and "export" not in self.workers)
+        self.export_action.setEnabled(self.export_button.isEnabled())
+        self.audio_bar.play_button.setEnabled(self.audio is not None and not recording)
+
+    # ------------------------------------------------------------------------------------------
+    # Workers
+
+    def _run(self, name: str, worker: JobWorker) -> JobWorker:
+        """Start a worker under `name`; the window keeps it alive until it ends."""
+        self.workers[name] = worker
+        worker.failed.connect(self._on_worker_failed)
+        worker.finished.connect(self._on_worker_done)
+        worker.failed.connect(self._on_worker_done)
+        worker.cancelled.connect(self._on_worker_done)
+        worker.start()
+        self._update_actions()
+        return worker
+
+    def _on_worker_done(self, *_args: object) -> None:
+        sender = self.sender()
+        for name, worker in list(self.workers.items()):
+            if worker is sender:
+                del self.workers[name]
+        self._update_actions()
+
+    def _on_worker_failed(self, message: str) -> None:
+        sender = self.sender()
+        name = next((n for n, w in self.workers.items() if w is sender), "task")
+        self.progress_bar.setFormat("")
+        self.eta_label.setText("")
+        self.statusBar().showMessage(message)
+        titles = {"render": "Render failed", "transcribe": "Transcription failed", "load": "Cannot open audio",
+                  "export": "Export failed", "save": "Cannot save", "open": "Cannot open project"}
+        if "model" in message.lower() and ("not on this machine" in message or "download" in message):
+            title = "Model needed"
+        else:
+            title = titles.get(name, "Something went wrong")
+        self.show_error(self, title, message)
+
+    def is_busy(self) -> bool:
+        return bool(self.workers) or self.recorder is not None
+
+    # ------------------------------------------------------------------------------------------
+    # Audio: import, record, play
+
+    def choose_audio(self) -> None:
+        start = self.store.text(Key.LAST_FOLDER, str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Import a narration", start, AUDIO_FILTER)
+        if path:
+            self.import_audio(Path(path))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        files = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            if files[0].suffix.lower() == ".h2s":
+                self.open_project(files[0])
+            else:
+                self.import_audio(files[0])
+            event.acceptProposedAction()
+
+    def import_audio(self, path: Path) -> None:
+        """Decode the file in a worker; the waveform appears, then transcription starts."""
+        if self.recorder is not None or "load" in self.workers:
+            return
+        from hear2see_desktop.core.transcribe_job import LoadAudioJob
+
+        self.store.set(Key.LAST_FOLDER, str(path.parent))
+        worker = JobWorker(LoadAudioJob(path), "load")
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_audio_loaded)
+        self._pending_audio_path = path
+        self._run("load", worker)
+
+    def _on_audio_loaded(self, audio: Audio) -> None:
+        self.set_audio(self._pending_audio_path, audio)
+        self.transcribe()
+
+    def set_audio(self, path: Path, audio: Audio, transcript: Transcript | None = None) -> None:
+        """Make `path` the narration: waveform, timeline axis, player."""
+        self.stop_playback()
+        self.audio_path = path
+        self.audio = audio
+        self.player = None
+        self.transcript = transcript
+        self.waveform.set_live(False)
+        self.waveform.set_samples(audio.samples, audio.sample_rate_hz)
+        self.waveform.set_words(transcript.words if transcript else [])
+        self.timeline.clear()
+        self.timeline.set_duration(audio.duration_s)
+        self.audio_bar.elapsed_label.setText(format_clock(audio.duration_s))
+        self.setWindowTitle(f"HEAR2SEE — {path.name}")
+        self.statusBar().showMessage(f"{path.name}: {audio.duration_s:.1f} s")
+        self._update_actions()
+
+    def transcribe(self) -> None:
+        if self.audio_path is None or self.audio is None:
+            return
+        from hear2see_desktop.core.transcribe_job import TranscribeJob
+
+        worker = JobWorker(TranscribeJob(self.audio_path, audio=self.audio), "transcribe")
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_transcribed)
+        self._run("transcribe", worker)
+
+    def _on_transcribed(self, transcript: Transcript) -> None:
+        self.progress_bar.setFormat("Transcribed")
+        self.apply_transcript(transcript)
+
+    def apply_transcript(self, transcript: Transcript) -> None:
+        """Show a new transcript and the prompt built from it, asking before replacing the user's edits."""
+        if self.prompt_panel.transcript_edit.edited and not self.confirm(
+            self, "Replace your transcript?", "You edited the transcript. Replace it with the new recognition?"
+        ):
+            return
+        self.transcript = transcript
+        self.prompt_panel.set_transcript(transcript.text)
+        self.waveform.set_words(transcript.words)
+        self.statusBar().showMessage(
+            f"Transcribed with {transcript.engine} ({transcript.model}): {len(transcript.words)} words."
+        )
+        self.rebuild_prompt(ask=True)
+        self._update_actions()
+
+    def rebuild_prompt(self, ask: bool = True) -> None:
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.prompt.builder import build_prompt
+
+        text = self.prompt_panel.transcript_text()
+        if not text:
+            return
+        if ask and self.prompt_panel.prompt_edited() and not self.confirm(
+            self, "Replace your prompt?", "You edited the prompt. Replace it with one built from the transcript?"
+        ):
+            return
+        style = self.prompt_panel.style()
+
+        def build() -> object:
+            try:
+                return build_prompt(text, style=style)
+            except BadInputError as error:  # nothing to picture: say so in the status bar, not a dialog
+                return str(error)
+
+        # The first build loads the lexicon and tokenizer (~0.4 s): never on the UI thread.
+        worker = JobWorker(CallJob(build, "Building the prompt"), f"prompt-{time.monotonic()}")
+        worker.finished.connect(self._on_prompt_built)
+        self._run(worker.name, worker)
+
+    def _on_prompt_built(self, built: Any) -> None:
+        if isinstance(built, str):
+            self.statusBar().showMessage(built)
+            return
+        self.prompt_panel.set_prompt(built.prompt, built.negative_prompt, built.dropped)
+
+    def _on_style_changed(self, style: str) -> None:
+        self.store.set(Key.STYLE, style)
+        if self.prompt_panel.transcript_text():
+            self.rebuild_prompt(ask=True)
+
+    def toggle_recording(self) -> None:
+        if self.recorder is not None:
+            self.recorder.request_stop()
+            self.audio_bar.record_button.setEnabled(False)
+            self.statusBar().showMessage("Finishing the take…")
+            return
+        if not self.audio_bar.record_button.isEnabled() or self.is_busy():
+            return
+        from hear2see_desktop.ui.recording_worker import RecordingWorker, start_recording_thread
+
+        self.stop_playback()
+        worker = RecordingWorker(
+            engine="auto", device=self.audio_bar.selected_device(), stream_factory=self.input_stream_factory
+        )
+        worker.amplitude_changed.connect(self.audio_bar.level_meter.set_level)
+        worker.elapsed_changed.connect(self._on_record_elapsed)
+        worker.partial_text.connect(self.prompt_panel.show_live_transcript)
+        worker.finished.connect(self._on_take_finished)
+        worker.failed.connect(self._on_take_failed)
+        worker.device_lost.connect(self.statusBar().showMessage)
+        self.recorder = worker
+        self.waveform.clear()
+        self.waveform.set_live(True)
+        self.timeline.clear()
+        self.audio_bar.set_recording(True)
+        self.statusBar().showMessage("Recording… press R or Stop to end the take.")
+        start_recording_thread(worker)
+        self._update_actions()
+
+    def _on_record_elapsed(self, seconds: float) -> None:
+        self.audio_bar.elapsed_label.setText(format_clock(seconds))
+
+    def _on_take_finished(self, take: Any) -> None:
+        self.recorder = None
+        self.audio_bar.set_recording(False)
+        self.audio_bar.record_button.setEnabled(True)
+        folder = paths.data_dir() / "takes"
+        path = folder / f"take-{datetime.now():%Y%m%d-%H%M%S}.wav"
+        audio = take.to_audio()
+        # Keep the take on disk (a short WAV write) in a worker, then show it.
+        worker = JobWorker(CallJob(lambda: (folder.mkdir(parents=True, exist_ok=True), take.save(path))[1],
+                                   "Saving the take"), "save-take")
+        self._take = (path, audio, take.transcript)
+        worker.finished.connect(self._on_take_saved)
+        self._run("save-take", worker)
+
+    def _on_take_saved(self, _path: object) -> None:
+        path, audio, transcript = self._take
+        self.set_audio(path, audio)
+        if transcript is not None and transcript.text.strip():
+            transcript.duration_s = audio.duration_s
+            self.prompt_panel.transcript_edit.edited = False  # the live text was ours, not the user's
+            self.apply_transcript(transcript)
+        else:
+            self.transcribe()
+
+    def _on_take_failed(self, message: str) -> None:
+        self.recorder = None
+        self.audio_bar.set_recording(False)
+        self.audio_bar.record_button.setEnabled(True)
+        self.waveform.set_live(False)
+        self._update_actions()
+        self.show_error(self, "Recording failed", message)
+
+    def toggle_playback(self) -> None:
+        if self.audio is None:
+            return
+        from hear2see_desktop.core.errors import Hear2SeeError
+        from hear2see_desktop.core.playback import TakePlayer
+
+        if self.player is None:
+            self.player = TakePlayer(self.audio.samples, self.audio.sample_rate_hz,
+                                     stream_factory=self.output_stream_factory,
+                                     on_finished=self.player_finished.emit)
+        if self.player.is_playing:
+            self.player.pause()
+            self.audio_bar.set_playing(False)
+            return
+        try:
+            self.player.play()
+        except Hear2SeeError as error:
+            self.show_error(self, "Cannot play", str(error))
+            return
+        self.audio_bar.set_playing(True)
+        self._playhead_timer_id = self.startTimer(50)
+
+    def timerEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if self.player is not None and self.player.is_playing:
+            self.waveform.set_playhead(self.player.position_s)
+            self.timeline.set_playhead(self.player.position_s)
+        else:
+            self.killTimer(event.timerId())
+
+    def _on_player_finished(self) -> None:
+        self.audio_bar.set_playing(False)
+        self.waveform.set_playhead(None)
+        self.timeline.set_playhead(None)
+
+    def stop_playback(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+            self._on_player_finished()
+
+    def _seek(self, seconds: float) -> None:
+        self.waveform.set_playhead(seconds)
+        if self.player is not None:
+            self.player.seek(seconds)
+
+    # ------------------------------------------------------------------------------------------
+    # Render
+
+    def current_settings(self) -> Any:
+        """The form plus the prompt panel, as the RenderSettings a render would use."""
+        return replace(
+            self.settings_panel.settings(),
+            prompt=self.prompt_panel.prompt_text(),
+            negative_prompt=self.prompt_panel.negative_text(),
+            style=self.prompt_panel.style(),
+        )
+
+    def start_render(self) -> None:
+        if self.audio_path is None or "render" in self.workers or self.recorder is not None:
+            return
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.render_job import RenderJob, RenderRequest
+        from hear2see_desktop.core.video import frame_count, frame_schedule
+
+        self.settings_panel.seed_for_next_render()
+        settings = self.current_settings()
+        try:
+            settings.validate()
+        except BadInputError as error:
+            self.show_error(self, "Check the settings", str(error))
+            return
+        self.store.set_render_settings(settings)
+        transcript = self._transcript_for_render()
+        folder = paths.cache_dir() / "renders" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        folder.mkdir(parents=True, exist_ok=True)
+        request = RenderRequest(
+            audio_path=self.audio_path,
+            out_path=folder / "video.mp4",
+            settings=settings,
+            transcript=transcript,
+            frames_dir=folder / "frames",
+        )
+        duration = self.audio.duration_s if self.audio is not None else 0.0
+        n_out = frame_count(duration, settings.fps)
+        schedule = frame_schedule(duration, settings.fps, min(settings.frames or n_out, n_out))
+        self._render_image_times = [schedule.index(i) / settings.fps for i in range(max(schedule) + 1)]
+        self._steps = settings.steps
+        self.frame_pngs = {}
+        self.frame_times = {}
+        self.timeline.clear()
+        self.timeline.set_duration(duration)
+        job = RenderJob(request)
+        worker = JobWorker(job, "render", preview_interval_s=0.0)
+        job.on_image = worker.image_sink
+        worker.progress.connect(self._on_render_progress)
+        worker.preview_ready.connect(self._on_preview)
+        worker.frame_ready.connect(self._on_frame)
+        worker.finished.connect(self._on_render_finished)
+        worker.cancelled.connect(self._on_render_cancelled)
+        self._render_started = time.monotonic()
+        self._render_first_step = None
+        self._render_folder = folder
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setFormat("Starting…")
+        self.statusBar().showMessage("Rendering…")
+        self._run("render", worker)
+
+    def _transcript_for_render(self) -> Transcript:
+        text = self.prompt_panel.transcript_text()
+        if self.transcript is not None:
+            return replace(self.transcript, text=text or self.transcript.text)
+        duration = self.audio.duration_s if self.audio is not None else 0.0
+        return Transcript(text=text, words=[], engine="typed", model="", duration_s=duration)
+
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(min(done, total))
+        self.progress_bar.setFormat(message)
+
+    def _on_render_progress(self, done: int, total: int, message: str) -> None:
+        self._on_progress(done, total, message)
+        if not message.startswith("Image"):
+            return
+        now = time.monotonic()
+        if self._render_first_step is None:
+            self._render_first_step = (now, done)
+            return
+        start, start_done = self._render_first_step
+        if done > start_done:
+            eta = (now - start) / (done - start_done) * (total - done)
+            self.eta_label.setText(f"About {format_eta(eta)} left · {now - self._render_started:.0f} s so far")
+
+    def _current_image(self) -> int:
+        return min(max(0, (self.progress_bar.value() - 1) // max(1, self._steps)),
+                   max(0, len(self._render_image_times) - 1))
+
+    def _on_preview(self, image: Any) -> None:
+        index = self._current_image()
+        time_s = self._render_image_times[index] if self._render_image_times else 0.0
+        self.preview.show_image(image, f"Image {index + 1}, denoising…")
+        if not self.timeline.has_final(index):
+            self.timeline.set_frame(index, time_s, image, False)
+
+    def _on_frame(self, index: int, time_s: float, image: Any) -> None:
+        self.timeline.set_frame(index, time_s, image, True)
+        self.preview.show_image(image, f"Image {index + 1} at {time_s:.1f} s")
+        self.frame_pngs[index] = self._render_folder / "frames" / f"frame_{index + 1:04d}.png"
+        self.frame_times[index] = time_s
+
+    def _on_render_finished(self, result: Any) -> None:
+        self.last_render = {"run_id": result.run_id, "mp4": str(result.out_path)}
+        self.eta_label.setText(f"Rendered in {time.monotonic() - self._render_started:.1f} s · run {result.run_id}")
+        self.progress_bar.setFormat("Done")
+        self.statusBar().showMessage(f"Rendered {result.out_path.name}; export it with Ctrl+E.")
+        self.render_finished.emit(result)
+
+    def _on_render_cancelled(self) -> None:
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Cancelled")
+        self.eta_label.setText("")
+        for index, frame in self.timeline.frames().items():
+            if not frame.final:
+                self.timeline.remove_frame(index)
+        self.statusBar().showMessage("Render cancelled; nothing was written.")
+
+    def cancel_current(self) -> None:
+        if self.recorder is not None:
+            self.recorder.request_stop()
+        for worker in self.workers.values():
+            worker.cancel()
+
+    def _show_frame(self, index: int) -> None:
+        frame = self.timeline.frame(index)
+        if frame is not None:
+            self.preview.show_image(frame.image, f"Image {index + 1} at {frame.time_s:.1f} s")
+            self._seek(frame.time_s)
+
+    # ------------------------------------------------------------------------------------------
+    # Export
+
+    def export(self, choice: Any = None) -> None:
+        """Export through the dialog (or a given ExportChoice, for tests and scripting)."""
+        if "export" in self.workers:
+            return
+        from hear2see_desktop.core.export_job import ExportJob
+        from hear2see_desktop.ui.export_dialog import ExportDialog
+
+        if choice is None:
+            stem = self.project_path or self.audio_path or Path.home() / "hear2see"
+            base = Path(self.store.text(Key.LAST_FOLDER, str(stem.parent))) / stem.stem
+            dialog = ExportDialog(base, self.last_render is not None, self.transcript is not None, self)
+            if dialog.exec() != ExportDialog.DialogCode.Accepted:
+                return
+            choice = dialog.choice()
+        jobs: list[Any] = []
+        if choice.mp4 is not None and self.last_render is not None:
+            jobs.append(ExportJob.mp4_file(self.last_render["mp4"], choice.mp4))
+        if choice.frames_dir is not None and self.frame_pngs:
+            folder = choice.frames_dir
+            jobs.append(CallJob(lambda: folder.mkdir(parents=True, exist_ok=True), "Creating the folder"))
+            jobs.append(ExportJob.frame_images([self.frame_pngs[i] for i in sorted(self.frame_pngs)], folder))
+        if choice.transcript_txt is not None:
+            transcript = self._transcript_for_render()
+            jobs.append(ExportJob.transcript_text(transcript, choice.transcript_txt, choice.word_times))
+        if not jobs:
+            return
+        self._export_target = choice.mp4 or choice.frames_dir or choice.transcript_txt
+        worker = JobWorker(SequenceJob(jobs), "export")
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_exported)
+        self._run("export", worker)
+
+    def _on_exported(self, _results: object) -> None:
+        target = self._export_target
+        self.progress_bar.setFormat("Exported")
+        self.statusBar().showMessage(f"Exported to {target}.")
+        self.last_export = target
+        if getattr(self, "show_export_done", True):
+            box = QMessageBox(QMessageBox.Icon.Information, "Exported", f"Saved to {target}.",
+                              QMessageBox.StandardButton.Close, self)
+            show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+            box.setModal(False)
+            box.buttonClicked.connect(lambda button: button is show and self.show_in_folder(target))
+            box.show()
+
+    @staticmethod
+    def show_in_folder(target: Path) -> None:
+        folder = target if target.is_dir() else target.parent
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    # ------------------------------------------------------------------------------------------
+    # Projects
+
+    def project(self) -> Any:
+        """The window's work as a Project (what Save writes)."""
+        from hear2see_desktop.core.project import Project, ProjectFrame
+
+        transcript = self.transcript
+        if transcript is not None:
+            transcript = replace(transcript, text=self.prompt_panel.transcript_text())
+        return Project(
+            transcript=transcript,
+            transcript_edited=self.prompt_panel.transcript_edit.edited,
+            prompt=self.prompt_panel.prompt_text(),
+            negative_prompt=self.prompt_panel.negative_text(),
+            prompt_edited=self.prompt_panel.prompt_edited(),
+            style=self.prompt_panel.style(),
+            settings=self.current_settings(),
+            frames=[ProjectFrame(i, self.frame_times.get(i, 0.0), str(p)) for i, p in sorted(self.frame_pngs.items())],
+            last_render=dict(self.last_render) if self.last_render else None,
+        )
+
+    def save_project(self) -> None:
+        if self.project_path is None:
+            self.save_project_as()
+        else:
+            self.save_project_to(self.project_path)
+
+    def save_project_as(self) -> None:
+        if self.audio_path is None:
+            self.show_error(self, "Nothing to save", "Record or import a narration first.")
+            return
+        start = str(Path(self.store.text(Key.LAST_FOLDER, str(Path.home()))) / f"{self.audio_path.stem}.h2s")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
+        if path:
+            self.save_project_to(Path(path).with_suffix(".h2s"))
+
+    def save_project_to(self, path: Path) -> None:
+        """Write the project, its narration and frames beside it, in a worker."""
+        if self.audio_path is None or "save" in self.workers:
+            return
+        from hear2see_desktop.core.project import save_project
+
+        project = self.project()
+        audio_source = self.audio_path
+        frames = dict(self.frame_pngs)
+        worker = JobWorker(CallJob(lambda: (save_project(project, path, audio_source, frames), project)[1],
+                                   "Saving the project"), "save")
+        self._saving_to = path
+        worker.finished.connect(self._on_project_saved)
+        self._run("save", worker)
+
+    def _on_project_saved(self, project: Any) -> None:
+        from hear2see_desktop.core.project import project_audio_path, project_frame_paths
+
+        path = self._saving_to
+        self.project_path = path
+        self.audio_path = project_audio_path(path, project)
+        self.frame_pngs = project_frame_paths(path, project)
+        self._fill_recent_menu(self.store.add_recent_project(str(path)))
+        self.setWindowTitle(f"HEAR2SEE — {path.name}")
+        self.statusBar().showMessage(f"Saved {path.name}.")
+
+    def open_project_dialog(self) -> None:
+        start = self.store.text(Key.LAST_FOLDER, str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path) -> None:
+        """Read the project and decode its narration in a worker, then restore every panel."""
+        if self.is_busy():
+            return
+        from hear2see_desktop.core.audio import load_audio
+        from hear2see_desktop.core.project import load_project, project_audio_path
+
+        def read() -> tuple[Any, Audio]:
+            project = load_project(path)
+            return project, load_audio(project_audio_path(path, project))
+
+        worker = JobWorker(CallJob(read, f"Opening {path.name}"), "open")
+        self._opening = path
+        worker.finished.connect(self._on_project_opened)
+        self._run("open", worker)
+
+    def _on_project_opened(self, loaded: tuple[Any, Audio]) -> None:
+        from hear2see_desktop.core.project import last_render_path, project_audio_path, project_frame_paths
+        from hear2see_desktop.ui.images import rgb_to_qimage
+
+        project, audio = loaded
+        path = self._opening
+        self.set_audio(project_audio_path(path, project), audio, project.transcript)
+        self.project_path = path
+        self.prompt_panel.set_style(project.style)
+        self.prompt_panel.set_transcript(project.transcript.text if project.transcript else "",
+                                         edited=project.transcript_edited)
+        self.prompt_panel.set_prompt(project.prompt, project.negative_prompt, edited=project.prompt_edited)
+        self.settings_panel.set_settings(project.settings)
+        self.frame_pngs = project_frame_paths(path, project)
+        self.frame_times = {frame.index: frame.time_s for frame in project.frames}
+        mp4 = last_render_path(path, project)
+        self.last_render = {"run_id": (project.last_render or {}).get("run_id"), "mp4": str(mp4)} if mp4 else None
+        from PIL import Image
+
+        for index, png in sorted(self.frame_pngs.items()):
+            with Image.open(png) as image:
+                self.timeline.set_frame(index, self.frame_times.get(index, 0.0),
+                                        rgb_to_qimage(np.asarray(image.convert("RGB"))), True)
+        self._fill_recent_menu(self.store.add_recent_project(str(path)))
+        self.setWindowTitle(f"HEAR2SEE — {path.name}")
+        self.statusBar().showMessage(f"Opened {path.name}.")
+        self._update_actions()
+
+    def new_project(self) -> None:
+        if self.is_busy():
+            return
+        if (self.prompt_panel.prompt_edited() or self.prompt_panel.transcript_edit.edited) and not self.confirm(
+            self, "Start a new project?", "Your edits that are not saved in a project will be lost."
+        ):
+            return
+        self.stop_playback()
+        self.audio_path = self.audio = self.transcript = self.project_path = self.last_render = None
+        self.player = None
+        self.frame_pngs, self.frame_times = {}, {}
+        self.waveform.clear()
+        self.timeline.clear()
+        self.preview.clear("Frames appear here as they render")
+        self.prompt_panel.set_transcript("")
+        self.prompt_panel.set_prompt("", "")
+        self.setWindowTitle("HEAR2SEE")
+        self._update_actions()
+
+    def _fill_recent_menu(self, recent: list[str] | None = None) -> None:
+        self.recent_menu.clear()
+        for entry in recent if recent is not None else self.store.recent_projects():
+            act = self.recent_menu.addAction(entry)
+            act.triggered.connect(lambda _=False, p=entry: self.open_project(Path(p)))
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
+    # ------------------------------------------------------------------------------------------
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About HEAR2SEE", f"HEAR2SEE Desktop {__version__}\n"
+                          "Spoken narration to video, on your own computer.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.store.set(Key.GEOMETRY, self.saveGeometry())
+        self.store.set_render_settings(self.current_settings())
+        self.cancel_current()
+        self.stop_playback()
+        for worker in list(self.workers.values()):
+            if worker.thread is not None:
+                worker.thread.wait(5000)
+        if self.recorder is not None and self.recorder.thread is not None:
+            self.recorder.thread.wait(5000)
+        super().closeEvent(event)
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+__all__ = ["MainWindow", "QObject"]

@@ -1,0 +1,187 @@
+"""The render settings form: reads and writes one RenderSettings, with Draft/Balanced/Final presets."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
+from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES, LoraSpec, RenderSettings
+
+PRESETS: dict[str, dict[str, object]] = {
+    "Draft": {"steps": 12, "cfg": 7.0, "width": 384, "height": 384, "fps": 6, "frames": 6},
+    "Balanced": {"steps": 25, "cfg": 7.0, "width": 512, "height": 512, "fps": 8, "frames": 16},
+    "Final": {"steps": 40, "cfg": 7.5, "width": 512, "height": 512, "fps": 12, "frames": None},
+}
+
+
+class RenderSettingsPanel(QWidget):
+    """Every setting that shapes a render; `settings()` / `set_settings()` map it to RenderSettings."""
+
+    settings_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._hidden = RenderSettings()  # fields the form does not show (prompt, style, mode) ride along
+        form = QFormLayout(self)
+
+        presets = QHBoxLayout()
+        self.preset_buttons: dict[str, QPushButton] = {}
+        for name in PRESETS:
+            button = QPushButton(name)
+            button.setToolTip(_preset_tooltip(name))
+            button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            presets.addWidget(button)
+            self.preset_buttons[name] = button
+        form.addRow("Preset", presets)
+
+        self.model_edit = QLineEdit(DEFAULT_MODEL)
+        self.model_edit.setToolTip("A hub id from the local cache, a diffusers folder or an SD 1.5 .safetensors file")
+        browse_model = QToolButton(text="…")
+        browse_model.setToolTip("Choose a model folder or .safetensors file")
+        browse_model.clicked.connect(self._browse_model)
+        form.addRow("Model", _row(self.model_edit, browse_model))
+
+        self.lora_edit = QLineEdit()
+        self.lora_edit.setPlaceholderText("none")
+        browse_lora = QToolButton(text="…")
+        browse_lora.clicked.connect(self._browse_lora)
+        self.lora_weight = QDoubleSpinBox(minimum=-4.0, maximum=4.0, singleStep=0.1, value=1.0, decimals=2)
+        self.lora_weight.setToolTip("LoRA strength")
+        form.addRow("LoRA", _row(self.lora_edit, browse_lora, self.lora_weight))
+
+        self.scheduler = QComboBox()
+        for key, label in SCHEDULER_LABELS.items():
+            self.scheduler.addItem(label, key)
+        form.addRow("Scheduler", self.scheduler)
+
+        self.steps = QSpinBox(minimum=1, maximum=200, value=25)
+        form.addRow("Steps", self.steps)
+        self.cfg = QDoubleSpinBox(minimum=0.0, maximum=30.0, singleStep=0.5, value=7.5, decimals=1)
+        form.addRow("CFG", self.cfg)
+        self.frames = QSpinBox(minimum=0, maximum=10000, value=0)
+        self.frames.setSpecialValueText("one per output frame")
+        self.frames.setToolTip("Distinct images held evenly across the narration")
+        form.addRow("Frames", self.frames)
+        self.fps = QSpinBox(minimum=1, maximum=60, value=8)
+        form.addRow("FPS", self.fps)
+
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.seed_locked = QCheckBox("Lock")
+        self.seed_locked.setChecked(True)
+        self.seed_locked.setToolTip("Unlocked: a new random seed for every render")
+        randomise = QToolButton(text="🎲")
+        randomise.setToolTip("Pick a random seed")
+        randomise.clicked.connect(self.randomise_seed)
+        form.addRow("Seed", _row(self.seed, self.seed_locked, randomise))
+
+        self.width_px = QSpinBox(minimum=64, maximum=2048, singleStep=64, value=512, suffix=" px")
+        self.height_px = QSpinBox(minimum=64, maximum=2048, singleStep=64, value=512, suffix=" px")
+        form.addRow("Size", _row(self.width_px, self.height_px))
+
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        form.addRow("Device", self.device)
+
+        for spin in (self.steps, self.frames, self.fps, self.seed, self.width_px, self.height_px):
+            spin.valueChanged.connect(self.settings_changed)
+        for dspin in (self.cfg, self.lora_weight):
+            dspin.valueChanged.connect(self.settings_changed)
+        for combo in (self.scheduler, self.device):
+            combo.currentIndexChanged.connect(self.settings_changed)
+        for edit in (self.model_edit, self.lora_edit):
+            edit.textChanged.connect(self.settings_changed)
+
+    def settings(self) -> RenderSettings:
+        """The form as RenderSettings (not validated: the job validates and says what is wrong)."""
+        lora_path = self.lora_edit.text().strip()
+        return replace(
+            self._hidden,
+            model=self.model_edit.text().strip() or DEFAULT_MODEL,
+            loras=[LoraSpec(lora_path, round(self.lora_weight.value(), 2))] if lora_path else [],
+            scheduler=str(self.scheduler.currentData()),
+            steps=self.steps.value(),
+            cfg=round(self.cfg.value(), 2),
+            frames=self.frames.value() or None,
+            fps=self.fps.value(),
+            seed=self.seed.value(),
+            width=self.width_px.value(),
+            height=self.height_px.value(),
+            device=self.device.currentText(),
+        )
+
+    def set_settings(self, settings: RenderSettings) -> None:
+        """Show `settings` in the form."""
+        self._hidden = settings
+        self.model_edit.setText(settings.model)
+        self.model_edit.setCursorPosition(0)
+        lora = settings.loras[0] if settings.loras else None
+        self.lora_edit.setText(lora.path if lora else "")
+        self.lora_weight.setValue(lora.weight if lora else 1.0)
+        self.scheduler.setCurrentIndex(max(0, self.scheduler.findData(settings.scheduler)))
+        self.steps.setValue(settings.steps)
+        self.cfg.setValue(settings.cfg)
+        self.frames.setValue(settings.frames or 0)
+        self.fps.setValue(settings.fps)
+        self.seed.setValue(min(settings.seed, self.seed.maximum()))
+        self.width_px.setValue(settings.width)
+        self.height_px.setValue(settings.height)
+        self.device.setCurrentText(settings.device)
+
+    def apply_preset(self, name: str) -> None:
+        """Set the speed/quality trade-off of a named preset, leaving model, LoRA and seed alone."""
+        preset = PRESETS[name]
+        self.set_settings(replace(self.settings(), **preset))  # type: ignore[arg-type]
+
+    def randomise_seed(self) -> None:
+        self.seed.setValue(random.randint(0, self.seed.maximum()))
+
+    def seed_for_next_render(self) -> int:
+        """With the lock off, every render gets a fresh seed (shown in the form, so it can be kept)."""
+        if not self.seed_locked.isChecked():
+            self.randomise_seed()
+        return self.seed.value()
+
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a Stable Diffusion 1.5 checkpoint", str(Path.home()),
+                                              "Safetensors checkpoints (*.safetensors);;All files (*)")
+        if path:
+            self.model_edit.setText(path)
+
+    def _browse_lora(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a LoRA", str(Path.home()),
+                                              "LoRA files (*.safetensors)")
+        if path:
+            self.lora_edit.setText(path)
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+    return box
+
+
+def _preset_tooltip(name: str) -> str:
+    preset = PRESETS[name]
+    frames = preset["frames"] or "every output frame"
+    return (f"{name}: {preset['steps']} steps, {preset['width']}×{preset['height']}, "
+            f"{preset['fps']} fps, {frames} images")

@@ -1,0 +1,64 @@
+"""Typed access to the app's QSettings (window layout, recent projects, last render settings)."""
+
+from __future__ import annotations
+
+import enum
+import json
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from hear2see_desktop.core.settings import RenderSettings
+
+MAX_RECENT = 8
+
+
+class Key(str, enum.Enum):
+    """Settings keys as "group/key" strings."""
+
+    GEOMETRY = "window/geometry"
+    STATE = "window/state"
+    RECENT = "projects/recent"
+    RENDER = "render/settings"
+    STYLE = "prompt/style"
+    LAST_FOLDER = "files/last_folder"
+
+
+class SettingsStore:
+    """One place that knows how each setting is stored."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.qsettings = settings or QSettings("hear2see", "HEAR2SEE Desktop")
+
+    def bytes(self, key: Key) -> QByteArray | None:
+        value = self.qsettings.value(key.value)
+        return value if isinstance(value, QByteArray) else None
+
+    def set(self, key: Key, value: object) -> None:
+        self.qsettings.setValue(key.value, value)
+
+    def text(self, key: Key, default: str = "") -> str:
+        value = self.qsettings.value(key.value, default)
+        return str(value) if value is not None else default
+
+    def recent_projects(self) -> list[str]:
+        try:
+            value = json.loads(self.text(Key.RECENT, "[]"))
+        except ValueError:
+            return []
+        return [str(v) for v in value][:MAX_RECENT] if isinstance(value, list) else []
+
+    def add_recent_project(self, path: str) -> list[str]:
+        recent = [path] + [p for p in self.recent_projects() if p != path]
+        self.set(Key.RECENT, json.dumps(recent[:MAX_RECENT]))
+        return recent[:MAX_RECENT]
+
+    def render_settings(self) -> RenderSettings:
+        try:
+            return RenderSettings.from_dict(json.loads(self.text(Key.RENDER, "{}")))
+        except (ValueError, TypeError, KeyError):
+            return RenderSettings()
+
+    def set_render_settings(self, settings: RenderSettings) -> None:
+        data = settings.to_dict()
+        data["prompt"] = data["negative_prompt"] = ""  # prompts belong to projects, not preferences
+        self.set(Key.RENDER, json.dumps(data))
