@@ -86,7 +86,7 @@ class RenderSettingsPanel(QWidget):
         self.seed_locked = QCheckBox("Lock")
         self.seed_locked.setChecked(True)
         self.seed_locked.setToolTip("Unlocked: a new random seed for every render")
-        randomise = QToolButton(text="🎲")
+        randomise = QToolButton(text="Random")
         randomise.setToolTip("Pick a random seed")
         randomise.clicked.connect(self.randomise_seed)
         form.addRow("Seed", _row(self.seed, self.seed_locked, randomise))
