@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import Job
@@ -44,7 +44,9 @@ class JobWorker(QObject):
     # --- called from the UI thread ---------------------------------------------------------
     def start(self) -> QThread:
         """Move to a fresh QThread and run there; the thread quits and is cleaned up by itself."""
-        thread = QThread()
+        # Owned by the application, not by this Python object: a QThread destroyed while still running
+        # aborts the process, and the worker may be dropped the moment its last signal is handled.
+        thread = QThread(QCoreApplication.instance())
         thread.setObjectName(f"hear2see-{self.name}")
         self.moveToThread(thread)
         thread.started.connect(self._run)

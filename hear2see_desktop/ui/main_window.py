@@ -831,11 +831,15 @@ class MainWindow(QMainWindow):
         self.store.set_render_settings(self.current_settings())
         self.cancel_current()
         self.stop_playback()
-        for worker in list(self.workers.values()):
-            if worker.thread is not None:
-                worker.thread.wait(5000)
-        if self.recorder is not None and self.recorder.thread is not None:
-            self.recorder.thread.wait(5000)
+        threads = [w.thread for w in self.workers.values()]
+        if self.recorder is not None:
+            threads.append(self.recorder.thread)
+        for thread in threads:
+            try:
+                if thread is not None:
+                    thread.wait(5000)  # cancelled jobs stop within one step
+            except RuntimeError:  # the thread already ended and Qt deleted it
+                pass
         super().closeEvent(event)
 
 

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from hear2see_desktop.core.asr.base import StreamingRecognizer
 from hear2see_desktop.core.errors import Hear2SeeError
@@ -155,7 +155,9 @@ class RecordingWorker(QObject):
 
 def start_recording_thread(worker: RecordingWorker) -> QThread:
     """Move `worker` to a fresh QThread and start recording; the thread quits and deletes itself after."""
-    thread = QThread()
+    # Owned by the application, not by this Python object: a QThread destroyed while still running
+    # aborts the process, and the worker may be dropped the moment its last signal is handled.
+    thread = QThread(QCoreApplication.instance())
     thread.setObjectName("hear2see-recording")
     worker.moveToThread(thread)
     thread.started.connect(worker.start)

@@ -239,3 +239,51 @@ def test_shortcuts_are_bound(qtbot: QtBot, tmp_path: Path, keys: str) -> None:
     window = make_window(qtbot, tmp_path, Dialogs())
     bound = {action.shortcut().toString() for action in window.actions()}
     assert keys in bound
+
+
+def test_dropping_an_audio_file_imports_it(qtbot: QtBot, tmp_path: Path, narration_wav: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window(qtbot, tmp_path, Dialogs())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(narration_wav))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.audio_path == narration_wav and bool(window.prompt_panel.prompt_text()),
+                    timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+
+
+def test_a_missing_model_opens_a_dialog_that_says_how_to_get_it(qtbot: QtBot, tmp_path: Path,
+                                                                 narration_wav: Path) -> None:
+    dialogs = Dialogs()
+    window = make_window(qtbot, tmp_path, dialogs)
+    window.import_audio(narration_wav)
+    qtbot.waitUntil(lambda: bool(window.prompt_panel.prompt_text()), timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    window.settings_panel.model_edit.setText("stable-diffusion-v1-5/stable-diffusion-v1-5")
+    window.settings_panel.device.setCurrentText("cpu")
+    window.start_render()
+    qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=TIMEOUT_MS)
+    title, text = dialogs.errors[0]
+    assert title == "Model needed"
+    assert "stable-diffusion-v1-5" in text and "huggingface-cli download" in text
+    wait_idle(qtbot, window)
+    assert window.render_button.isEnabled()  # ready for the next try
+
+
+def test_bad_audio_gets_a_dialog_and_the_window_keeps_working(qtbot: QtBot, tmp_path: Path,
+                                                              narration_wav: Path) -> None:
+    dialogs = Dialogs()
+    window = make_window(qtbot, tmp_path, dialogs)
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio at all\n" * 50)
+    window.import_audio(bad)
+    qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=TIMEOUT_MS)
+    assert dialogs.errors[0][0] == "Cannot open audio" and "\n" not in dialogs.errors[0][1]
+    wait_idle(qtbot, window)
+    window.import_audio(narration_wav)
+    qtbot.waitUntil(lambda: window.audio_path == narration_wav, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
