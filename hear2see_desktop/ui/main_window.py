@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_settings(self.store.render_settings())
         self.prompt_panel.set_style(self.store.text(Key.STYLE, "cinematic"))
         geometry = self.store.bytes(Key.GEOMETRY)
+        splitter_state = self.store.bytes(Key.SPLITTER)
+        if splitter_state is not None:
+            self.splitter.restoreState(splitter_state)
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
@@ -121,7 +124,7 @@ class MainWindow(QMainWindow):
         self.audio_bar.play_clicked.connect(self.toggle_playback)
         outer.addWidget(self.audio_bar)
 
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = top = QSplitter(Qt.Orientation.Horizontal)
         self.prompt_panel = PromptPanel()
         self.prompt_panel.rebuild_requested.connect(self.rebuild_prompt)
         self.prompt_panel.style_changed.connect(self._on_style_changed)
@@ -828,6 +831,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.store.set(Key.GEOMETRY, self.saveGeometry())
+        self.store.set(Key.SPLITTER, self.splitter.saveState())
         self.store.set_render_settings(self.current_settings())
         self.cancel_current()
         self.stop_playback()

@@ -17,6 +17,7 @@ class Key(str, enum.Enum):
 
     GEOMETRY = "window/geometry"
     STATE = "window/state"
+    SPLITTER = "window/splitter"
     RECENT = "projects/recent"
     RENDER = "render/settings"
     STYLE = "prompt/style"

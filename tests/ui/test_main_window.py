@@ -287,3 +287,18 @@ def test_bad_audio_gets_a_dialog_and_the_window_keeps_working(qtbot: QtBot, tmp_
     window.import_audio(narration_wav)
     qtbot.waitUntil(lambda: window.audio_path == narration_wav, timeout=TIMEOUT_MS)
     wait_idle(qtbot, window)
+
+
+def test_window_layout_and_settings_are_remembered(qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path, Dialogs())
+    window.resize(1111, 777)
+    window.splitter.setSizes([500, 300, 300])
+    window.settings_panel.steps.setValue(33)
+    sizes = window.splitter.sizes()
+    size = window.size()
+    window.close()
+    again = make_window(qtbot, tmp_path, Dialogs())
+    assert abs(again.size().width() - size.width()) <= 30 and abs(again.size().height() - size.height()) <= 30
+    assert again.size().width() != 1280  # not the first-run default
+    assert all(abs(a - b) <= 30 for a, b in zip(again.splitter.sizes(), sizes, strict=True))
+    assert again.settings_panel.steps.value() == 33
