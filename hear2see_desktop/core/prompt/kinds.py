@@ -1,0 +1,12 @@
+"""Prompt term kinds, ordered two ways: as the prompt lists them, and by importance when fitting.
+
+Content kinds come from the narration; style kinds are a style preset's modifiers.
+"""
+
+from __future__ import annotations
+
+CONTENT_KINDS = ("content", "subject", "object", "place", "time", "weather", "mood")
+STYLE_KINDS = ("medium", "lighting", "camera")
+PROMPT_ORDER = CONTENT_KINDS + STYLE_KINDS
+IMPORTANCE_ORDER = ("content", "subject", "medium", "object", "place", "time", "weather", "lighting",
+                    "mood", "camera")
