@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         confirm: Callable[[QWidget, str, str], bool] = ask_yes_no,
         show_error: Callable[[QWidget, str, str], None] | None = None,
         list_devices: Callable[[], list[Any]] | None = None,
+        warm_up_asr: bool = True,
     ) -> None:
         super().__init__()
         self.store = store or SettingsStore()
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self._render_first_step: tuple[float, int] | None = None
         self._render_image_times: list[float] = []
         self._steps = 1
+        self._warm_worker: JobWorker | None = None
         self._build()
         self._build_menus()
         self._refresh_devices(list_devices)
@@ -111,6 +113,26 @@ class MainWindow(QMainWindow):
         self.player_finished.connect(self._on_player_finished)
         self._update_actions()
         self.statusBar().showMessage("Record or import a narration to begin.")
+        if warm_up_asr:
+            # Loading the speech model holds Python's GIL for ~0.1 s inside ctranslate2/vosk; doing it
+            # once shortly after start-up keeps that hiccup out of recording and transcription.
+            QTimer.singleShot(1500, self._warm_up_asr)
+
+    def _warm_up_asr(self) -> None:
+        from hear2see_desktop.core.asr.select import open_engine
+
+        if self._warm_worker is not None:
+            return
+        # Not in self.workers: it neither blocks the user's actions nor reports a missing model
+        # (that is said when a transcription needs it).
+        worker = JobWorker(CallJob(lambda: open_engine("auto").name, "Loading speech recognition"), "warm-up")
+        worker.finished.connect(self._on_warmed_up)
+        worker.failed.connect(self._on_warmed_up)
+        self._warm_worker = worker
+        worker.start()
+
+    def _on_warmed_up(self, *_args: object) -> None:
+        self._warm_worker = None
 
     # ------------------------------------------------------------------------------------------
     # Layout
@@ -835,7 +857,7 @@ class MainWindow(QMainWindow):
         self.store.set_render_settings(self.current_settings())
         self.cancel_current()
         self.stop_playback()
-        threads = [w.thread for w in self.workers.values()]
+        threads = [w.thread for w in [*self.workers.values(), self._warm_worker] if w is not None]
         if self.recorder is not None:
             threads.append(self.recorder.thread)
         for thread in threads:
