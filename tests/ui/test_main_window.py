@@ -119,6 +119,7 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
     assert record["prompt"] == "a red fox in deep snow, watercolor"  # the user's words, not rebuilt
     assert window.timeline.frame_count() == 3 and all(window.timeline.has_final(i) for i in range(3))
     assert window.preview.current_image() is not None
+    assert window.eta_label.text().startswith("Rendered in")
 
     out = tmp_path / "exported"
     out.mkdir()
@@ -302,3 +303,23 @@ def test_window_layout_and_settings_are_remembered(qtbot: QtBot, tmp_path: Path)
     assert again.size().width() != 1280  # not the first-run default
     assert all(abs(a - b) <= 30 for a, b in zip(again.splitter.sizes(), sizes, strict=True))
     assert again.settings_panel.steps.value() == 33
+
+
+def test_play_pause_moves_the_playhead_and_stops_at_the_end(qtbot: QtBot, tmp_path: Path,
+                                                            narration_wav: Path) -> None:
+    from tests.core.test_playback import FakeFactory
+
+    output = FakeFactory(speed=4.0)
+    window = make_window(qtbot, tmp_path, Dialogs(), output_stream_factory=output)
+    window.import_audio(narration_wav)
+    qtbot.waitUntil(lambda: window.audio_bar.play_button.isEnabled(), timeout=TIMEOUT_MS)
+    window.toggle_playback()
+    assert window.audio_bar.play_button.text().endswith("Pause")
+    qtbot.waitUntil(lambda: (window.waveform.playhead_s or 0.0) > 0.2, timeout=TIMEOUT_MS)
+    window.toggle_playback()  # pause
+    paused_at = window.player.position_s
+    assert window.audio_bar.play_button.text().endswith("Play") and paused_at > 0.2
+    window.toggle_playback()  # resume, then it runs to the end
+    qtbot.waitUntil(lambda: window.audio_bar.play_button.text().endswith("Play"), timeout=TIMEOUT_MS)
+    assert window.waveform.playhead_s is None and window.player.position_s >= paused_at
+    wait_idle(qtbot, window)
