@@ -21,6 +21,7 @@ import soundfile as sf
 import soxr
 
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
+from hear2see_desktop.core.ffmpeg import ffmpeg_exe
 
 log = logging.getLogger(__name__)
 
@@ -195,15 +196,6 @@ def _wav_is_cut_short(path: Path) -> bool:
     return False
 
 
-def _ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError) as e:
-        raise Hear2SeeError("The bundled ffmpeg program is missing; reinstall HEAR2SEE Desktop.") from e
-
-
 def _no_window_flags() -> int:
     return getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
 
@@ -216,7 +208,7 @@ def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
     """
     audio_filter = f"aresample=resampler=soxr:osr={SAMPLE_RATE_HZ}:ochl=mono:osf=flt:rematrix_maxval=1"
     cmd = [
-        _ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning",
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning",
         "-i", str(path), "-map", "0:a:0", "-vn", "-af", audio_filter, "-f", "f32le", "pipe:1",
     ]  # fmt: skip
     try:

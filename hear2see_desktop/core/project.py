@@ -25,10 +25,11 @@ import secrets
 import shutil
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
@@ -288,28 +289,25 @@ def _relative_last_render(last_render: dict[str, Any] | None, folder: Path) -> d
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    part = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
-    try:
-        with open(part, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(part, target)
-    except OSError as error:
-        part.unlink(missing_ok=True)
-        raise _could_not_write(target, error) from error
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    _atomically(target, lambda handle: handle.write(data))
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
+    def copy(handle: BinaryIO) -> None:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, handle, _COPY_CHUNK_BYTES)
+
+    _atomically(target, copy)
+
+
+def _atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write through a hidden part file, fsync, then rename: a crash never leaves half a file."""
     part = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
     try:
-        with open(source, "rb") as src, open(part, "wb") as dst:
-            shutil.copyfileobj(src, dst, _COPY_CHUNK_BYTES)
-            dst.flush()
-            os.fsync(dst.fileno())
+        with open(part, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(part, target)
     except OSError as error:
         part.unlink(missing_ok=True)

@@ -26,6 +26,7 @@ import numpy as np
 
 from hear2see_desktop.core.audio import Audio, write_wav
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError, RenderFailedError
+from hear2see_desktop.core.ffmpeg import ffmpeg_exe
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class VideoWriter:
     ) -> list[str]:
         rate = Fraction(self.fps).limit_denominator(1_000_000)
         cmd = [
-            _ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "warning", "-y",
+            ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "warning", "-y",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width_px}x{self.height_px}",
             "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0",
         ]  # fmt: skip
@@ -284,7 +285,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     if not path.is_file():
         raise BadInputError(f"There is no video file at {path}; check the path and try again.")
     cmd = [
-        _ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1",
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1",
         "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "null", "-",
     ]  # fmt: skip
     result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False, **_popen_isolation())
@@ -378,15 +379,6 @@ def _read_tail(handle: IO[bytes], max_bytes: int = 16384) -> str:
     handle.seek(max(0, size - max_bytes))
     text = handle.read().decode("utf-8", "replace")
     return "\n".join(text.strip().splitlines()[-_STDERR_TAIL_LINES:])
-
-
-def _ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError) as e:
-        raise Hear2SeeError("The bundled ffmpeg program is missing; reinstall HEAR2SEE Desktop.") from e
 
 
 def _popen_isolation() -> dict[str, object]:
