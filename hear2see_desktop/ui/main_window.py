@@ -782,20 +782,29 @@ class MainWindow(QMainWindow):
         from hear2see_desktop.core.audio import load_audio
         from hear2see_desktop.core.project import load_project, project_audio_path
 
-        def read() -> tuple[Any, Audio]:
+        def read() -> tuple[Any, Audio, dict[int, Any]]:
+            from PIL import Image
+
+            from hear2see_desktop.core.project import project_frame_paths
+            from hear2see_desktop.ui.images import rgb_to_qimage
+
             project = load_project(path)
-            return project, load_audio(project_audio_path(path, project))
+            audio = load_audio(project_audio_path(path, project))
+            thumbnails = {}
+            for index, png in sorted(project_frame_paths(path, project).items()):
+                with Image.open(png) as image:  # decoded here, in the worker, not on the UI thread
+                    thumbnails[index] = rgb_to_qimage(np.asarray(image.convert("RGB")))
+            return project, audio, thumbnails
 
         worker = JobWorker(CallJob(read, f"Opening {path.name}"), "open")
         self._opening = path
         worker.finished.connect(self._on_project_opened)
         self._run("open", worker)
 
-    def _on_project_opened(self, loaded: tuple[Any, Audio]) -> None:
+    def _on_project_opened(self, loaded: tuple[Any, Audio, dict[int, Any]]) -> None:
         from hear2see_desktop.core.project import last_render_path, project_audio_path, project_frame_paths
-        from hear2see_desktop.ui.images import rgb_to_qimage
 
-        project, audio = loaded
+        project, audio, thumbnails = loaded
         path = self._opening
         self.set_audio(project_audio_path(path, project), audio, project.transcript)
         self.project_path = path
@@ -808,12 +817,8 @@ class MainWindow(QMainWindow):
         self.frame_times = {frame.index: frame.time_s for frame in project.frames}
         mp4 = last_render_path(path, project)
         self.last_render = {"run_id": (project.last_render or {}).get("run_id"), "mp4": str(mp4)} if mp4 else None
-        from PIL import Image
-
-        for index, png in sorted(self.frame_pngs.items()):
-            with Image.open(png) as image:
-                self.timeline.set_frame(index, self.frame_times.get(index, 0.0),
-                                        rgb_to_qimage(np.asarray(image.convert("RGB"))), True)
+        for index, thumbnail in thumbnails.items():
+            self.timeline.set_frame(index, self.frame_times.get(index, 0.0), thumbnail, True)
         self._fill_recent_menu(self.store.add_recent_project(str(path)))
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"Opened {path.name}.")
