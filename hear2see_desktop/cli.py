@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
 
+    evaluate = sub.add_parser("eval", help="AV-Align, CLIPSIM and flicker of a rendered MP4")
+    evaluate.add_argument("video", metavar="VIDEO.mp4")
+    evaluate.add_argument("--audio", metavar="AUDIO", help="narration to align with (default: the video's own track)")
+    evaluate.add_argument("--text", help="text for CLIPSIM (default: the prompt of the logged run)")
+    evaluate.add_argument("--clip-model", metavar="PATH", help="a local CLIP model folder for CLIPSIM")
+    evaluate.add_argument("--reference", metavar="DIR", type=Path, help="reference videos for FVD/IS")
+    evaluate.add_argument("--runs-log", metavar="FILE", type=Path)
+    evaluate.add_argument("--json", action="store_true")
+
     gui = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     gui.add_argument("path", nargs="?", metavar="FILE", help="a project (.h2s) or audio file to open")
 
@@ -234,7 +243,42 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs}
+def cmd_eval(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.eval_job import EvalJob
+
+    job = EvalJob(
+        _existing_file(args.video, "video"),
+        audio_path=_existing_file(args.audio, "audio file") if args.audio else None,
+        text=args.text,
+        clip_model=args.clip_model,
+        reference_dir=args.reference,
+        runs_log=args.runs_log,
+    )
+    progress = TerminalProgress()
+    try:
+        result = job.run(progress, lambda: False)
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    align, flick, clip = result["av_align"], result["flicker"], result["clipsim"]
+    score = "no events" if align["score"] is None else f"{align['score']:.3f}"
+    print(f"AV-Align   {score}  ({len(align['audio_peaks_s'])} audio onsets, {len(align['video_peaks_s'])} "
+          f"motion peaks, {len(align['matched_audio'])} matched)")
+    print(f"CLIPSIM    {'-' if clip is None else format(clip['score'], '.4f')}")
+    print(f"Flicker    {flick['warped_mad']:.2f} after motion compensation, {flick['plain_mad']:.2f} plain (0-255)")
+    if result["run"]:
+        print(f"Run        {result['run']['id']}: {result['run']['unet_evaluations']} UNet evaluations, "
+              f"timings {result['run']['timings_s']}")
+    for note in result["notes"]:
+        print(f"Note       {note}")
+    return 0
+
+
+COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs,
+            "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
