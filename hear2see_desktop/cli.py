@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show = runs_sub.add_parser("show", help="the whole record of one run")
     runs_show.add_argument("run_id", metavar="RUN_ID")
     runs_show.add_argument("--runs-log", metavar="FILE", type=Path)
+    runs_rate = runs_sub.add_parser("rate", help="store your 1-5 rating of a run (the paper's MOS)")
+    runs_rate.add_argument("run_id", metavar="RUN_ID")
+    runs_rate.add_argument("rating", metavar="N", type=int)
+    runs_rate.add_argument("--runs-log", metavar="FILE", type=Path)
     return parser
 
 
@@ -216,9 +220,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from hear2see_desktop.core import paths
-    from hear2see_desktop.core.runlog import find_record, read_log
+    from hear2see_desktop.core.runlog import find_record, mean_ratings, read_log
 
     runs_log = args.runs_log or paths.runs_log_path()
+    if args.runs_command == "rate":
+        from hear2see_desktop.core.runlog import rate_run
+
+        record = rate_run(runs_log, args.run_id, args.rating)
+        print(f"Rated run {record['id']}: {args.rating}/5")
+        return 0
     if args.runs_command == "show":
         print(json.dumps(find_record(runs_log, args.run_id), indent=2, ensure_ascii=False))
         return 0
@@ -238,8 +248,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{record.get('id')}  {str(record.get('time', ''))[:19]}  {record.get('frames', '?')} frames "
             f"@{record.get('fps', '?')}fps  {size[0]}x{size[1]}  {record.get('steps', '?')} steps  "
             f"seed {record.get('seed', (record.get('seeds') or ['?'])[0])}  "
+            f"{'★' * int(record['rating']) + '  ' if 'rating' in record else ''}"
             f"{prompt[:50]}{'…' if len(prompt) > 50 else ''}"
         )
+    summary = mean_ratings(run_log.records)
+    if summary:
+        print("\nMean rating by settings:")
+        for label, mean, count in summary:
+            print(f"  {mean:.2f}  ({count} rated)  {label}")
     return 0
 
 

@@ -150,6 +150,12 @@ def test_render_list_show_and_replay(narration_wav: Path, tiny_models: tuple[Pat
     records = json.loads(run_cli(["runs", "list", "--runs-log", str(log), "--json"], capsys)[1])
     assert records[1]["replay_of"] == run_id
     assert records[1]["output"]["sha256"] == records[0]["output"]["sha256"]
+    code, text, _ = run_cli(["runs", "rate", run_id, "4", "--runs-log", str(log)], capsys)
+    assert code == 0 and "4/5" in text
+    code, text, _ = run_cli(["runs", "list", "--runs-log", str(log)], capsys)
+    assert "Mean rating by settings" in text and "4.00  (1 rated)" in text
+    code, _, err = run_cli(["runs", "rate", run_id, "9", "--runs-log", str(log)], capsys)
+    assert code == 2 and "from 1 to 5" in one_sentence(err)
 
 
 def test_missing_model_exits_3_and_says_how_to_get_it(narration_wav: Path, tmp_path: Path,

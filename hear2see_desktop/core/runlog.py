@@ -95,3 +95,46 @@ def find_record(log_path: Path, run_id: str) -> dict[str, Any]:
     if not matches:
         raise BadInputError(f"No run with id '{run_id}' is in {log_path}: see `hear2see runs list` for the ids.")
     raise BadInputError(f"'{run_id}' matches {len(matches)} runs in {log_path}: give more of the id.")
+
+
+def rate_run(log_path: Path, run_id: str, rating: int) -> dict[str, Any]:
+    """Store the user's 1-5 opinion score (the paper's MOS) in the run's record.
+
+    The log is rewritten through a temp file and renamed, so a crash leaves either the old or the
+    new log; unreadable lines are kept as they were.
+    """
+    if not 1 <= int(rating) <= 5:
+        raise BadInputError(f"A rating must be a whole number from 1 to 5 (got {rating}).")
+    record = find_record(log_path, run_id)
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and value.get("id") == record["id"]:
+            value["rating"] = int(rating)
+            lines[number] = json.dumps(value, ensure_ascii=False) + "\n"
+            record = value
+    temp = log_path.with_name(f".{log_path.name}.{secrets.token_hex(3)}.part")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, log_path)
+    return record
+
+
+def mean_ratings(records: list[dict[str, Any]]) -> list[tuple[str, float, int]]:
+    """(settings label, mean rating, number of rated runs) per mode/scheduler/steps/size, best first."""
+    groups: dict[str, list[int]] = {}
+    for record in records:
+        if "rating" not in record:
+            continue
+        settings = record.get("settings") or {}
+        size = record.get("size") or ["?", "?"]
+        label = (f"{settings.get('mode', 'classic')} {record.get('scheduler', '?')} {record.get('steps', '?')} steps "
+                 f"{size[0]}x{size[1]}")
+        groups.setdefault(label, []).append(int(record["rating"]))
+    rows = [(label, sum(values) / len(values), len(values)) for label, values in groups.items()]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))

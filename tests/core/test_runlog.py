@@ -49,3 +49,26 @@ def test_a_missing_log_reads_as_empty(tmp_path: Path) -> None:
 def test_run_ids_are_unique_and_sortable() -> None:
     ids = {new_run_id() for _ in range(200)}
     assert len(ids) == 200
+
+
+def test_a_rating_is_stored_in_the_run_record_and_summarised(tmp_path: Path) -> None:
+    from hear2see_desktop.core.runlog import mean_ratings, rate_run
+
+    log = tmp_path / "runs.jsonl"
+    for run_id, steps in (("a1", 20), ("b2", 20), ("c3", 40)):
+        append_record(log, {"id": run_id, "steps": steps, "scheduler": "dpmpp-2m", "size": [512, 512],
+                            "settings": {"mode": "classic"}})
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write('{"id": "broken"')  # a crash's half line survives the rewrite untouched
+    rate_run(log, "a1", 4)
+    rate_run(log, "b2", 2)
+    rate_run(log, "c3", 5)
+    records = {r["id"]: r for r in read_log(log).records}
+    assert records["a1"]["rating"] == 4 and records["c3"]["rating"] == 5
+    assert log.read_text().endswith('{"id": "broken"')
+    assert mean_ratings(list(records.values())) == [
+        ("classic dpmpp-2m 40 steps 512x512", 5.0, 1),
+        ("classic dpmpp-2m 20 steps 512x512", 3.0, 2),
+    ]
+    with pytest.raises(BadInputError, match="from 1 to 5"):
+        rate_run(log, "a1", 6)
