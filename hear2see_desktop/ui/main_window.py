@@ -38,6 +38,7 @@ from hear2see_desktop.core.jobs import CallJob, SequenceJob
 from hear2see_desktop.core.transcript import Transcript
 from hear2see_desktop.ui.audio_bar import AudioBar, format_clock
 from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import PreviewView
 from hear2see_desktop.ui.prompt_panel import PromptPanel
 from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
@@ -154,7 +155,14 @@ class MainWindow(QMainWindow):
         self.preview = PreviewView()
         self.preview.clear("Frames appear here as they render")
         self.preview.setMinimumSize(320, 240)
-        top.addWidget(self.preview)
+        preview_box = QWidget()
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.setContentsMargins(0, 0, 0, 0)
+        preview_layout.addWidget(self.preview, 1)
+        self.metrics_panel = MetricsPanel()
+        self.metrics_panel.rated.connect(self.rate_last_render)
+        preview_layout.addWidget(self.metrics_panel)
+        top.addWidget(preview_box)
         settings_box = QWidget()
         settings_layout = QVBoxLayout(settings_box)
         settings_layout.setContentsMargins(0, 0, 0, 0)
@@ -630,6 +638,38 @@ class MainWindow(QMainWindow):
         self.progress_bar.setFormat("Done")
         self.statusBar().showMessage(f"Rendered {result.out_path.name}; export it with Ctrl+E.")
         self.render_finished.emit(result)
+        self.measure(result.out_path)
+
+    def measure(self, video: Path) -> None:
+        """Evaluate the finished render in a worker and show the numbers under the preview."""
+        from hear2see_desktop.core.eval_job import EvalJob
+
+        if "eval" in self.workers:
+            return
+        self.metrics_panel.show_measuring()
+        worker = JobWorker(EvalJob(video), "eval")
+        # Not through _run: a failure here is shown in the panel, not as a dialog (the video is done).
+        worker.finished.connect(self.metrics_panel.show_result)
+        worker.failed.connect(self.metrics_panel.show_failure)
+        self.workers["eval"] = worker
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(self._on_worker_done)
+        worker.start()
+
+    def rate_last_render(self, rating: int) -> None:
+        """The paper's MOS: keep the user's 1-5 rating in the run record (a small rewrite, in a worker)."""
+        from hear2see_desktop.core.runlog import rate_run
+
+        if self.last_render is None or not self.last_render.get("run_id"):
+            return
+        run_id = str(self.last_render["run_id"])
+        worker = JobWorker(CallJob(lambda: rate_run(paths.runs_log_path(), run_id, rating), "Saving the rating"),
+                           f"rate-{time.monotonic()}")
+        worker.finished.connect(self._on_rated)
+        self._run(worker.name, worker)
+
+    def _on_rated(self, record: dict[str, Any]) -> None:
+        self.statusBar().showMessage(f"Rated run {record['id']} {record['rating']}/5.")
 
     def _on_render_cancelled(self) -> None:
         self.progress_bar.setRange(0, 1)

@@ -120,6 +120,16 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
     assert window.timeline.frame_count() == 3 and all(window.timeline.has_final(i) for i in range(3))
     assert window.preview.current_image() is not None
     assert window.eta_label.text().startswith("Rendered in")
+    # The render's numbers appear under the preview, and a rating lands in the run record.
+    qtbot.waitUntil(lambda: "AV-Align" in window.metrics_panel.summary.text()
+                    and "Measuring" not in window.metrics_panel.summary.text(), timeout=TIMEOUT_MS)
+    assert "flicker" in window.metrics_panel.summary.text()
+    window.metrics_panel.stars[3].click()
+    wait_idle(qtbot, window)
+    from hear2see_desktop.core import paths
+    from hear2see_desktop.core.runlog import find_record
+
+    assert find_record(paths.runs_log_path(), record["id"])["rating"] == 4
 
     out = tmp_path / "exported"
     out.mkdir()

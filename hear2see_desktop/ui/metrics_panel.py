@@ -1,0 +1,68 @@
+"""The numbers of the finished render under the preview (AV-Align, CLIPSIM, flicker, cost) and its rating."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+
+class MetricsPanel(QWidget):
+    """Shows an eval result (plain dict from the eval job); emits `rated(n)` when a star is clicked."""
+
+    rated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.summary = QLabel("Metrics appear here after a render.")
+        self.summary.setToolTip("AV-Align: audio onsets vs. motion peaks (0-1). CLIPSIM: frame-text similarity. "
+                                "Flicker: frame change after motion compensation (0-255, lower is steadier).")
+        layout.addWidget(self.summary, 1)
+        layout.addWidget(QLabel("Your rating"))
+        self.stars: list[QToolButton] = []
+        for n in range(1, 6):
+            star = QToolButton(text="☆")
+            star.setToolTip(f"Rate this render {n}/5")
+            star.setAutoRaise(True)
+            star.clicked.connect(lambda _=False, n=n: self._rate(n))
+            layout.addWidget(star)
+            self.stars.append(star)
+        self.set_rating_enabled(False)
+
+    def show_measuring(self) -> None:
+        self.summary.setText("Measuring AV-Align, CLIPSIM and flicker…")
+        self.show_rating(0)
+        self.set_rating_enabled(True)
+
+    def show_result(self, result: dict[str, Any]) -> None:
+        align = result["av_align"]["score"]
+        clip = result["clipsim"]
+        flicker = result["flicker"]
+        parts = [
+            "AV-Align " + ("no events" if align is None else f"{align:.2f}"),
+            "CLIPSIM " + ("–" if clip is None else f"{clip['score']:.3f}"),
+            f"flicker {flicker['warped_mad']:.1f} (plain {flicker['plain_mad']:.1f})",
+        ]
+        run = result.get("run") or {}
+        if run.get("unet_evaluations") is not None:
+            parts.append(f"{run['unet_evaluations']} UNet evals")
+        self.summary.setText(" · ".join(parts))
+        self.summary.setToolTip("\n".join(result.get("notes") or []) or self.summary.toolTip())
+
+    def show_failure(self, message: str) -> None:
+        self.summary.setText(f"Metrics unavailable: {message}")
+
+    def show_rating(self, rating: int) -> None:
+        for n, star in enumerate(self.stars, start=1):
+            star.setText("★" if n <= rating else "☆")
+
+    def set_rating_enabled(self, enabled: bool) -> None:
+        for star in self.stars:
+            star.setEnabled(enabled)
+
+    def _rate(self, n: int) -> None:
+        self.show_rating(n)
+        self.rated.emit(n)
