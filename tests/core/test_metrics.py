@@ -12,8 +12,6 @@ from hear2see_desktop.core.metrics.av_align import av_align, av_align_score, mat
 from hear2see_desktop.core.metrics.flicker import flicker
 from hear2see_desktop.core.metrics.onsets import HOP_LENGTH, onset_times, pick_peaks
 
-pytest.importorskip("cv2")
-
 FPS = 10.0
 N_FRAMES = 40
 EVENT_FRAMES = (5, 12, 20, 27, 34)
