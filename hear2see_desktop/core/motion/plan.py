@@ -1,0 +1,169 @@
+"""The frame plan: which output frame is a keyframe, and where every other frame sits between two keyframes.
+
+Keyframes are the frames the renderer denoises from a fresh seed and prompt: the first frame of each
+scene, evenly spaced ones inside long scenes (so a long scene still moves), and the very last frame
+(so the last segment has somewhere to go). Every frame in between is described by the keyframes
+around it and a position t; the renderer turns (a, b, t) into slerped noise and lerped embeddings,
+or into an optical-flow in-between.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.motion.reactive import check_reactivity, pulses, reactive_positions
+from hear2see_desktop.core.video import frame_count
+
+MAX_FPS = 120.0
+"""Highest output frame rate accepted; the app offers 12 to 30."""
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A frame rendered from its own noise and prompt.
+
+    index: position in `plan.keyframes`; frame: the output frame where it is shown exactly;
+    time_s: frame / fps; scene: index of the scene (in the spans given to `plan_frames`) it belongs to.
+    """
+
+    index: int
+    frame: int
+    time_s: float
+    scene: int
+
+
+@dataclass(frozen=True)
+class PlannedFrame:
+    """One output frame as a position between two keyframes.
+
+    a: keyframe index before or at this frame; b: keyframe index after it (a == b only on the last
+    keyframe's frame); t: position from a to b in [0, 1), exactly 0.0 on keyframe frames;
+    pulse: strength 0..1 of a short visual punch-in at this frame.
+    """
+
+    frame: int
+    time_s: float
+    a: int
+    b: int
+    t: float
+    pulse: float
+
+
+@dataclass
+class FramePlan:
+    """Every output frame of a clip, frame i at i / fps, covering the narration exactly like the classic renderer."""
+
+    fps: float
+    duration_s: float
+    keyframes: list[Keyframe]
+    frames: list[PlannedFrame]
+
+    def segment(self, a: int) -> list[PlannedFrame]:
+        """Frames from keyframe `a` up to, not including, keyframe a + 1 (the last keyframe: its frame and after)."""
+        if not 0 <= a < len(self.keyframes):
+            raise IndexError(f"keyframe {a} is not in a plan of {len(self.keyframes)} keyframes")
+        start = self.keyframes[a].frame
+        end = self.keyframes[a + 1].frame if a + 1 < len(self.keyframes) else len(self.frames)
+        return self.frames[start:end]
+
+
+def plan_frames(
+    scene_spans: list[tuple[float, float]],
+    duration_s: float,
+    fps: float,
+    keyframe_interval_s: float = 3.0,
+    envelope: np.ndarray | None = None,
+    reactivity: float = 0.0,
+    pulse_threshold: float = 0.6,
+) -> FramePlan:
+    """Plan `frame_count(duration_s, fps)` frames with keyframes at scene starts, inside long scenes and at the end.
+
+    Scene k's start time is rounded half up to a frame; the first scene always starts at frame 0 (frames
+    before the first word still show it) and a scene lasts until the next one starts (pauses between
+    sentences belong to the scene before), the last one until the last frame. Two scenes on one frame
+    keep the later. A scene longer than `keyframe_interval_s` is split into ceil(length / interval)
+    equal parts with a keyframe at each inner boundary.
+
+    Between keyframe a (frame fa) and b (frame fb) the positions come from `reactive_positions` with the
+    envelope of frames fa + 1 .. fb: the step into frame j is paced by frame j's own audio, so the picture
+    moves on the frame where the onset is heard, not one frame later. Without an envelope or at
+    reactivity 0 the positions are linear; pulses (from `pulses`, scaled by reactivity) likewise need both.
+
+    Args:
+        scene_spans: (start_s, end_s) of each scene in order, starts non-decreasing; times past the
+            narration are clamped to its last frame.
+        duration_s: narration length in seconds.
+        fps: output frame rate, in (0, 120].
+        keyframe_interval_s: longest time between keyframes inside one scene.
+        envelope: per-frame audio envelope (`audio_envelope`), exactly one value per output frame.
+        reactivity: 0 (linear transitions) to 1 (paced by the audio alone).
+        pulse_threshold: envelope peak height that earns a pulse.
+    """
+    _check_inputs(scene_spans, duration_s, fps, keyframe_interval_s, reactivity)
+    n_frames = frame_count(duration_s, fps)
+    reactive = envelope is not None and reactivity > 0.0
+    env = np.zeros(n_frames)
+    if envelope is not None:
+        env = np.asarray(envelope, dtype=np.float64).reshape(-1)
+        if env.size != n_frames:
+            raise BadInputError(f"The audio envelope has {env.size} values but the clip has {n_frames} frames.")
+    keyframes = _keyframes(scene_spans, n_frames, fps, keyframe_interval_s)
+    pulse = pulses(env, threshold=pulse_threshold) * reactivity if reactive else np.zeros(n_frames)
+
+    frames: list[PlannedFrame] = []
+    for kf, nxt in zip(keyframes[:-1], keyframes[1:], strict=True):
+        fa, fb = kf.frame, nxt.frame
+        weights = env[fa + 1 : fb + 1]
+        positions = reactive_positions(weights, reactivity if reactive else 0.0)
+        for offset, t in enumerate(positions):
+            frame = fa + offset
+            frames.append(PlannedFrame(frame, frame / fps, kf.index, nxt.index, float(t), float(pulse[frame])))
+    last = keyframes[-1]
+    frames.append(PlannedFrame(last.frame, last.time_s, last.index, last.index, 0.0, float(pulse[last.frame])))
+    return FramePlan(fps=fps, duration_s=duration_s, keyframes=keyframes, frames=frames)
+
+
+def _check_inputs(
+    scene_spans: list[tuple[float, float]], duration_s: float, fps: float, interval_s: float, reactivity: float
+) -> None:
+    if not (math.isfinite(fps) and 0.0 < fps <= MAX_FPS):
+        raise BadInputError(f"The frame rate must be above 0 and at most {MAX_FPS:g} fps, got {fps}.")
+    if not (math.isfinite(duration_s) and duration_s > 0.0):
+        raise BadInputError(f"The narration must be longer than 0 seconds to plan frames, got {duration_s}.")
+    if not (math.isfinite(interval_s) and interval_s > 0.0):
+        raise BadInputError(f"The keyframe interval must be a positive number of seconds, got {interval_s}.")
+    check_reactivity(reactivity)
+    if not scene_spans:
+        raise BadInputError("The storyboard has no scenes; transcribe the narration before planning frames.")
+    previous_start_s = -math.inf
+    for k, (start_s, end_s) in enumerate(scene_spans):
+        if not (math.isfinite(start_s) and math.isfinite(end_s) and 0.0 <= start_s <= end_s):
+            raise BadInputError(f"Scene {k + 1} has an invalid time span ({start_s} s to {end_s} s).")
+        if start_s < previous_start_s:
+            raise BadInputError(f"Scene {k + 1} starts before the scene ahead of it; scenes must be in time order.")
+        previous_start_s = start_s
+
+
+def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float, interval_s: float) -> list[Keyframe]:
+    """Keyframe frames (strictly increasing) and their scenes: scene starts, splits of long scenes, the last frame."""
+    last_frame = n_frames - 1
+    starts = [min(last_frame, math.floor(start_s * fps + 0.5 + 1e-9)) for start_s, _ in scene_spans]
+    starts[0] = 0
+    scene_at: dict[int, int] = {}
+    for scene, frame in enumerate(starts):
+        scene_at[frame] = scene  # a later scene on the same frame replaces the earlier one
+    distinct = sorted(scene_at)
+    interval_frames = interval_s * fps
+    for i, start in enumerate(distinct):
+        end = distinct[i + 1] if i + 1 < len(distinct) else last_frame
+        parts = math.ceil((end - start) / interval_frames - 1e-9)
+        for j in range(1, parts):
+            frame = start + math.floor(j * (end - start) / parts + 0.5)
+            if start < frame < end:
+                scene_at.setdefault(frame, scene_at[start])
+    scene_at.setdefault(last_frame, len(scene_spans) - 1)
+    return [Keyframe(index, frame, frame / fps, scene_at[frame]) for index, frame in enumerate(sorted(scene_at))]
