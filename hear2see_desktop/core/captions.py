@@ -1,0 +1,177 @@
+"""Burned-in captions: a subtitle cue drawn into a video frame, readable on any picture.
+
+White text with a dark outline, bottom-centre, in Pillow's bundled scalable font, so the packaged
+app needs no system font. That font (a subset of Aileron) covers only basic Latin: accented letters
+and other scripts (Korean) draw as boxes unless a TrueType file is given as `font_path`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from hear2see_desktop.core.errors import BadInputError
+
+MIN_FONT_PX = 10
+TEXT_WIDTH_FRACTION = 0.9  # lines are re-wrapped to fit this share of the frame width
+BOTTOM_MARGIN_FRACTION = 0.06  # gap between the last line and the bottom edge, as a share of the height
+MAX_BLOCK_FRACTION = 0.5  # the font shrinks (down to MIN_FONT_PX) before the caption covers more than this
+LINE_GAP_FRACTION = 0.15  # extra space between lines, as a share of the font size
+TEXT_RGB = (255, 255, 255)
+OUTLINE_RGB = (0, 0, 0)
+
+
+@lru_cache(maxsize=16)
+def _font(size_px: int, font_path: str | None = None) -> ImageFont.FreeTypeFont:
+    """The TrueType font at `font_path`, else Pillow's bundled one (scalable since Pillow 10.1), at `size_px`."""
+    if font_path is not None:
+        try:
+            return ImageFont.truetype(font_path, size_px)
+        except OSError as error:
+            raise BadInputError(f"The caption font {font_path} could not be read: give a .ttf or .otf file.") from error
+    return ImageFont.load_default(size=size_px)  # type: ignore[return-value]  # FreeType when `size` is given
+
+
+def _stroke_px(size_px: int) -> int:
+    return max(1, round(size_px / 12))
+
+
+def _width_px(font: ImageFont.FreeTypeFont, text: str, stroke_px: int) -> float:
+    left, _, right, _ = font.getbbox(text, stroke_width=stroke_px)
+    return right - left
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, stroke_px: int, max_width_px: float) -> list[str]:
+    """Re-wrap each line of `text` at spaces to fit `max_width_px`; a word too wide on its own is cut."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if _width_px(font, candidate, stroke_px) <= max_width_px:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while len(word) > 1 and _width_px(font, word, stroke_px) > max_width_px:
+                fits, too_wide = 1, len(word)  # binary search for the longest piece that fits
+                while too_wide - fits > 1:
+                    middle = (fits + too_wide) // 2
+                    if _width_px(font, word[:middle], stroke_px) <= max_width_px:
+                        fits = middle
+                    else:
+                        too_wide = middle
+                lines.append(word[:fits])
+                word = word[fits:]
+            line = word
+        if line:
+            lines.append(line)
+    return lines
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """The drawn caption, cropped to its box: premultiplied colour and the share of the frame it leaves."""
+
+    top_px: int
+    left_px: int
+    premultiplied_rgb: np.ndarray  # h x w x 3 float32, 0..255
+    keep: np.ndarray  # h x w x 1 float32: 1 - alpha
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The caption's lines with the font, outline and spacing they were fitted with."""
+
+    font: ImageFont.FreeTypeFont
+    stroke_px: int
+    lines: list[str]
+    ref_top_px: float  # top of the tallest letters, relative to the drawing origin
+    line_px: float  # baseline to baseline
+    gap_px: float  # space between one line's box and the next
+
+
+def _fit_lines(text: str, width_px: int, height_px: int, font_scale: float, font_path: str | None) -> _Lines:
+    """The font size, outline and lines that fit the frame (see `burn_caption` for the rules)."""
+    size_px = max(MIN_FONT_PX, round(font_scale * height_px))
+    max_width_px = TEXT_WIDTH_FRACTION * width_px
+    while True:
+        font = _font(size_px, font_path)
+        stroke_px = _stroke_px(size_px)
+        lines = _wrap(text, font, stroke_px, max_width_px)
+        # One reference box for every line, so the baselines sit evenly whatever the letters.
+        _, ref_top, _, ref_bottom = font.getbbox("ÁÅgjy", stroke_width=stroke_px)
+        gap_px = LINE_GAP_FRACTION * size_px
+        line_px = (ref_bottom - ref_top) + gap_px
+        if len(lines) * line_px <= MAX_BLOCK_FRACTION * height_px or size_px == MIN_FONT_PX:
+            return _Lines(font, stroke_px, lines, ref_top, line_px, gap_px)
+        size_px = max(MIN_FONT_PX, int(size_px * 0.9))
+
+
+@lru_cache(maxsize=8)
+def _overlay(text: str, width_px: int, height_px: int, font_scale: float, font_path: str | None) -> _Overlay | None:
+    """Draw the caption once on a transparent layer; cached because a cue stays on screen for many frames."""
+    fitted = _fit_lines(text, width_px, height_px, font_scale, font_path)
+    font, stroke_px, line_px, gap_px = fitted.font, fitted.stroke_px, fitted.line_px, fitted.gap_px
+    if not fitted.lines:
+        return None
+    margin_px = BOTTOM_MARGIN_FRACTION * height_px
+    # Still too tall at the smallest font: keep the last lines that fit inside the frame.
+    fitting = max(1, int((height_px - 2 * margin_px + gap_px) // line_px))
+    lines = fitted.lines[-fitting:]
+    block_top_px = height_px - margin_px - (len(lines) * line_px - gap_px)
+    layer = Image.new("RGBA", (width_px, height_px), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for index, line in enumerate(lines):
+        left, _, right, _ = font.getbbox(line, stroke_width=stroke_px)
+        x_px = (width_px - (right - left)) / 2 - left
+        y_px = block_top_px + index * line_px - fitted.ref_top_px
+        draw.text(
+            (x_px, y_px),
+            line,
+            font=font,
+            fill=(*TEXT_RGB, 255),
+            stroke_width=stroke_px,
+            stroke_fill=(*OUTLINE_RGB, 255),
+        )
+    box = layer.getbbox()
+    if box is None:
+        return None
+    left_px, top_px = box[:2]
+    # Drawing onto transparent black leaves colour already multiplied by coverage, so
+    # "over" is just colour + frame * (1 - alpha).
+    rgba = np.asarray(layer.crop(box), dtype=np.float32)
+    premultiplied_rgb = np.ascontiguousarray(rgba[..., :3])
+    keep = 1.0 - rgba[..., 3:] / 255.0
+    premultiplied_rgb.flags.writeable = False  # shared through the cache
+    keep.flags.writeable = False
+    return _Overlay(top_px, left_px, premultiplied_rgb, keep)
+
+
+def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_path: Path | None = None) -> np.ndarray:
+    """A copy of the RGB uint8 HxWx3 frame with `text` drawn bottom-centre, white with a dark outline.
+
+    The font is `font_scale` x frame height (at least 10 px); lines ("\\n" allowed) are re-wrapped to
+    90% of the width and sit ~6% of the height above the bottom; if they would cover more than half
+    the frame the font shrinks, and at the smallest size only the last lines that fit are kept.
+    Empty text returns an unchanged copy. `font_path` picks a TrueType font for non-Latin text.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"burn_caption needs an HxWx3 uint8 RGB frame, got shape {rgb.shape} {rgb.dtype}.")
+    frame = np.array(rgb, copy=True)
+    if not text.strip():
+        return frame
+    height_px, width_px = frame.shape[:2]
+    font_name = None if font_path is None else str(font_path)
+    overlay = _overlay(text.strip(), width_px, height_px, float(font_scale), font_name)
+    if overlay is None:
+        return frame
+    height, width = overlay.keep.shape[:2]
+    region = frame[overlay.top_px : overlay.top_px + height, overlay.left_px : overlay.left_px + width]
+    blended = overlay.premultiplied_rgb + region.astype(np.float32) * overlay.keep
+    region[...] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return frame

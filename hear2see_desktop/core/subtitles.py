@@ -1,0 +1,220 @@
+"""Subtitle cues from the word times, written as SRT or WebVTT (and looked up for burning in).
+
+Cues follow the usual broadcast habits: at most two lines of about 42 characters, a new cue at a
+sentence end or a pause, no cue longer than a few seconds, and a short cue held a little longer
+(up to `min_cue_s`) when the next one leaves room, so it can be read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.transcript import Word
+
+SUBTITLE_SUFFIXES = (".srt", ".vtt")
+
+# A word that ends a sentence: . ! ? … (or the CJK full stops), maybe followed by closing quotes/brackets.
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*$")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle: shown from `start_s` to `end_s` (seconds); `text` is one or two lines joined with "\\n"."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+def _wrap_greedy(tokens: list[str], width_chars: int) -> list[list[str]]:
+    """Fill lines left to right; a token longer than `width_chars` gets a line of its own, whole."""
+    lines: list[list[str]] = []
+    length = 0
+    for token in tokens:
+        if lines and length + 1 + len(token) <= width_chars:
+            lines[-1].append(token)
+            length += 1 + len(token)
+        else:
+            lines.append([token])
+            length = len(token)
+    return lines
+
+
+def wrap_lines(tokens: list[str], max_line_chars: int) -> list[str]:
+    """Break at spaces into the fewest lines of at most `max_line_chars`, as even in length as possible.
+
+    Balanced lines read better than a full first line over a stub ("the quick brown fox jumps over
+    the lazy" / "dog"): we look for the narrowest width that still needs no more lines than the
+    greedy fill at `max_line_chars`.
+    """
+    if not tokens:
+        return []
+    widest_token = max(len(token) for token in tokens)
+    limit = max(max_line_chars, widest_token)
+    line_count = len(_wrap_greedy(tokens, limit))
+    for width_chars in range(widest_token, limit + 1):
+        lines = _wrap_greedy(tokens, width_chars)
+        if len(lines) <= line_count:
+            return [" ".join(line) for line in lines]
+    return [" ".join(line) for line in _wrap_greedy(tokens, limit)]  # not reached: `limit` always fits
+
+
+def _clean(text: str) -> str:
+    """One word as it goes on screen: no line breaks or runs of spaces inside it."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _group_words(
+    words: list[Word], max_line_chars: int, max_lines: int, max_cue_s: float, pause_s: float
+) -> list[list[tuple[str, Word]]]:
+    """Split the words into runs that each make one cue (see `make_cues` for the rules)."""
+    groups: list[list[tuple[str, Word]]] = []
+    current: list[tuple[str, Word]] = []
+    for word in words:
+        token = _clean(word.word)
+        if not token:
+            continue
+        if current:
+            previous = current[-1][1]
+            tokens = [t for t, _ in current] + [token]
+            if (
+                _SENTENCE_END.search(current[-1][0])
+                or word.start - previous.end >= pause_s
+                or word.end - current[0][1].start > max_cue_s
+                or len(_wrap_greedy(tokens, max_line_chars)) > max_lines
+            ):
+                groups.append(current)
+                current = []
+        current.append((token, word))
+    if current:
+        groups.append(current)
+    return groups
+
+
+def make_cues(
+    words: list[Word],
+    max_line_chars: int = 42,
+    max_lines: int = 2,
+    max_cue_s: float = 6.0,
+    pause_s: float = 0.7,
+    min_cue_s: float = 0.8,
+) -> list[Cue]:
+    """Group recognised words into readable subtitle cues.
+
+    A new cue starts after sentence-end punctuation, at a pause of `pause_s` or more, or when adding
+    the word would need more than `max_lines` lines of `max_line_chars` (broken at spaces, balanced)
+    or make the cue longer than `max_cue_s`. A cue runs from its first word's start to its last
+    word's end, held up to `min_cue_s` when the next cue starts later. Times are clamped so they are
+    never negative and cues never go backwards or overlap, even when the word times do.
+    """
+    groups = _group_words(words, max_line_chars, max_lines, max_cue_s, pause_s)
+    starts_s: list[float] = []
+    ends_s: list[float] = []
+    previous_end_s = 0.0
+    for group in groups:
+        start_s = max(group[0][1].start, previous_end_s)
+        end_s = max(max(word.end for _, word in group), start_s)
+        starts_s.append(start_s)
+        ends_s.append(end_s)
+        previous_end_s = end_s
+    cues: list[Cue] = []
+    for index, group in enumerate(groups):
+        next_start_s = starts_s[index + 1] if index + 1 < len(groups) else float("inf")
+        end_s = max(ends_s[index], min(starts_s[index] + min_cue_s, next_start_s))
+        text = "\n".join(wrap_lines([token for token, _ in group], max_line_chars))
+        cues.append(Cue(starts_s[index], end_s, text))
+    return cues
+
+
+def _milliseconds(time_s: float) -> int:
+    return max(0, round(time_s * 1000))
+
+
+def _timestamp(time_s: float, separator: str) -> str:
+    """HH:MM:SS,mmm (SRT) or HH:MM:SS.mmm (WebVTT); hours grow past two digits if they must."""
+    hours, rest = divmod(_milliseconds(time_s), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+def _text_lines(text: str) -> list[str]:
+    """The cue's lines as a parser will read them back: no blank lines (they end a cue), no "-->"."""
+    lines = (_clean(line).replace("-->", "->") for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def _escape_vtt(line: str) -> str:
+    """WebVTT reads & and < as markup, so they are written as character references."""
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_srt(cues: list[Cue]) -> str:
+    """SubRip text: numbered from 1, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line after each cue.
+
+    Cues with no visible text are left out (a blank cue would end the block early in most players).
+    """
+    blocks: list[str] = []
+    for cue in cues:
+        lines = _text_lines(cue.text)
+        if not lines:
+            continue
+        timing = f"{_timestamp(cue.start_s, ',')} --> {_timestamp(cue.end_s, ',')}"
+        blocks.append("\n".join([str(len(blocks) + 1), timing, *lines]) + "\n\n")
+    return "".join(blocks)
+
+
+def to_vtt(cues: list[Cue]) -> str:
+    """WebVTT text: the `WEBVTT` header, then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues with escaped text."""
+    blocks = ["WEBVTT\n\n"]
+    for cue in cues:
+        lines = [_escape_vtt(line) for line in _text_lines(cue.text)]
+        if not lines:
+            continue
+        timing = f"{_timestamp(cue.start_s, '.')} --> {_timestamp(cue.end_s, '.')}"
+        blocks.append("\n".join([timing, *lines]) + "\n\n")
+    return "".join(blocks)
+
+
+def write_subtitles(cues: list[Cue], path: Path) -> Path:
+    """Write the cues as SRT or WebVTT (by the suffix of `path`), UTF-8, through a temp file.
+
+    The temp file sits in the same folder and is renamed over `path` when complete, so a crash never
+    leaves a half-written subtitle file under the final name. Returns `path`.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUBTITLE_SUFFIXES:
+        raise BadInputError(f"The subtitle file {path.name} must end in .srt or .vtt.")
+    if path.is_dir():
+        raise BadInputError(f"The subtitle output {path} is a folder: give a file name ending in {suffix}.")
+    if not path.parent.is_dir():
+        raise BadInputError(f"The folder {path.parent} does not exist: create it or choose another subtitle file.")
+    text = to_srt(cues) if suffix == ".srt" else to_vtt(cues)
+    temp_name = ""
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(text.encode("utf-8"))
+        os.replace(temp_name, path)
+    except OSError as error:
+        if temp_name and os.path.exists(temp_name):
+            os.remove(temp_name)
+        reason = error.strerror or str(error)
+        raise BadInputError(f"Could not write the subtitles to {path}: {reason}.") from error
+    return path
+
+
+def cue_at(cues: list[Cue], time_s: float) -> Cue | None:
+    """The cue on screen at `time_s` (start inclusive, end exclusive), or None; cues must be in time order."""
+    index = bisect_right(cues, time_s, key=lambda cue: cue.start_s) - 1
+    if index >= 0 and time_s < cues[index].end_s:
+        return cues[index]
+    return None

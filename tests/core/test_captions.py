@@ -1,0 +1,135 @@
+"""Burned-in captions: white text with a dark outline at the bottom, inside the frame, on a copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hear2see_desktop.core.captions import burn_caption
+from hear2see_desktop.core.errors import BadInputError
+
+
+def grey_frame(height_px: int, width_px: int, level: int = 128) -> np.ndarray:
+    return np.full((height_px, width_px, 3), level, dtype=np.uint8)
+
+
+def changed_rows(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.any(before != after, axis=(1, 2)))
+
+
+def changed_columns(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.any(before != after, axis=(0, 2)))
+
+
+@pytest.mark.parametrize("size_px", [64, 512])
+def test_the_caption_changes_only_the_bottom_of_the_frame(size_px: int) -> None:
+    frame = grey_frame(size_px, size_px)
+    burned = burn_caption(frame, "A red fox\nruns home")
+    rows = changed_rows(frame, burned)
+    assert rows.size > 0, "no caption was drawn"
+    assert rows.min() >= size_px * 0.5, f"caption reaches up to row {rows.min()} of {size_px}"
+    assert rows.max() < size_px, "caption touches the bottom edge"
+    assert rows.max() <= size_px - 0.03 * size_px, "caption sits on the bottom edge with no margin"
+
+
+@pytest.mark.parametrize("size_px", [64, 512])
+def test_the_caption_is_centred(size_px: int) -> None:
+    frame = grey_frame(size_px, size_px)
+    columns = changed_columns(frame, burn_caption(frame, "Hi there"))
+    left_gap, right_gap = columns.min(), size_px - 1 - columns.max()
+    assert abs(int(left_gap) - int(right_gap)) <= max(2, size_px * 0.03)
+
+
+@pytest.mark.parametrize("size_px", [64, 512])
+def test_the_caption_has_white_letters_and_a_dark_outline(size_px: int) -> None:
+    frame = grey_frame(size_px, size_px)
+    burned = burn_caption(frame, "Hello world")
+    area = burned[changed_rows(frame, burned)]
+    white = np.all(area >= 230, axis=2)
+    dark = np.all(area <= 40, axis=2)
+    assert white.sum() > 0, "no near-white letter pixels"
+    assert dark.sum() > 0, "no dark outline pixels"
+
+
+@pytest.mark.parametrize("level", [0, 255])
+def test_the_caption_reads_on_black_and_on_white_pictures(level: int) -> None:
+    frame = grey_frame(256, 256, level)
+    burned = burn_caption(frame, "Readable anywhere")
+    contrast = np.all(burned >= 230, axis=2) if level == 0 else np.all(burned <= 40, axis=2)
+    assert contrast.sum() > 20
+
+
+def test_the_input_frame_is_left_untouched() -> None:
+    frame = grey_frame(128, 128)
+    original = frame.copy()
+    burned = burn_caption(frame, "copy please")
+    assert np.array_equal(frame, original)
+    assert burned is not frame
+    assert burned.shape == frame.shape and burned.dtype == np.uint8
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_empty_text_returns_an_unchanged_copy(text: str) -> None:
+    frame = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    burned = burn_caption(frame, text)
+    assert np.array_equal(burned, frame)
+    assert burned is not frame
+    burned[0, 0] = 7
+    assert not np.shares_memory(burned, frame)
+
+
+@pytest.mark.parametrize("height_px,width_px", [(64, 64), (512, 512), (360, 640), (640, 360)])
+def test_very_long_text_stays_inside_the_frame(height_px: int, width_px: int) -> None:
+    frame = grey_frame(height_px, width_px)
+    text = "Supercalifragilisticexpialidocious" * 3 + " and then " + "many more words " * 80
+    burned = burn_caption(frame, text)
+    rows = changed_rows(frame, burned)
+    columns = changed_columns(frame, burned)
+    assert rows.size > 0
+    # Nothing is drawn against any edge: the text was wrapped, shrunk or trimmed, never cut off by the border.
+    assert rows.min() > 0 and rows.max() < height_px - 1
+    assert columns.min() > 0 and columns.max() < width_px - 1
+
+
+def test_a_long_line_is_rewrapped_to_fit_the_width() -> None:
+    frame = grey_frame(512, 512)
+    burned = burn_caption(frame, "this single line is far too long to fit across the frame at this size")
+    columns = changed_columns(frame, burned)
+    assert columns.min() >= 512 * 0.04 and columns.max() <= 512 * 0.96
+    one_line = changed_rows(frame, burn_caption(frame, "short")).size
+    assert changed_rows(frame, burned).size > 1.5 * one_line, "the long line was not broken into several"
+
+
+def test_a_bigger_font_scale_draws_bigger_text() -> None:
+    frame = grey_frame(512, 512)
+    small = changed_rows(frame, burn_caption(frame, "Size", font_scale=0.04)).size
+    large = changed_rows(frame, burn_caption(frame, "Size", font_scale=0.08)).size
+    assert large > 1.5 * small
+
+
+def test_a_frame_that_is_not_rgb_uint8_is_refused() -> None:
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        burn_caption(np.zeros((32, 32), dtype=np.uint8), "x")
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        burn_caption(np.zeros((32, 32, 3), dtype=np.float32), "x")
+
+
+def test_an_unreadable_font_file_says_so(tmp_path: Path) -> None:
+    bad_font = tmp_path / "broken.ttf"
+    bad_font.write_bytes(b"not a font")
+    with pytest.raises(BadInputError, match="could not be read"):
+        burn_caption(grey_frame(64, 64), "x", font_path=bad_font)
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.mark.skipif(not DEJAVU.is_file(), reason="needs DejaVu Sans installed")
+def test_a_font_file_can_be_given_for_letters_the_bundled_font_lacks() -> None:
+    frame = grey_frame(256, 256)
+    bundled = burn_caption(frame, "café")
+    with_font = burn_caption(frame, "café", font_path=DEJAVU)
+    assert changed_rows(frame, with_font).size > 0
+    assert not np.array_equal(bundled, with_font)
