@@ -19,6 +19,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("hear2see-home")
     monkeypatch.setenv("HEAR2SEE_HOME", str(home))
     monkeypatch.delenv("HEAR2SEE_VOSK_MODEL", raising=False)
+    monkeypatch.delenv("HEAR2SEE_FEATURE_MODELS", raising=False)
+    monkeypatch.delenv("HEAR2SEE_CLIP_MODEL", raising=False)
     return home
 
 

@@ -1,19 +1,24 @@
-"""The eval job: the numbers the paper reports (AV-Align, CLIPSIM) plus flicker, for one MP4.
+"""The eval job: the numbers the paper reports (AV-Align, CLIPSIM) plus flicker, FVD and IS, for one MP4.
 
-Frames are decoded twice (once per video metric) rather than held in memory, so a long clip costs
-time, not RAM. CLIPSIM runs only with a local CLIP model; FVD and IS only with a reference set and
-local feature models, which this version does not have: the result says so plainly.
+Frames are decoded again for each video metric rather than held in memory, so a long clip costs time,
+not RAM. CLIPSIM runs only with a local CLIP model. FVD and IS run only with a reference set (--reference)
+and their TorchScript feature models on disk (`metrics.feature_models`); when either is missing the
+result's "fvd" / "inception_score" is None and a note says why. The reference folder and the model files
+are checked before any metric runs, so a bad path fails at once rather than after minutes of work.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.metrics.reference_set import ReferenceSet
 
 
 class EvalJob:
@@ -27,6 +32,7 @@ class EvalJob:
         clip_model: str | None = None,
         reference_dir: Path | None = None,
         runs_log: Path | None = None,
+        feature_models: Path | None = None,
     ) -> None:
         self.video_path = video_path
         self.audio_path = audio_path
@@ -34,12 +40,15 @@ class EvalJob:
         self.clip_model = clip_model
         self.reference_dir = reference_dir
         self.runs_log = runs_log
+        self.feature_models = feature_models
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> dict[str, Any]:
         from hear2see_desktop.core.audio import load_audio
         from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.metrics.av_align import av_align
+        from hear2see_desktop.core.metrics.feature_models import I3D_FILE, INCEPTION_FILE
         from hear2see_desktop.core.metrics.flicker import flicker
+        from hear2see_desktop.core.metrics.reference_set import scan_reference_set
         from hear2see_desktop.core.video import probe_video, read_frames
 
         info = probe_video(self.video_path)
@@ -50,24 +59,36 @@ class EvalJob:
         notes: list[str] = []
         record = self._run_record(sha256_file(self.video_path))
         text = self.text or (record or {}).get("prompt") or ""
+        reference = None if self.reference_dir is None else scan_reference_set(self.reference_dir)
+        i3d = None if reference is None else self._feature_model(I3D_FILE)
+        inception = None if reference is None else self._feature_model(INCEPTION_FILE)
+        total = 4 if reference is None else 6
 
-        progress(0, 4, "Reading the audio", None)
+        progress(0, total, "Reading the audio", None)
         audio = load_audio(self.audio_path or self.video_path)
         raise_if_cancelled(cancelled)
-        progress(1, 4, "AV-Align: onsets and optical flow", None)
+        progress(1, total, "AV-Align: onsets and optical flow", None)
         alignment = av_align(audio, read_frames(self.video_path), info.fps)
         if alignment.note:
             notes.append(f"AV-Align: {alignment.note}.")
         raise_if_cancelled(cancelled)
-        progress(2, 4, "Flicker", None)
+        progress(2, total, "Flicker", None)
         steadiness = flicker(read_frames(self.video_path))
         raise_if_cancelled(cancelled)
-        progress(3, 4, "CLIPSIM", None)
+        progress(3, total, "CLIPSIM", None)
         clipsim = self._clipsim(text, notes)
-        if self.reference_dir is not None:
-            notes.append("FVD and IS are not computed: their feature models (I3D, Inception) are not available "
-                         "locally in this version.")
-        progress(4, 4, "Done", None)
+        fvd_result: dict[str, Any] | None = None
+        inception_result: dict[str, Any] | None = None
+        if reference is None:
+            notes.append("FVD and IS: not computed without a reference set (pass --reference DIR).")
+        else:
+            raise_if_cancelled(cancelled)
+            progress(4, total, "FVD: I3D features of 16-frame clips", None)
+            fvd_result = self._fvd(i3d, reference, notes, cancelled)
+            raise_if_cancelled(cancelled)
+            progress(5, total, "IS: Inception class probabilities", None)
+            inception_result = self._inception_score(inception, reference, notes, cancelled)
+        progress(total, total, "Done", None)
         return {
             "video": str(self.video_path),
             "frames": info.frame_count,
@@ -76,6 +97,8 @@ class EvalJob:
             "av_align": asdict(alignment),
             "flicker": asdict(steadiness),
             "clipsim": clipsim,
+            "fvd": fvd_result,
+            "inception_score": inception_result,
             "text": text,
             "run": None if record is None else {
                 "id": record.get("id"),
@@ -108,4 +131,45 @@ class EvalJob:
                          f"{paths.models_dir() / 'clip'}).")
             return None
         result = load_clip(folder).clipsim(read_frames(self.video_path), text)
+        return asdict(result)
+
+    def _feature_model(self, file_name: str) -> tuple[Any, Path] | None:
+        """(loaded model, its path) for a feature model file, None when no searched folder has it."""
+        from hear2see_desktop.core.metrics.feature_models import find_feature_model, load_feature_model
+
+        path = find_feature_model(file_name, self.feature_models)
+        return None if path is None else (load_feature_model(path), path)
+
+    def _fvd(self, i3d: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
+             cancelled: CancelledFn) -> dict[str, Any] | None:
+        from hear2see_desktop.core.metrics.feature_models import I3D_FILE, missing_model_note
+        from hear2see_desktop.core.metrics.fvd import fvd
+        from hear2see_desktop.core.metrics.reference_set import reference_sequences
+        from hear2see_desktop.core.video import read_frames
+
+        if i3d is None:
+            notes.append(missing_model_note("FVD", "I3D", I3D_FILE, self.feature_models))
+            return None
+        detector, path = i3d
+        result = fvd(detector, read_frames(self.video_path), reference_sequences(reference), model=str(path),
+                     cancelled=cancelled)
+        if result.note:
+            notes.append(f"FVD: {'not computed: ' if result.score is None else ''}{result.note}.")
+        return asdict(result)
+
+    def _inception_score(self, inception: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
+                         cancelled: CancelledFn) -> dict[str, Any] | None:
+        from hear2see_desktop.core.metrics.feature_models import INCEPTION_FILE, missing_model_note
+        from hear2see_desktop.core.metrics.inception_score import inception_scores
+        from hear2see_desktop.core.metrics.reference_set import reference_frames
+        from hear2see_desktop.core.video import read_frames
+
+        if inception is None:
+            notes.append(missing_model_note("IS", "Inception", INCEPTION_FILE, self.feature_models))
+            return None
+        detector, path = inception
+        result = inception_scores(detector, read_frames(self.video_path), reference_frames(reference),
+                                  model=str(path), cancelled=cancelled)
+        if result.note:
+            notes.append(f"IS: {result.note}.")
         return asdict(result)
