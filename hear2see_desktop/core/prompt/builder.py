@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.prompt.extract import content_runs, visual_terms
+from hear2see_desktop.core.prompt.extract import Term, content_runs, visual_terms
 from hear2see_desktop.core.prompt.fillers import clean_text, drop_fillers
 from hear2see_desktop.core.prompt.fit import fit_negative, fit_slots, join_slots, term_slots
 from hear2see_desktop.core.prompt.kinds import CONTENT_KINDS
@@ -103,11 +103,16 @@ def build_prompt(
     style: str = "cinematic",
     negative: str | None = None,
     max_tokens: int = CLIP_MAX_TOKENS,
+    *,
+    subjects: list[str] | None = None,
 ) -> PromptResult:
     """Build the prompt for one narration (or one storyboard scene) in the named style preset.
 
     `negative=None` uses DEFAULT_NEGATIVE plus the style's extra negatives; any string, "" too,
     replaces them. `max_tokens` counts CLIP's start and end markers, as SD-1.5's 77 does.
+    `subjects`, when given, replaces the subjects found in the text, in its order and first, so a
+    storyboard can say "red fox" where a scene only says "it" or "the fox"; with subjects and no
+    other lexicon term the content-word fallback is skipped, so the subjects stay first.
     Raises BadInputError for an empty transcript, one with nothing to picture, an unknown style,
     or a limit too small for the main subject.
     """
@@ -119,7 +124,10 @@ def build_prompt(
     budget = max_tokens - SPECIAL_TOKENS
     lex = load_lexicon()
     tokens = drop_fillers(tokenise(text), lex)
-    terms = visual_terms(tokens, lex) or content_runs(tokens, lex)
+    terms = visual_terms(tokens, lex)
+    if subjects is not None:
+        terms = _with_subjects(terms, subjects)
+    terms = terms or content_runs(tokens, lex)
     if not terms:
         raise BadInputError(
             f"The transcript has nothing to picture once fillers are removed ('{_preview(text)}'): "
@@ -141,6 +149,13 @@ def build_prompt(
         style=preset.name,
         dropped=[s.text for s in dropped] + [NEGATIVE_DROPPED_PREFIX + d for d in negative_dropped],
     )
+
+
+def _with_subjects(terms: list[Term], subjects: list[str]) -> list[Term]:
+    """The given subject phrases, first and in order, then the text's terms that are not subjects."""
+    phrases = dict.fromkeys(" ".join(str(s).split()) for s in subjects)
+    given = [Term("subject", p, tuple(p.split()), first=n) for n, p in enumerate(phrases) if p]
+    return given + [t for t in terms if t.kind != "subject"]
 
 
 def prompt_from_transcript(
