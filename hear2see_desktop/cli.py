@@ -13,9 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hear2see_desktop import __version__
 from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.settings import RenderSettings
 
 log = logging.getLogger("hear2see.cli")
 
@@ -36,9 +40,16 @@ def _add_asr_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asr-model", metavar="PATH", help="a Vosk model folder or a faster-whisper model folder")
 
 
+def _add_scene_flags(parser: argparse.ArgumentParser, defaults: RenderSettings) -> None:
+    parser.add_argument("--min-scene", type=float, default=defaults.min_scene_s, metavar="SECONDS",
+                        help="shortest scene the narration is split into")
+    parser.add_argument("--max-scene", type=float, default=defaults.max_scene_s, metavar="SECONDS",
+                        help="longest scene before it is split")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line grammar (exact names are relied on by scripts and tests)."""
-    from hear2see_desktop.core.settings import SCHEDULERS, RenderSettings
+    from hear2see_desktop.core.settings import MODES, SCHEDULERS, RenderSettings
 
     defaults = RenderSettings()
     parser = _Parser(prog="hear2see", description="Turn a spoken narration into a short video, offline.")
@@ -58,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--style", default=defaults.style, help="style preset (see --help of render)")
     prompt.add_argument("--json", action="store_true")
 
+    storyboard = sub.add_parser("storyboard", help="split a narration into timed scenes with one prompt each (JSON)")
+    storyboard.add_argument("audio", nargs="?", metavar="AUDIO")
+    storyboard.add_argument("-o", "--output", required=True, metavar="BOARD.json")
+    storyboard.add_argument("--transcript", metavar="FILE.json", help="a `transcribe --json` output (skips ASR)")
+    storyboard.add_argument("--style", default=defaults.style)
+    storyboard.add_argument("--negative", metavar="TEXT", help="negative prompt (default: a standard one)")
+    _add_scene_flags(storyboard, defaults)
+    _add_asr_flags(storyboard)
+
     render = sub.add_parser("render", help="narration in, MP4 out (ASR -> prompt -> frames -> video)")
     render.add_argument("audio", nargs="?", metavar="AUDIO")
     render.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
@@ -74,21 +94,37 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--cfg", type=float, default=defaults.cfg)
     render.add_argument("--frames", type=int, default=None,
                         help="distinct images held evenly across the narration (default: one per output frame)")
-    render.add_argument("--fps", type=int, default=defaults.fps, help="output frame rate")
+    render.add_argument("--fps", type=int, default=None, help="output frame rate (default: 8 classic, 12 smooth/fast)")
     render.add_argument("--seed", type=int, default=defaults.seed)
     render.add_argument("--width", type=int, default=defaults.width, metavar="PX")
     render.add_argument("--height", type=int, default=defaults.height, metavar="PX")
     render.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=defaults.device)
-    render.add_argument("--mode", choices=("classic",), default=defaults.mode)
+    render.add_argument("--mode", choices=MODES, default=defaults.mode,
+                        help="classic: an independent image per frame (the paper); smooth: keyframes with denoised "
+                             "in-betweens; fast: keyframes with optical-flow in-betweens")
+    render.add_argument("--storyboard", metavar="BOARD.json", help="scene times and prompts from `hear2see storyboard`")
+    render.add_argument("--reactivity", type=float, default=defaults.reactivity,
+                        help="0 = transitions move evenly, 1 = they move on the narration's emphasis, hold on pauses")
+    render.add_argument("--keyframe-interval", type=float, default=defaults.keyframe_interval_s, metavar="SECONDS",
+                        help="smooth/fast: a new keyframe at least this often inside a scene")
+    _add_scene_flags(render, defaults)
+    render.add_argument("--srt", metavar="FILE.srt", help="also write subtitles from the word times")
+    render.add_argument("--vtt", metavar="FILE.vtt", help="also write WebVTT subtitles")
+    render.add_argument("--captions", action="store_true", help="burn the narration's words into the picture")
+    render.add_argument("--no-cache", action="store_true", help="render every frame again (ignore the frame cache)")
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
 
-    evaluate = sub.add_parser("eval", help="AV-Align, CLIPSIM and flicker of a rendered MP4")
+    evaluate = sub.add_parser("eval", help="AV-Align, CLIPSIM, flicker (FVD, IS with --reference) of an MP4")
     evaluate.add_argument("video", metavar="VIDEO.mp4")
     evaluate.add_argument("--audio", metavar="AUDIO", help="narration to align with (default: the video's own track)")
     evaluate.add_argument("--text", help="text for CLIPSIM (default: the prompt of the logged run)")
     evaluate.add_argument("--clip-model", metavar="PATH", help="a local CLIP model folder for CLIPSIM")
-    evaluate.add_argument("--reference", metavar="DIR", type=Path, help="reference videos for FVD/IS")
+    evaluate.add_argument("--reference", metavar="DIR", type=Path,
+                          help="a folder of reference videos and/or frame images: turns on FVD and IS")
+    evaluate.add_argument("--feature-models", metavar="DIR", type=Path,
+                          help="folder with i3d_torchscript.pt (FVD) and inception-2015-12-05.pt (IS) "
+                               "(default: $HEAR2SEE_FEATURE_MODELS, then the app's models/metrics folder)")
     evaluate.add_argument("--runs-log", metavar="FILE", type=Path)
     evaluate.add_argument("--json", action="store_true")
 
@@ -138,18 +174,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_prompt(args: argparse.Namespace) -> int:
     from hear2see_desktop.core.prompt.builder import build_prompt
-    from hear2see_desktop.core.transcript import Transcript
 
-    if args.transcript:
-        path = _existing_file(args.transcript, "transcript")
-        try:
-            text = Transcript.from_dict(json.loads(path.read_text(encoding="utf-8"))).text
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise BadInputError(
-                f"{path.name} is not a transcript JSON file (as written by `hear2see transcribe --json`)."
-            ) from error
-    else:
-        text = args.text
+    text = _read_transcript(args.transcript).text if args.transcript else args.text
     result = build_prompt(text, style=args.style)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -160,7 +186,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 def _render_settings(args: argparse.Namespace):  # noqa: ANN202 - RenderSettings, imported lazily
     from hear2see_desktop.core.prompt.styles import style_names
-    from hear2see_desktop.core.settings import LoraSpec, RenderSettings
+    from hear2see_desktop.core.settings import DEFAULT_FPS, LoraSpec, RenderSettings
 
     if args.style not in style_names():
         raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
@@ -175,12 +201,17 @@ def _render_settings(args: argparse.Namespace):  # noqa: ANN202 - RenderSettings
         steps=args.steps,
         cfg=args.cfg,
         frames=args.frames,
-        fps=args.fps,
+        fps=args.fps if args.fps is not None else DEFAULT_FPS[args.mode],
         seed=args.seed,
         width=args.width,
         height=args.height,
         device=args.device,
         mode=args.mode,
+        reactivity=args.reactivity,
+        keyframe_interval_s=args.keyframe_interval,
+        min_scene_s=args.min_scene,
+        max_scene_s=args.max_scene,
+        captions=args.captions,
     )
 
 
@@ -200,6 +231,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         if not args.audio:
             raise BadInputError("No narration given: pass an AUDIO file, or --replay RUN_ID.")
+        storyboard = None
+        if args.storyboard:
+            from hear2see_desktop.core.storyboard.board import load_storyboard
+
+            storyboard = load_storyboard(_existing_file(args.storyboard, "storyboard"))
         request = RenderRequest(
             audio_path=_existing_file(args.audio, "audio file"),
             out_path=out_path,
@@ -207,7 +243,11 @@ def cmd_render(args: argparse.Namespace) -> int:
             engine=args.engine,
             asr_model=args.asr_model,
             runs_log=runs_log,
+            storyboard=storyboard,
         )
+    request.srt_path = _subtitle_path(args.srt, ".srt")
+    request.vtt_path = _subtitle_path(args.vtt, ".vtt")
+    request.use_cache = not args.no_cache
     progress = TerminalProgress()
     try:
         result = RenderJob(request).run(progress, lambda: False)
@@ -215,6 +255,62 @@ def cmd_render(args: argparse.Namespace) -> int:
         progress.close()
     print(result.out_path)
     print(f"run {result.run_id}", file=sys.stderr)
+    return 0
+
+
+def _subtitle_path(text: str | None, suffix: str) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if path.suffix.lower() != suffix:
+        raise BadInputError(f"The subtitle file {path.name} must end in {suffix}.")
+    return path
+
+
+def _read_transcript(text: str):  # noqa: ANN202 - Transcript, imported lazily
+    from hear2see_desktop.core.transcript import Transcript
+
+    path = _existing_file(text, "transcript")
+    try:
+        return Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BadInputError(
+            f"{path.name} is not a transcript JSON file (as written by `hear2see transcribe --json`)."
+        ) from error
+
+
+def cmd_storyboard(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.prompt.styles import style_names
+    from hear2see_desktop.core.storyboard.board import build_storyboard, save_storyboard
+    from hear2see_desktop.core.transcribe_job import TranscribeJob
+
+    if args.style not in style_names():
+        raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
+    out_path = Path(args.output).expanduser()
+    if out_path.suffix.lower() != ".json":
+        raise BadInputError(f"The storyboard {out_path.name} must end in .json.")
+    if not out_path.parent.is_dir():
+        raise BadInputError(f"The folder {out_path.parent} does not exist: create it or choose another output.")
+    if args.transcript:
+        transcript = _read_transcript(args.transcript)
+    elif args.audio:
+        progress = TerminalProgress()
+        try:
+            job = TranscribeJob(_existing_file(args.audio, "audio file"), args.engine, args.asr_model)
+            transcript = job.run(progress, lambda: False)
+        finally:
+            progress.close()
+    else:
+        raise BadInputError("No narration given: pass an AUDIO file, or --transcript FILE.json.")
+    if not transcript.words:
+        raise BadInputError("The transcript has no timed words, so there is nothing to split into scenes.")
+    board = build_storyboard(transcript, style=args.style, negative=args.negative,
+                             min_scene_s=args.min_scene, max_scene_s=args.max_scene)
+    save_storyboard(board, out_path)
+    for number, scene in enumerate(board.scenes, 1):
+        print(f"{number:>2}  {scene.start_s:6.2f}-{scene.end_s:6.2f} s  {scene.prompt}")
+    print(out_path, file=sys.stderr)
     return 0
 
 
@@ -270,6 +366,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         clip_model=args.clip_model,
         reference_dir=args.reference,
         runs_log=args.runs_log,
+        feature_models=args.feature_models,
     )
     progress = TerminalProgress()
     try:
@@ -285,6 +382,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
           f"motion peaks, {len(align['matched_audio'])} matched)")
     print(f"CLIPSIM    {'-' if clip is None else format(clip['score'], '.4f')}")
     print(f"Flicker    {flick['warped_mad']:.2f} after motion compensation, {flick['plain_mad']:.2f} plain (0-255)")
+    if fvd := result.get("fvd"):
+        print(f"FVD        {'-' if fvd['score'] is None else format(fvd['score'], '.2f')}  ({fvd['clips']} clips of "
+              f"{fvd['clip_frames']} frames vs {fvd['reference_clips']} reference clips)")
+    if inception := result.get("inception_score"):
+        reference = ("-" if inception["reference_score"] is None
+                     else f"{inception['reference_score']:.3f} +/- {inception['reference_std']:.3f}")
+        splits = f"{inception['splits']} split{'' if inception['splits'] == 1 else 's'}"
+        print(f"IS         {inception['score']:.3f} +/- {inception['std']:.3f}  ({inception['frames']} frames, "
+              f"{splits}); reference {reference} ({inception['reference_frames']} frames)")
     if result["run"]:
         print(f"Run        {result['run']['id']}: {result['run']['unet_evaluations']} UNet evaluations, "
               f"timings {result['run']['timings_s']}")
@@ -294,7 +400,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs,
-            "eval": cmd_eval}
+            "eval": cmd_eval, "storyboard": cmd_storyboard}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -202,3 +202,56 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_video(narration_wav: Path, tiny_
     assert process.returncode == 130, err
     assert "Cancelled" in err and "Traceback" not in err
     assert list(out_dir.iterdir()) == []
+
+
+def test_storyboard_then_render_with_the_edited_board(narration_wav: Path, tiny_models: tuple[Path, Path, Path],
+                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    transcript = {
+        "text": "A red fox runs. It stops at the river.",
+        "words": [{"word": w, "start": s, "end": e, "conf": 1.0} for w, s, e in [
+            ("A", 0.1, 0.2), ("red", 0.2, 0.4), ("fox", 0.4, 0.7), ("runs.", 0.7, 1.0), ("It", 1.5, 1.6),
+            ("stops", 1.6, 1.9), ("at", 1.9, 2.0), ("the", 2.0, 2.1), ("river.", 2.1, 2.6)]],
+        "engine": "given", "model": "test", "duration_s": 3.0,
+    }
+    (tmp_path / "t.json").write_text(json.dumps(transcript), encoding="utf-8")
+    board_path = tmp_path / "board.json"
+    code, out, _ = run_cli(["storyboard", "--transcript", str(tmp_path / "t.json"), "-o", str(board_path),
+                            "--min-scene", "1", "--max-scene", "2"], capsys)
+    assert code == 0
+    board = json.loads(board_path.read_text(encoding="utf-8"))
+    assert len(board["scenes"]) == len(out.splitlines()) >= 2
+    assert board["scenes"][1]["prompt"].startswith("red fox")  # "it" is still the fox
+
+    board["scenes"][1]["prompt"] = "a lighthouse in a storm"
+    board["duration_s"] = board["scenes"][-1]["end_s"] = round(float(sf.info(narration_wav).duration), 3)
+    board_path.write_text(json.dumps(board), encoding="utf-8")
+    out_mp4 = tmp_path / "board.mp4"
+    code, _, err = run_cli(["render", str(narration_wav), "-o", str(out_mp4), "--model", str(tiny_models[0]),
+                            "--storyboard", str(board_path), "--mode", "fast", "--srt", str(tmp_path / "b.srt"),
+                            "--runs-log", str(tmp_path / "runs.jsonl"),
+                            "--width", "64", "--height", "64", "--steps", "2", "--device", "cpu"], capsys)
+    assert code == 0, err
+    record = json.loads((tmp_path / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert record["mode"] == "fast" and record["fps"] == 12  # the mode's default rate
+    assert record["storyboard"]["scenes"][1]["prompt"] == "a lighthouse in a storm"
+    assert (tmp_path / "b.srt").read_text(encoding="utf-8").startswith("1\n")
+
+
+def test_storyboard_and_mode_mistakes_are_one_sentence(narration_wav: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    cases = [
+        (["render", str(narration_wav), "-o", str(tmp_path / "x.mp4"), "--storyboard", str(tmp_path / "broken.json")],
+         "broken.json"),
+        (["render", str(narration_wav), "-o", str(tmp_path / "x.mp4"), "--mode", "smooth", "--reactivity", "2"],
+         "Reactivity must be between 0 and 1"),
+        (["render", str(narration_wav), "-o", str(tmp_path / "x.mp4"), "--srt", str(tmp_path / "x.txt")],
+         "must end in .srt"),
+        (["render", str(narration_wav), "-o", str(tmp_path / "x.mp4"), "--min-scene", "3", "--max-scene", "4"],
+         "at least twice the shortest"),
+        (["storyboard", str(narration_wav), "-o", str(tmp_path / "board.txt")], "must end in .json"),
+    ]
+    for args, expected in cases:
+        code, _, err = run_cli(args, capsys)
+        assert code == 2 and expected in one_sentence(err), (args, err)
+    assert not (tmp_path / "x.mp4").exists()

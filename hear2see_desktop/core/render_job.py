@@ -1,9 +1,11 @@
-"""The render job: narration file in, MP4 out, one run record appended.
+"""The render job: narration file in, MP4 out (and subtitles when asked), one run record appended.
 
-Stages: load audio -> transcribe -> build the prompt -> load the model -> render the distinct
-images -> stream them into the video writer -> append the run record. Each stage reports through
-the job protocol (core/jobs.py) and can be cancelled; a cancelled or failed render leaves nothing
-under the output name and no run record.
+Stages: load audio -> transcribe -> build the prompt (and, in the smooth and fast modes or with a
+given storyboard, one prompt per scene) -> load the model -> render the frames of the mode ->
+stream them into the video writer -> write subtitles -> append the run record. Each stage reports
+through the job protocol (core/jobs.py) and can be cancelled; a cancelled or failed render leaves
+nothing under the output names and no run record. Finished frames stay in the frame cache, so a
+cancelled render continues where it stopped when it is started again.
 """
 
 from __future__ import annotations
@@ -26,11 +28,18 @@ from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:
+    from hear2see_desktop.core.render.frame_cache import FrameCache
+    from hear2see_desktop.core.render.frames import ScenePrompt
     from hear2see_desktop.core.render.model_source import ModelSource
+    from hear2see_desktop.core.storyboard.board import Storyboard
 
 log = logging.getLogger(__name__)
 
 ImageSink = Callable[[int, float, Any], None]
+PlanSink = Callable[[list[float]], None]
+
+STORYBOARD_TOLERANCE_S = 0.5
+"""A storyboard may end this far from the narration's end (re-encoded audio shifts by a few ms)."""
 
 
 @dataclass
@@ -50,6 +59,11 @@ class RenderRequest:
     transcript: Transcript | None = None
     replay_of: str | None = None
     frames_dir: Path | None = None  # also keep each distinct image as frame_0001.png ... here
+    storyboard: Storyboard | None = None  # scene times and prompts (default: split from the transcript)
+    srt_path: Path | None = None
+    vtt_path: Path | None = None
+    cache_dir: Path | None = None  # the frame cache (default: the app's cache folder)
+    use_cache: bool = True
 
 
 @dataclass
@@ -84,10 +98,14 @@ def check_output_path(out_path: Path) -> None:
 class RenderJob:
     """Runs one render request; see the module docstring for the stages."""
 
-    def __init__(self, request: RenderRequest, on_image: ImageSink | None = None) -> None:
-        """`on_image(index, time_s, rgb)` receives each finished distinct image (the GUI's timeline)."""
+    def __init__(self, request: RenderRequest, on_image: ImageSink | None = None,
+                 on_plan: PlanSink | None = None) -> None:
+        """`on_plan(times_s)` hears where each distinct image (classic) or keyframe will show, before
+        rendering starts; `on_image(index, time_s, rgb)` receives each one when it is finished (the
+        GUI's timeline)."""
         self.request = request
         self.on_image = on_image
+        self.on_plan = on_plan
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         from hear2see_desktop.core.audio import is_silent, load_audio
@@ -97,6 +115,12 @@ class RenderJob:
         settings = replace(request.settings)
         settings.validate()
         check_output_path(request.out_path)
+        for subtitle_path in (request.srt_path, request.vtt_path):
+            if subtitle_path is not None and not subtitle_path.parent.is_dir():
+                raise BadInputError(f"The folder {subtitle_path.parent} does not exist: create it or choose "
+                                    "another place for the subtitles.")
+        if request.storyboard is not None:
+            request.storyboard.validate()
         timings: dict[str, float] = {}
         started = time.perf_counter()
 
@@ -111,7 +135,9 @@ class RenderJob:
             if not Path(lora.path).expanduser().is_file():
                 raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to --lora.")
         silent = is_silent(audio)
-        if silent and not settings.prompt.strip():
+        if request.storyboard is not None:
+            _check_storyboard_length(request.storyboard, audio.duration_s)
+        if silent and not settings.prompt.strip() and request.storyboard is None:
             raise BadInputError(
                 f"No speech detected in {request.audio_path.name}: record the narration again, "
                 "or give the picture yourself with --prompt."
@@ -129,20 +155,42 @@ class RenderJob:
         transcript = request.transcript
         if transcript is None:
             transcript = self._transcribe(audio, engine, progress, cancelled, timings)
-        if not settings.prompt.strip() and not transcript.text.strip():
+        if not settings.prompt.strip() and not transcript.text.strip() and request.storyboard is None:
             raise BadInputError(
                 f"No speech detected in {request.audio_path.name}: record the narration again, "
                 "or give the picture yourself with --prompt."
             )
 
         stage = time.perf_counter()
-        settings = self._with_prompt(settings, transcript)
+        board = request.storyboard
+        if board is not None:
+            settings = replace(settings, prompt=settings.prompt or board.scenes[0].prompt,
+                               negative_prompt=settings.negative_prompt or board.scenes[0].negative_prompt)
+        else:
+            settings = self._with_prompt(settings, transcript)
+            if settings.mode != "classic":
+                board = self._storyboard(settings, request, transcript, audio.duration_s)
         timings["prompt_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
 
         return self._render(
-            request, settings, source, audio, audio_sha, transcript, timings, started, progress, cancelled
+            request, settings, board, source, audio, audio_sha, transcript, timings, started, progress, cancelled
         )
+
+    @staticmethod
+    def _storyboard(settings: RenderSettings, request: RenderRequest, transcript: Transcript,
+                    duration_s: float) -> Storyboard:
+        """Scenes from the narration; a prompt the user typed is the picture of every scene."""
+        from hear2see_desktop.core.storyboard.board import build_storyboard
+
+        board = build_storyboard(transcript, duration_s=duration_s, style=settings.style,
+                                 negative=settings.negative_prompt or None,
+                                 min_scene_s=settings.min_scene_s, max_scene_s=settings.max_scene_s)
+        if request.settings.prompt.strip():
+            for scene in board.scenes:
+                scene.prompt = settings.prompt
+                scene.negative_prompt = settings.negative_prompt
+        return board
 
     @staticmethod
     def _transcribe(
@@ -181,6 +229,7 @@ class RenderJob:
         self,
         request: RenderRequest,
         settings: RenderSettings,
+        board: Storyboard | None,
         source: ModelSource,
         audio: Any,
         audio_sha: str,
@@ -195,51 +244,67 @@ class RenderJob:
 
         from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.render.devices import resolve_device
-        from hear2see_desktop.core.render.frames import render_images
+        from hear2see_desktop.core.render.frame_cache import FrameCache
         from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
         from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
         from hear2see_desktop.core.runlog import append_record, new_run_id
-        from hear2see_desktop.core.video import VideoWriter, frame_count, frame_schedule
+        from hear2see_desktop.core.subtitles import make_cues
+        from hear2see_desktop.core.video import VideoWriter
 
         device = resolve_device(settings.device)
         stage = time.perf_counter()
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
         apply_loras(loaded, settings.loras)
+        model_sha = weights_sha256(source.path)
+        lora_records = [
+            {"path": str(Path(lo.path).expanduser().resolve()), "weight": lo.weight,
+             "sha256": cached_sha256(Path(lo.path).expanduser())}
+            for lo in settings.loras
+        ]
         timings["model_load_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
 
-        n_out = frame_count(audio.duration_s, settings.fps)
-        # More distinct images than output frames could never be seen: render at most one per frame.
-        schedule = frame_schedule(audio.duration_s, settings.fps, min(settings.frames or n_out, n_out))
-        n_images = max(schedule) + 1
-        seeds = frame_seeds(settings, n_images)
-        out_index = 0
+        identity = {"model": model_sha, "config": str(source.config_dir or ""), "device": device.dtype_name,
+                    "loras": [[lo["sha256"], lo["weight"]] for lo in lora_records]}
+        cache = FrameCache((request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None)
+        cues = make_cues(transcript.words) if (settings.captions or request.srt_path or request.vtt_path) else []
+        temps: list[tuple[Path, Path]] = []
         stage = time.perf_counter()
         try:
             with VideoWriter(request.out_path, settings.width, settings.height, settings.fps,
                              audio_path=request.audio_path) as writer:
 
-                def on_image(index: int, rgb: Any) -> None:
-                    nonlocal out_index
-                    time_s = out_index / settings.fps  # the image first shows at this output frame
-                    while out_index < len(schedule) and schedule[out_index] == index:
-                        writer.write_frame(rgb)
-                        out_index += 1
-                    if request.frames_dir is not None:
-                        save_png(rgb, request.frames_dir / f"frame_{index + 1:04d}.png")
-                    if self.on_image is not None:
-                        self.on_image(index, time_s, rgb)
+                def write(frame_index: int, rgb: Any) -> None:
+                    if settings.captions:
+                        from hear2see_desktop.core.captions import burn_caption
+                        from hear2see_desktop.core.subtitles import cue_at
 
-                counter = render_images(loaded, settings, seeds, progress, cancelled, on_image)
+                        cue = cue_at(cues, frame_index / settings.fps)
+                        rgb = burn_caption(rgb, cue.text) if cue is not None else rgb
+                    writer.write_frame(rgb)
+
+                if settings.mode == "classic":
+                    details = self._render_classic(request, settings, board, audio, loaded, cache, identity,
+                                                   write, progress, cancelled)
+                else:
+                    assert board is not None
+                    details = self._render_sequence(request, settings, board, audio, loaded, cache, identity,
+                                                    write, progress, cancelled)
                 progress(1, 1, "Finishing the video", None)
+                temps = self._write_subtitles(request, cues)
         except (Hear2SeeError, KeyboardInterrupt):
+            _discard(temps)
             raise
         except (RuntimeError, MemoryError) as error:
+            _discard(temps)
             log.exception("render failed")
             raise render_failed_for(error, f"{settings.width}x{settings.height}") from error
+        _publish(temps)
+        cache.prune()
         timings["render_s"] = time.perf_counter() - stage
         timings["total_s"] = time.perf_counter() - started
+        counter = details.pop("counter")
 
         run_id = new_run_id()
         record: dict[str, Any] = {
@@ -261,20 +326,15 @@ class RenderJob:
                 "kind": source.kind,
                 "path": str(source.path),
                 "config": str(source.config_dir) if source.config_dir else None,
-                "sha256": weights_sha256(source.path),
+                "sha256": model_sha,
             },
-            "loras": [
-                {"path": str(Path(lo.path).expanduser().resolve()), "weight": lo.weight,
-                 "sha256": cached_sha256(Path(lo.path).expanduser())}
-                for lo in settings.loras
-            ],
+            "loras": lora_records,
+            "mode": settings.mode,
             "scheduler": settings.scheduler,
             "steps": settings.steps,
             "cfg": settings.cfg,
-            "frames": n_images,
-            "output_frames": len(schedule),
+            **details,
             "fps": settings.fps,
-            "seeds": seeds,
             "size": [settings.width, settings.height],
             "device": {"requested": settings.device, "used": device.device, "dtype": device.dtype_name},
             "versions": {
@@ -284,12 +344,126 @@ class RenderJob:
             },
             "unet_evaluations": counter.samples,
             "unet_calls": counter.calls,
+            "frame_cache": {"hits": cache.hits, "misses": cache.misses},
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
             "settings": settings.to_dict(),
+            "storyboard": board.to_dict() if board is not None else None,
             "output": {"path": str(request.out_path.resolve()), "sha256": sha256_file(request.out_path)},
+            "subtitles": [str(p.resolve()) for p in (request.srt_path, request.vtt_path) if p is not None],
         }
         append_record(request.runs_log or paths.runs_log_path(), record)
         return RenderResult(request.out_path, run_id, record)
+
+    def _render_classic(self, request: RenderRequest, settings: RenderSettings, board: Storyboard | None,
+                        audio: Any, loaded: Any, cache: FrameCache, identity: dict[str, Any],
+                        write: Callable[[int, Any], None], progress: ProgressFn,
+                        cancelled: CancelledFn) -> dict[str, Any]:
+        """The paper's mode: independent images with seed + i, each held for its share of the frames."""
+        from hear2see_desktop.core.render.frame_cache import cache_key
+        from hear2see_desktop.core.render.frames import render_images
+        from hear2see_desktop.core.video import frame_count, frame_schedule
+
+        n_out = frame_count(audio.duration_s, settings.fps)
+        # More distinct images than output frames could never be seen: render at most one per frame.
+        schedule = frame_schedule(audio.duration_s, settings.fps, min(settings.frames or n_out, n_out))
+        n_images = max(schedule) + 1
+        seeds = frame_seeds(settings, n_images)
+        times = [schedule.index(i) / settings.fps for i in range(n_images)]
+        prompts = [_scene_prompt(settings, board, time_s) for time_s in times]
+        keys = [cache_key("classic", identity, settings.scheduler, settings.steps, settings.cfg,
+                          [settings.width, settings.height], p.prompt, p.negative, seed)
+                for p, seed in zip(prompts, seeds, strict=True)]
+        if self.on_plan is not None:
+            self.on_plan(times)
+        out_index = 0
+
+        def on_image(index: int, rgb: Any) -> None:
+            nonlocal out_index
+            while out_index < len(schedule) and schedule[out_index] == index:
+                write(out_index, rgb)
+                out_index += 1
+            self._hand_out(request, index, times[index], rgb)
+
+        counter = render_images(loaded, settings, seeds, progress, cancelled, on_image,
+                                prompts=prompts, cache=cache, keys=keys)
+        return {"frames": n_images, "output_frames": len(schedule), "seeds": seeds, "counter": counter}
+
+    def _render_sequence(self, request: RenderRequest, settings: RenderSettings, board: Storyboard,
+                         audio: Any, loaded: Any, cache: FrameCache, identity: dict[str, Any],
+                         write: Callable[[int, Any], None], progress: ProgressFn,
+                         cancelled: CancelledFn) -> dict[str, Any]:
+        """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
+        from hear2see_desktop.core.motion.plan import plan_frames
+        from hear2see_desktop.core.motion.reactive import audio_envelope
+        from hear2see_desktop.core.render.frames import ScenePrompt
+        from hear2see_desktop.core.render.sequence import SequenceRenderer
+        from hear2see_desktop.core.video import frame_count
+
+        n_out = frame_count(audio.duration_s, settings.fps)
+        envelope = (audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, n_out)
+                    if settings.reactivity > 0 else None)
+        spans = [(scene.start_s, scene.end_s) for scene in board.scenes]
+        spans[-1] = (spans[-1][0], audio.duration_s)
+        plan = plan_frames(spans, audio.duration_s, settings.fps, keyframe_interval_s=settings.keyframe_interval_s,
+                           envelope=envelope, reactivity=settings.reactivity)
+        prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt)
+                   for scene in board.scenes]
+        if self.on_plan is not None:
+            self.on_plan([keyframe.time_s for keyframe in plan.keyframes])
+        renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity)
+        renderer.run(progress, cancelled, write,
+                     lambda index, time_s, rgb: self._hand_out(request, index, time_s, rgb))
+        return {"frames": len(plan.frames), "output_frames": len(plan.frames), "keyframes": len(plan.keyframes),
+                "keyframe_times_s": [round(k.time_s, 4) for k in plan.keyframes], "seeds": [settings.seed],
+                "counter": renderer.counter}
+
+    def _hand_out(self, request: RenderRequest, index: int, time_s: float, rgb: Any) -> None:
+        """A finished distinct image or keyframe: keep it as PNG when asked, and tell the listener."""
+        if request.frames_dir is not None:
+            save_png(rgb, request.frames_dir / f"frame_{index + 1:04d}.png")
+        if self.on_image is not None:
+            self.on_image(index, time_s, rgb)
+
+    @staticmethod
+    def _write_subtitles(request: RenderRequest, cues: list[Any]) -> list[tuple[Path, Path]]:
+        """Subtitles under temp names; they take their final names only when the video does."""
+        from hear2see_desktop.core.subtitles import write_subtitles
+
+        temps = []
+        for path in (request.srt_path, request.vtt_path):
+            if path is not None:
+                temp = path.with_name(f".{path.stem}.part{path.suffix}")
+                write_subtitles(cues, temp)
+                temps.append((temp, path))
+        return temps
+
+
+def _scene_prompt(settings: RenderSettings, board: Storyboard | None, time_s: float) -> ScenePrompt:
+    from hear2see_desktop.core.render.frames import ScenePrompt
+
+    if board is None:
+        return ScenePrompt(settings.prompt, settings.negative_prompt)
+    scene = board.scenes[board.scene_at(time_s)]
+    return ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt)
+
+
+def _check_storyboard_length(board: Storyboard, duration_s: float) -> None:
+    if abs(board.duration_s - duration_s) > STORYBOARD_TOLERANCE_S:
+        raise BadInputError(
+            f"The storyboard lasts {board.duration_s:.1f} s but the narration {duration_s:.1f} s: "
+            "make the storyboard from this narration (hear2see storyboard AUDIO -o board.json)."
+        )
+
+
+def _publish(temps: list[tuple[Path, Path]]) -> None:
+    """Give finished subtitle files their final names."""
+    for temp, final in temps:
+        os.replace(temp, final)
+
+
+def _discard(temps: list[tuple[Path, Path]]) -> None:
+    for temp, _final in temps:
+        temp.unlink(missing_ok=True)
 
 
 def replay_request(record: dict[str, Any], out_path: Path, runs_log: Path | None) -> RenderRequest:
@@ -309,8 +483,13 @@ def replay_request(record: dict[str, Any], out_path: Path, runs_log: Path | None
         raise BadInputError(
             f"The narration {audio_path.name} changed since run {record.get('id')}: the replay would differ."
         )
+    storyboard = None
+    if record.get("storyboard"):
+        from hear2see_desktop.core.storyboard.board import Storyboard
+
+        storyboard = Storyboard.from_dict(record["storyboard"])
     return RenderRequest(audio_path=audio_path, out_path=out_path, settings=settings, runs_log=runs_log,
-                         transcript=transcript, replay_of=str(record.get("id")))
+                         transcript=transcript, replay_of=str(record.get("id")), storyboard=storyboard)
 
 
 __all__ = ["RenderJob", "RenderRequest", "RenderResult", "replay_request", "check_output_path", "CancelledError"]

@@ -14,7 +14,11 @@ from hear2see_desktop.core.errors import BadInputError
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 SCHEDULERS = ("dpmpp-2m", "euler-a", "ddim", "lcm")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-MODES = ("classic",)
+MODES = ("classic", "smooth", "fast")
+"""classic: the paper's independent image per frame (seed + i); smooth: keyframes with denoised
+in-betweens; fast: keyframes with optical-flow in-betweens (see core/render/sequence.py)."""
+DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12}
+"""The frame rate a mode renders at when the user gives none."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,11 @@ class RenderSettings:
     height: int = 512
     device: str = "auto"
     mode: str = "classic"
+    reactivity: float = 0.5  # smooth/fast: 0 = transitions advance linearly, 1 = only on onsets and loudness
+    keyframe_interval_s: float = 3.0  # smooth/fast: a new keyframe at least this often inside a scene
+    min_scene_s: float = 2.0  # scene splitting of the narration (storyboard)
+    max_scene_s: float = 8.0
+    captions: bool = False  # burn the narration's words into the picture
 
     def validate(self) -> None:
         """Raise BadInputError with one sentence for the first setting out of range."""
@@ -70,6 +79,13 @@ class RenderSettings:
             (self.frames is None or 1 <= self.frames <= 10000,
              f"Frames must be at least 1 (got {self.frames})."),
             (0 <= self.seed < 2**32, f"Seed must be between 0 and {2**32 - 1} (got {self.seed})."),
+            (0.0 <= self.reactivity <= 1.0, f"Reactivity must be between 0 and 1 (got {self.reactivity})."),
+            (0.5 <= self.keyframe_interval_s <= 60.0,
+             f"The keyframe interval must be between 0.5 and 60 seconds (got {self.keyframe_interval_s})."),
+            (0.5 <= self.min_scene_s and 2 * self.min_scene_s <= self.max_scene_s <= 600.0,
+             f"The longest scene must be at least twice the shortest (so any narration can be split), "
+             f"with the shortest at least 0.5 s and the longest at most 600 s "
+             f"(got {self.min_scene_s} and {self.max_scene_s})."),
         ]
         for size_name, size in (("Width", self.width), ("Height", self.height)):
             checks.append((64 <= size <= 2048 and size % 8 == 0,

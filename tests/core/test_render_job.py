@@ -108,7 +108,10 @@ def test_replay_renders_identical_frames(tiny_models: tuple[Path, Path, Path], n
     log = tmp_path / "runs.jsonl"
     first = RenderJob(RenderRequest(narration_wav, tmp_path / "a.mp4", tiny_settings(tiny_models[0], frames=3),
                                     transcript=FOX, runs_log=log)).run(no_progress, never_cancelled)
-    again = RenderJob(replay_request(first.record, tmp_path / "b.mp4", log)).run(no_progress, never_cancelled)
+    request = replay_request(first.record, tmp_path / "b.mp4", log)
+    request.use_cache = False  # render every image again: the replay itself must be exact
+    again = RenderJob(request).run(no_progress, never_cancelled)
+    assert again.record["unet_evaluations"] == first.record["unet_evaluations"]
     assert again.record["replay_of"] == first.run_id
     assert again.record["settings"] == first.record["settings"]
     pairs = zip(decoded(tmp_path / "a.mp4"), decoded(tmp_path / "b.mp4"), strict=True)
@@ -155,7 +158,8 @@ def test_a_lora_changes_the_picture_and_its_weight_matters(tiny_models: tuple[Pa
         loras = [] if weight is None else [LoraSpec(str(lora), weight)]
         settings = tiny_settings(tiny_models[0], frames=1, loras=loras)
         record = RenderJob(RenderRequest(narration_wav, tmp_path / f"{len(shas)}.mp4", settings, transcript=FOX,
-                                         runs_log=tmp_path / "r.jsonl")).run(no_progress, never_cancelled).record
+                                         runs_log=tmp_path / "r.jsonl", use_cache=False)
+                           ).run(no_progress, never_cancelled).record
         shas.append(record["output"]["sha256"])
         if weight is not None:
             assert record["loras"][0]["weight"] == weight and len(record["loras"][0]["sha256"]) == 64

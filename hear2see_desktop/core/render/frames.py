@@ -1,7 +1,8 @@
-"""Denoising the distinct images of a clip, one by one, with previews and prompt cancellation.
+"""The classic mode: the distinct images of a clip denoised one by one, with previews and cancellation.
 
-The text is encoded once per render (not once per frame); each image gets its own CPU-seeded
-generator so the same seed gives the same picture on any device, and replays are exact.
+Each distinct prompt is encoded once per render (not once per frame); each image gets its own
+CPU-seeded generator so the same seed gives the same picture on any device, and replays are exact.
+Images found in the frame cache (by `keys`) are handed out without touching the model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from hear2see_desktop.core.errors import CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
+from hear2see_desktop.core.render.frame_cache import FrameCache
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
 from hear2see_desktop.core.render.preview import latents_to_rgb
 from hear2see_desktop.core.render.schedulers import make_scheduler
@@ -22,6 +24,14 @@ from hear2see_desktop.core.settings import RenderSettings
 log = logging.getLogger(__name__)
 
 ImageFn = Callable[[int, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class ScenePrompt:
+    """The prompt and negative prompt one scene (or the whole clip) renders with."""
+
+    prompt: str
+    negative: str
 
 
 @dataclass
@@ -44,10 +54,19 @@ def render_images(
     progress: ProgressFn,
     cancelled: CancelledFn,
     on_image: ImageFn,
+    prompts: Sequence[ScenePrompt] | None = None,
+    cache: FrameCache | None = None,
+    keys: Sequence[str] | None = None,
 ) -> UNetCounter:
-    """Render one image per seed with `settings`; hand each finished RGB uint8 image to `on_image`."""
+    """Render one image per seed; hand each finished RGB uint8 image to `on_image` in order.
+
+    `prompts[i]` is image i's prompt (default: `settings.prompt` for all); with a `cache` and
+    `keys[i]`, a cached image i is reused and a new one is stored.
+    """
     import torch
 
+    default = ScenePrompt(settings.prompt, settings.negative_prompt)
+    prompts = list(prompts) if prompts is not None else [default] * len(seeds)
     pipe = loaded.pipe
     pipe.scheduler = make_scheduler(settings.scheduler, pipe.scheduler.config)
     counter = UNetCounter()
@@ -55,18 +74,27 @@ def render_images(
     steps = settings.steps
     total = max(1, len(seeds) * steps)
     use_cfg = settings.cfg > 1.0
+    encoded: dict[ScenePrompt, tuple[object, object]] = {}
     try:
-        with torch.inference_mode():
-            prompt_embeds, negative_embeds = pipe.encode_prompt(
-                settings.prompt,
-                device=pipe.device,
-                num_images_per_prompt=1,
-                do_classifier_free_guidance=use_cfg,
-                negative_prompt=settings.negative_prompt or None,
-            )
         for index, seed in enumerate(seeds):
             if cancelled():
                 raise CancelledError()
+            key = keys[index] if cache is not None and keys is not None else None
+            cached = cache.get_image(key) if cache is not None and key is not None else None
+            if cached is not None:
+                progress((index + 1) * steps, total, f"Image {index + 1}/{len(seeds)} (cached)", None)
+                on_image(index, cached)
+                continue
+            if prompts[index] not in encoded:
+                with torch.inference_mode():
+                    encoded[prompts[index]] = pipe.encode_prompt(
+                        prompts[index].prompt,
+                        device=pipe.device,
+                        num_images_per_prompt=1,
+                        do_classifier_free_guidance=use_cfg,
+                        negative_prompt=prompts[index].negative or None,
+                    )
+            prompt_embeds, negative_embeds = encoded[prompts[index]]
 
             def on_step_end(_pipe: object, step: int, _timestep: object, tensors: dict, index: int = index) -> dict:
                 latents = tensors["latents"]
@@ -93,6 +121,8 @@ def render_images(
                 )
             image = np.asarray(result.images[0])
             rgb = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            if cache is not None and key is not None:
+                cache.put_image(key, rgb)
             on_image(index, rgb)
     finally:
         hook.remove()

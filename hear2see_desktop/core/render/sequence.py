@@ -1,0 +1,242 @@
+"""The smooth and fast modes: keyframes through diffusion, in-betweens that move between them.
+
+Keyframes (plan.keyframes, one at each scene start and every few seconds) are full txt2img
+renders of their scene's prompt. Their initial noise shares one identity across the clip: the
+base noise of `settings.seed`, slerped a fixed `NOISE_DRIFT` towards a per-keyframe variation, so
+the composition stays continuous across scenes while long scenes still move.
+
+In-betweens, at output frame `i` between keyframes a and b at position t (from the audio-reactive
+plan):
+- smooth: the clean latents of a and b blended at t, re-noised with the slerp of their initial
+  noises and denoised with the blend of their text embeddings for `strength(t)` of the schedule.
+  The strength rises towards the middle of a transition and with its size (a new scene's prompt
+  changes more than a drift inside a scene), and is near zero next to a keyframe, where the blend
+  is already the picture: fewer steps where the picture barely changes.
+- fast: optical-flow interpolation of the two keyframe pictures; no diffusion.
+Onset pulses briefly raise the strength (smooth) and punch the picture in (both modes).
+
+Every keyframe and smooth in-between is kept in the frame cache under a key of its inputs, so a
+re-run or a one-scene edit renders only what changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.motion.flow_interp import interpolate_pair, zoom_pulse
+from hear2see_desktop.core.motion.plan import FramePlan, Keyframe
+from hear2see_desktop.core.motion.slerp import lerp, slerp
+from hear2see_desktop.core.render.denoise import (
+    TextCondition,
+    decode,
+    denoise,
+    encode_text,
+    latent_shape,
+    seeded_noise,
+    steps_for_strength,
+)
+from hear2see_desktop.core.render.frame_cache import FrameCache, cache_key
+from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
+from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
+from hear2see_desktop.core.render.preview import latents_to_rgb
+from hear2see_desktop.core.settings import RenderSettings
+
+NOISE_DRIFT = 0.35
+"""How far each keyframe's initial noise leans from the clip's base noise towards its own (slerp t)."""
+STRENGTH_MIN = 0.05
+"""Re-denoising strength of an in-between right next to a keyframe."""
+STRENGTH_MAX = 0.4
+"""Strength in the middle of a transition between two different prompts."""
+SAME_PROMPT_CHANGE = 0.5
+"""A transition inside one scene (same prompt, drifting noise) changes half as much as a scene cut."""
+PULSE_STRENGTH = 0.15
+"""Extra strength at a full onset pulse: a brief burst of new detail on the beat."""
+MAX_STRENGTH = 0.6
+
+FrameFn = Callable[[int, np.ndarray], None]  # (output frame index, RGB) in frame order
+KeyframeFn = Callable[[int, float, np.ndarray], None]  # (keyframe index, time s, RGB)
+
+
+@dataclass
+class _Key:
+    """A rendered keyframe: its cache key, clean latents, initial noise, picture and scene."""
+
+    key: str
+    latents: Any
+    noise: Any
+    image: np.ndarray
+    scene: int
+
+
+def keyframe_seed(seed: int, frame: int) -> int:
+    """The variation seed of the keyframe shown at output `frame` (by frame, so moving one scene
+    boundary leaves the other keyframes' noise, and so their cached pictures, unchanged)."""
+    return (seed * 1_000_003 + 7919 * (frame + 1)) % 2**32
+
+
+def inbetween_strength(t: float, scene_change: bool, pulse: float) -> float:
+    """How much of the schedule an in-between at position t re-denoises (see the module docstring)."""
+    change = 1.0 if scene_change else SAME_PROMPT_CHANGE
+    base = STRENGTH_MIN + (STRENGTH_MAX - STRENGTH_MIN) * change * math.sin(math.pi * t)
+    return min(MAX_STRENGTH, base + PULSE_STRENGTH * pulse)
+
+
+def planned_unet_steps(plan: FramePlan, settings: RenderSettings, scene_prompts: Sequence[ScenePrompt]) -> int:
+    """UNet steps (CFG batches count once) the plan will run with nothing cached: the progress total."""
+    total = len(plan.keyframes) * settings.steps
+    if settings.mode != "smooth":
+        return total
+    for frame in plan.frames:
+        if frame.a != frame.b and frame.t > 0.0:
+            change = scene_prompts[plan.keyframes[frame.a].scene] != scene_prompts[plan.keyframes[frame.b].scene]
+            total += steps_for_strength(settings.steps, inbetween_strength(frame.t, change, frame.pulse))
+    return total
+
+
+class SequenceRenderer:
+    """Renders one plan in smooth or fast mode, handing frames out in order as they are made."""
+
+    def __init__(
+        self,
+        loaded: LoadedPipeline,
+        settings: RenderSettings,
+        plan: FramePlan,
+        scene_prompts: Sequence[ScenePrompt],
+        cache: FrameCache,
+        identity: dict[str, Any],
+    ) -> None:
+        """`identity`: what else decides the pixels (model weights hash, LoRAs) for the cache keys."""
+        self.loaded = loaded
+        self.settings = settings
+        self.plan = plan
+        self.scene_prompts = list(scene_prompts)
+        self.cache = cache
+        self.identity = identity
+        self.counter = UNetCounter()
+        self._conditions: dict[ScenePrompt, TextCondition] = {}
+        self._base_noise = seeded_noise(settings.seed, latent_shape(settings.width, settings.height))
+        self._done = 0
+        self._total = max(1, planned_unet_steps(plan, settings, self.scene_prompts))
+
+    # --- public --------------------------------------------------------------------------------
+    def run(self, progress: ProgressFn, cancelled: CancelledFn, on_frame: FrameFn, on_keyframe: KeyframeFn) -> None:
+        """Render every planned frame in order; keyframes go to `on_keyframe` as soon as they exist."""
+        hook = self.loaded.pipe.unet.register_forward_pre_hook(self.counter, with_kwargs=True)
+        try:
+            keys = self.plan.keyframes
+            current = self._keyframe(keys[0], progress, cancelled, on_keyframe)
+            for a in range(len(keys)):
+                raise_if_cancelled(cancelled)
+                following = (self._keyframe(keys[a + 1], progress, cancelled, on_keyframe)
+                             if a + 1 < len(keys) else None)
+                self._segment(a, current, following, progress, cancelled, on_frame)
+                if following is not None:
+                    current = following
+        finally:
+            hook.remove()
+
+    # --- keyframes -----------------------------------------------------------------------------
+    def _condition(self, scene: int) -> TextCondition:
+        prompt = self.scene_prompts[scene]
+        if prompt not in self._conditions:
+            self._conditions[prompt] = encode_text(self.loaded.pipe, prompt.prompt, prompt.negative,
+                                                   self.settings.cfg > 1.0)
+        return self._conditions[prompt]
+
+    def _common_key(self) -> dict[str, Any]:
+        s = self.settings
+        return {**self.identity, "scheduler": s.scheduler, "steps": s.steps, "cfg": s.cfg,
+                "size": [s.width, s.height], "seed": s.seed}
+
+    def _keyframe(self, keyframe: Keyframe, progress: ProgressFn, cancelled: CancelledFn,
+                  on_keyframe: KeyframeFn) -> _Key:
+        s = self.settings
+        prompt = self.scene_prompts[keyframe.scene]
+        variation = keyframe_seed(s.seed, keyframe.frame)
+        noise = slerp(self._base_noise, seeded_noise(variation, self._base_noise.shape), NOISE_DRIFT)
+        key = cache_key("keyframe", self._common_key(), prompt.prompt, prompt.negative, variation, NOISE_DRIFT)
+        latents_array = self.cache.get_array(key)
+        image = self.cache.get_image(key) if latents_array is not None else None
+        label = f"Keyframe {keyframe.index + 1}/{len(self.plan.keyframes)}"
+        if latents_array is not None and image is not None:
+            import torch
+
+            latents = torch.from_numpy(latents_array)
+            self._advance(s.steps, progress, f"{label} (cached)", None)
+        else:
+            def on_step(step: int, count: int, current: Any) -> None:
+                preview = latents_to_rgb(current[0].detach().float().cpu().numpy())
+                self._report(step, progress, f"{label}, step {step}/{count}", preview)
+
+            latents = denoise(self.loaded.pipe, s.scheduler, s.steps, s.cfg, self._condition(keyframe.scene),
+                              noise, seed=variation, cancelled=cancelled, on_step=on_step).float().cpu()
+            self._done += s.steps
+            image = decode(self.loaded.pipe, latents)
+            self.cache.put_array(key, latents.numpy())
+            self.cache.put_image(key, image)
+        on_keyframe(keyframe.index, keyframe.time_s, image)
+        return _Key(key, latents, noise, image, keyframe.scene)
+
+    # --- in-betweens ---------------------------------------------------------------------------
+    def _segment(self, a: int, first: _Key, second: _Key | None, progress: ProgressFn, cancelled: CancelledFn,
+                 on_frame: FrameFn) -> None:
+        frames = self.plan.segment(a)
+        if second is None or self.settings.mode == "fast":
+            pictures = (interpolate_pair(first.image, second.image, [f.t for f in frames]) if second is not None
+                        else [first.image for _ in frames])
+            for frame, picture in zip(frames, pictures, strict=True):
+                on_frame(frame.frame, zoom_pulse(picture, frame.pulse))
+            return
+        scene_change = self.scene_prompts[first.scene] != self.scene_prompts[second.scene]
+        for frame in frames:
+            raise_if_cancelled(cancelled)
+            if frame.t <= 0.0:
+                picture = first.image
+            else:
+                picture = self._smooth_frame(first, second, frame.t, scene_change, frame.pulse, progress, cancelled)
+            on_frame(frame.frame, zoom_pulse(picture, frame.pulse))
+
+    def _smooth_frame(self, first: _Key, second: _Key, t: float, scene_change: bool, pulse: float,
+                      progress: ProgressFn, cancelled: CancelledFn) -> np.ndarray:
+        s = self.settings
+        strength = inbetween_strength(t, scene_change, pulse)
+        run = steps_for_strength(s.steps, strength)
+        key = cache_key("smooth", first.key, second.key, t, strength)
+        cached = self.cache.get_image(key)
+        label = f"In-between at {t:.2f}"
+        if cached is not None:
+            self._advance(run, progress, f"{label} (cached)", None)
+            return cached
+        first_condition = self._condition(first.scene)
+        second_condition = self._condition(second.scene)
+        condition = TextCondition(
+            lerp(first_condition.prompt_embeds, second_condition.prompt_embeds, t),
+            None if first_condition.negative_embeds is None
+            else lerp(first_condition.negative_embeds, second_condition.negative_embeds, t),
+        )
+        start = lerp(first.latents, second.latents, t)
+        noise = slerp(first.noise, second.noise, t)
+
+        def on_step(step: int, count: int, current: Any) -> None:
+            self._report(step, progress, f"{label}, step {step}/{count}", None)
+
+        latents = denoise(self.loaded.pipe, s.scheduler, s.steps, s.cfg, condition, noise, start=start,
+                          strength=strength, seed=int(key[:8], 16), cancelled=cancelled, on_step=on_step)
+        self._done += run
+        picture = decode(self.loaded.pipe, latents)
+        self.cache.put_image(key, picture)
+        return picture
+
+    # --- progress ------------------------------------------------------------------------------
+    def _report(self, step: int, progress: ProgressFn, message: str, preview: np.ndarray | None) -> None:
+        progress(min(self._done + step, self._total), self._total, message, preview)
+
+    def _advance(self, steps: int, progress: ProgressFn, message: str, preview: np.ndarray | None) -> None:
+        self._done += steps
+        progress(min(self._done, self._total), self._total, message, preview)
