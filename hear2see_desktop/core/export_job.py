@@ -1,4 +1,5 @@
-"""The export job behind the Export dialog: the MP4, the distinct frames as PNGs, or the transcript as text.
+"""The export job behind the Export dialog: the MP4, the distinct frames as PNGs, the transcript as text,
+or subtitles (SRT / WebVTT) from the recognised words' times.
 
 It follows the job protocol (core/jobs.py), so the GUI runs it in a worker and the window never
 blocks. Every file is written to a temporary name in the target folder and renamed only when it
@@ -21,24 +22,24 @@ from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.transcript import Transcript
 
-EXPORT_KINDS = ("mp4", "frames", "transcript")
+EXPORT_KINDS = ("mp4", "frames", "transcript", "subtitles")
 CHUNK_BYTES = 1 << 20
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
 class ExportResult:
-    """What was written: one file for "mp4"/"transcript", every PNG (in order) for "frames"."""
+    """What was written: one file for "mp4", "transcript" and "subtitles", every PNG (in order) for "frames"."""
 
     kind: str
     paths: list[Path] = field(default_factory=list)
 
 
 class ExportJob:
-    """Writes one export; build it with `ExportJob.mp4`, `ExportJob.frames` or `ExportJob.transcript`.
+    """Writes one export; build it with `mp4_file`, `frame_images`, `transcript_text` or `subtitles`.
 
-    `target` is the output file for "mp4" and "transcript", and an existing folder for "frames".
-    Progress is in bytes for "mp4" and "transcript" and in files for "frames".
+    `target` is the output file for "mp4", "transcript" and "subtitles", and an existing folder for
+    "frames". Progress is in bytes for the files and in files for "frames".
     """
 
     def __init__(
@@ -54,9 +55,10 @@ class ExportJob:
     ) -> None:
         if kind not in EXPORT_KINDS:
             raise ValueError(f"kind must be one of {EXPORT_KINDS}, got {kind!r}")
-        needed = {"mp4": mp4, "frames": frames, "transcript": transcript}[kind]
+        needed = {"mp4": mp4, "frames": frames, "transcript": transcript, "subtitles": transcript}[kind]
         if needed is None:
-            raise ValueError(f'an export of kind "{kind}" needs its {kind}= source')
+            source = "transcript" if kind == "subtitles" else kind
+            raise ValueError(f'an export of kind "{kind}" needs its {source}= source')
         self.kind = kind
         self.target = Path(target)
         self.mp4 = Path(mp4) if mp4 is not None else None
@@ -84,11 +86,18 @@ class ExportJob:
         """The transcript as UTF-8 text; with `word_times`, one `[00:01.20 - 00:01.50] word` per line."""
         return cls("transcript", target, transcript=transcript, word_times=word_times)
 
+    @classmethod
+    def subtitles(cls, transcript: Transcript, target: str | os.PathLike[str]) -> ExportJob:
+        """Subtitle cues from the transcript's word times, as SubRip or WebVTT by `target`'s suffix."""
+        return cls("subtitles", target, transcript=transcript)
+
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> ExportResult:
         if self.kind == "mp4":
             return self._export_mp4(progress, cancelled)
         if self.kind == "frames":
             return self._export_frames(progress, cancelled)
+        if self.kind == "subtitles":
+            return self._export_subtitles(progress, cancelled)
         return self._export_transcript(progress, cancelled)
 
     # ------------------------------------------------------------------------------------------
@@ -159,24 +168,44 @@ class ExportJob:
         assert self.transcript is not None
         _check_target_file(self.target)
         data = transcript_text(self.transcript, self.word_times).encode("utf-8")
+        self._write_text(data, "Writing the transcript", progress, cancelled)
+        return ExportResult("transcript", [self.target])
+
+    def _export_subtitles(self, progress: ProgressFn, cancelled: CancelledFn) -> ExportResult:
+        from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, make_cues, to_srt, to_vtt
+
+        assert self.transcript is not None
+        suffix = self.target.suffix.lower()
+        if suffix not in SUBTITLE_SUFFIXES:
+            raise BadInputError(f"The subtitle file {self.target.name} must end in .srt or .vtt.")
+        _check_target_file(self.target)
+        if not self.transcript.words:
+            raise BadInputError("This transcript has no word times (it was typed), so it can't be timed as "
+                                "subtitles; transcribe the narration first.")
+        cues = make_cues(self.transcript.words)
+        data = (to_srt(cues) if suffix == ".srt" else to_vtt(cues)).encode("utf-8")
+        self._write_text(data, "Writing the subtitles", progress, cancelled)
+        return ExportResult("subtitles", [self.target])
+
+    def _write_text(self, data: bytes, message: str, progress: ProgressFn, cancelled: CancelledFn) -> None:
+        """`data` under a hidden part name, fsynced, then renamed onto the target unless cancelled."""
         raise_if_cancelled(cancelled)
         part = _part_name(self.target)
         try:
-            progress(0, len(data), "Writing the transcript", None)
+            progress(0, len(data), message, None)
             with _open_part(part, self.target) as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             raise_if_cancelled(cancelled)
             os.replace(part, self.target)
-            progress(len(data), len(data), "Writing the transcript", None)
+            progress(len(data), len(data), message, None)
         except OSError as error:
             part.unlink(missing_ok=True)
             raise _could_not_write(self.target, error) from error
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        return ExportResult("transcript", [self.target])
 
 
 def transcript_text(transcript: Transcript, word_times: bool = False) -> str:

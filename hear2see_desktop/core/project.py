@@ -2,7 +2,7 @@
 
 A project is one JSON file with its narration and rendered images kept beside it:
 
-    myclip.h2s           the JSON (transcript, prompt, settings, frame list, last render)
+    myclip.h2s           the JSON (transcript, prompt, storyboard, settings, frame list, last render)
     myclip.audio.wav     the narration (or whatever audio file already sat in that folder)
     myclip.frames/       frame_0001.png ... the distinct images rendered so far
 
@@ -29,12 +29,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.transcript import Transcript
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.storyboard.board import Storyboard
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ class Project:
     last_render: dict[str, Any] | None = None  # {"run_id": ..., "mp4": relative when inside the folder}
     created: str = ""
     modified: str = ""
+    storyboard: Storyboard | None = None  # the scenes and their prompts, as the user left them
+    scene_times_edited: bool = False  # the user moved a cut between scenes (prompt edits live in the scenes)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the `.h2s` file."""
@@ -98,6 +103,8 @@ class Project:
             "last_render": self.last_render,
             "created": self.created,
             "modified": self.modified,
+            "storyboard": self.storyboard.to_dict() if self.storyboard is not None else None,
+            "scene_times_edited": self.scene_times_edited,
         }
 
 
@@ -411,6 +418,8 @@ def _project_from(data: dict[str, Any]) -> Project:
         last_render=last_render,
         created=_typed(data, "created", str, ""),
         modified=_typed(data, "modified", str, ""),
+        storyboard=_storyboard_from(data.get("storyboard")),
+        scene_times_edited=data.get("scene_times_edited") is True,
     )
 
 
@@ -440,6 +449,25 @@ def _transcript_from(value: Any) -> Transcript | None:
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         log.warning("project transcript unreadable: %r", error)
         raise _Damaged("its transcript has a wrong field") from None
+
+
+def _storyboard_from(value: Any) -> Storyboard | None:
+    """The saved storyboard, or None: one that can't be used is dropped (and rebuilt by the app), never fatal.
+
+    The storyboard is derived work the app can make again from the transcript, so a damaged one
+    must not cost the user the rest of the project.
+    """
+    if value is None:
+        return None
+    from hear2see_desktop.core.storyboard.board import Storyboard
+
+    try:
+        board = Storyboard.from_dict(value)
+        board.validate()
+    except (BadInputError, TypeError, ValueError, OverflowError, RecursionError) as error:
+        log.warning("the project's storyboard is unusable and was left out: %s", error)
+        return None
+    return board
 
 
 def _settings_from(value: Any) -> RenderSettings:

@@ -1,4 +1,4 @@
-"""Export dialog: which outputs (MP4, PNG frames, transcript TXT) go where."""
+"""Export dialog: which outputs (MP4, PNG frames, transcript TXT, SRT/WebVTT subtitles) go where."""
 
 from __future__ import annotations
 
@@ -25,12 +25,19 @@ class ExportChoice:
     frames_dir: Path | None = None
     transcript_txt: Path | None = None
     word_times: bool = False
+    srt: Path | None = None
+    vtt: Path | None = None
 
 
 class ExportDialog(QDialog):
-    """Ticks and paths; the window runs the exports in workers after `accept`."""
+    """Ticks and paths; the window runs the exports in workers after `accept`.
 
-    def __init__(self, base: Path, has_video: bool, has_transcript: bool, parent: QWidget | None = None) -> None:
+    Subtitles need the recognised words' times (`has_word_times`); their paths follow the MP4's
+    until the user types one of their own.
+    """
+
+    def __init__(self, base: Path, has_video: bool, has_transcript: bool, parent: QWidget | None = None,
+                 has_word_times: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         grid = QGridLayout(self)
@@ -41,41 +48,69 @@ class ExportDialog(QDialog):
         self.txt_check = QCheckBox("Transcript (TXT)")
         self.txt_path = QLineEdit(str(base.with_suffix(".txt")))
         self.word_times = QCheckBox("with word times")
+        self.srt_check = QCheckBox("Subtitles (.srt)")
+        self.srt_path = QLineEdit(str(base.with_suffix(".srt")))
+        self.vtt_check = QCheckBox("Subtitles (.vtt)")
+        self.vtt_path = QLineEdit(str(base.with_suffix(".vtt")))
         rows = (
-            (self.mp4_check, self.mp4_path, has_video, self._pick_mp4),
-            (self.frames_check, self.frames_path, has_video, self._pick_frames),
-            (self.txt_check, self.txt_path, has_transcript, self._pick_txt),
+            (self.mp4_check, self.mp4_path, has_video, has_video, self._pick_mp4),
+            (self.frames_check, self.frames_path, has_video, has_video, self._pick_frames),
+            (self.txt_check, self.txt_path, has_transcript, has_transcript, self._pick_txt),
+            (self.srt_check, self.srt_path, has_word_times, False, self._pick_srt),
+            (self.vtt_check, self.vtt_path, has_word_times, False, self._pick_vtt),
         )
-        for row, (check, edit, enabled, pick) in enumerate(rows):
-            check.setChecked(enabled)
+        for row, (check, edit, enabled, checked, pick) in enumerate(rows):
+            check.setChecked(checked)
             check.setEnabled(enabled)
             edit.setEnabled(enabled)
+            edit.setAccessibleName(f"{check.text()} path")
             browse = QToolButton(text="…")
             browse.setEnabled(enabled)
+            browse.setAccessibleName(f"Choose where {check.text()} goes")
             browse.clicked.connect(pick)
-            grid.addWidget(check, row, 0)
-            grid.addWidget(edit, row, 1)
-            grid.addWidget(browse, row, 2)
+            grid.addWidget(check, row if row < 3 else row + 1, 0)
+            grid.addWidget(edit, row if row < 3 else row + 1, 1)
+            grid.addWidget(browse, row if row < 3 else row + 1, 2)
+            if row >= 3 and not enabled:
+                check.setToolTip("Subtitles need the recognised words' times: transcribe the narration first.")
         self.word_times.setEnabled(has_transcript)
         grid.addWidget(self.word_times, 3, 1)
+        self._mp4_stem = self._stem(self.mp4_path.text())
+        self.mp4_path.textChanged.connect(self._follow_mp4)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        grid.addWidget(buttons, 4, 0, 1, 3)
+        grid.addWidget(buttons, 6, 0, 1, 3)
         self.resize(620, self.sizeHint().height())
 
     def choice(self) -> ExportChoice:
         def target(check: QCheckBox, edit: QLineEdit) -> Path | None:
             text = edit.text().strip()
-            return Path(text).expanduser() if check.isChecked() and text else None
+            return Path(text).expanduser() if check.isChecked() and check.isEnabled() and text else None
 
         return ExportChoice(
             mp4=target(self.mp4_check, self.mp4_path),
             frames_dir=target(self.frames_check, self.frames_path),
             transcript_txt=target(self.txt_check, self.txt_path),
             word_times=self.word_times.isChecked(),
+            srt=target(self.srt_check, self.srt_path),
+            vtt=target(self.vtt_check, self.vtt_path),
         )
+
+    @staticmethod
+    def _stem(path_text: str) -> str:
+        """The MP4 path without its suffix, what the subtitles' paths are made from."""
+        path = Path(path_text.strip())
+        return str(path.with_suffix("")) if path.suffix.lower() == ".mp4" else str(path)
+
+    def _follow_mp4(self, text: str) -> None:
+        """Subtitles sit next to the video: move their paths along while they are still the derived ones."""
+        old, new = self._mp4_stem, self._stem(text)
+        self._mp4_stem = new
+        for edit, suffix in ((self.srt_path, ".srt"), (self.vtt_path, ".vtt")):
+            if edit.text().strip() == old + suffix:
+                edit.setText(new + suffix)
 
     def _pick_mp4(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the video", self.mp4_path.text(), "MP4 video (*.mp4)")
@@ -91,3 +126,13 @@ class ExportDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Save the transcript", self.txt_path.text(), "Text (*.txt)")
         if path:
             self.txt_path.setText(path)
+
+    def _pick_srt(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the subtitles", self.srt_path.text(), "SubRip (*.srt)")
+        if path:
+            self.srt_path.setText(path)
+
+    def _pick_vtt(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the subtitles", self.vtt_path.text(), "WebVTT (*.vtt)")
+        if path:
+            self.vtt_path.setText(path)

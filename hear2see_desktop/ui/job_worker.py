@@ -28,6 +28,7 @@ class JobWorker(QObject):
     progress = Signal(int, int, str)  # done, total, message
     preview_ready = Signal(object)  # QImage of the latent being denoised
     frame_ready = Signal(int, float, object)  # image index, time in the clip (s), QImage
+    plan_ready = Signal(list)  # start time (s) of each distinct image or keyframe, before rendering
     finished = Signal(object)  # the job's result
     failed = Signal(str)  # one sentence for a dialog
     cancelled = Signal()
@@ -81,6 +82,10 @@ class JobWorker(QObject):
     def image_sink(self, index: int, time_s: float, rgb: np.ndarray) -> None:
         """For jobs that hand out finished images (the render job's `on_image`)."""
         self.frame_ready.emit(index, float(time_s), rgb_to_qimage(rgb))
+
+    def plan_sink(self, times_s: list[float]) -> None:
+        """For jobs that say up front where their images will show (the render job's `on_plan`)."""
+        self.plan_ready.emit([float(t) for t in times_s])
 
     @Slot()
     def _run(self) -> None:

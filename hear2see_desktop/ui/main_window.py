@@ -8,12 +8,13 @@ worker and reports through signals, so the UI thread never waits.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
@@ -42,14 +43,24 @@ from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import PreviewView
 from hear2see_desktop.ui.prompt_panel import PromptPanel
 from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+from hear2see_desktop.ui.scene_strip import SceneStrip
 from hear2see_desktop.ui.settings_store import Key, SettingsStore
 from hear2see_desktop.ui.timeline_view import TimelineView
 from hear2see_desktop.ui.waveform_view import WaveformView
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.storyboard.board import Storyboard
 
 log = logging.getLogger(__name__)
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.webm *.mp4);;All files (*)"
 PROJECT_FILTER = "HEAR2SEE projects (*.h2s)"
+"""A scene the user edited keeps its prompt through a rebuild when a new scene has its times within this."""
+STORYBOARD_LENGTH_TOLERANCE_S = 0.5
+"""A saved storyboard is used when it is this close to the narration's length (as the render job allows)."""
+SCENE_REBUILD_DELAY_MS = 500
+"""Wait this long after the last change of the scene lengths before cutting the scenes again."""
+_RENDER_ITEM = re.compile(r"(?:Image|Keyframe) (\d+)/")
 
 
 def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
@@ -86,6 +97,9 @@ class MainWindow(QMainWindow):
         self.audio_path: Path | None = None
         self.audio: Audio | None = None
         self.transcript: Transcript | None = None
+        self.storyboard: Storyboard | None = None
+        self._scene_times_edited = False  # the user dragged a cut (prompt edits are marked in the scenes)
+        self._storyboard_request = 0  # only the latest storyboard build may land
         self.project_path: Path | None = None
         self.frame_pngs: dict[int, Path] = {}
         self.frame_times: dict[int, float] = {}
@@ -96,7 +110,7 @@ class MainWindow(QMainWindow):
         self._render_started = 0.0
         self._render_first_step: tuple[float, int] | None = None
         self._render_image_times: list[float] = []
-        self._steps = 1
+        self._render_current_image = 0
         self._warm_worker: JobWorker | None = None
         self._build()
         self._build_menus()
@@ -197,10 +211,20 @@ class MainWindow(QMainWindow):
         self.waveform = WaveformView()
         self.waveform.seek_requested.connect(self._seek)
         outer.addWidget(self.waveform)
+        self.scene_strip = SceneStrip()
+        self.scene_strip.scene_selected.connect(self._on_scene_selected)
+        self.scene_strip.prompt_edited.connect(self._on_scene_prompt_edited)
+        self.scene_strip.boundary_moved.connect(self._on_scene_boundary_moved)
+        outer.addWidget(self.scene_strip)
         self.timeline = TimelineView()
         self.timeline.frame_clicked.connect(self._show_frame)
         outer.addWidget(self.timeline)
         self.setCentralWidget(central)
+        self._scene_timer = QTimer(self)
+        self._scene_timer.setSingleShot(True)
+        self._scene_timer.setInterval(SCENE_REBUILD_DELAY_MS)
+        self._scene_timer.timeout.connect(self.rebuild_storyboard)
+        self.settings_panel.scenes_changed.connect(self._scene_timer.start)
 
     def _build_menus(self) -> None:
         def action(menu: Any, text: str, slot: Callable[[], Any], shortcut: str | None = None) -> QAction:
@@ -351,6 +375,8 @@ class MainWindow(QMainWindow):
         self.waveform.set_words(transcript.words if transcript else [])
         self.timeline.clear()
         self.timeline.set_duration(audio.duration_s)
+        self.scene_strip.set_duration(audio.duration_s)
+        self._adopt_storyboard(None)  # the scenes of another narration mean nothing here
         self.audio_bar.elapsed_label.setText(format_clock(audio.duration_s))
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"{path.name}: {audio.duration_s:.1f} s")
@@ -383,6 +409,7 @@ class MainWindow(QMainWindow):
             f"Transcribed with {transcript.engine} ({transcript.model}): {len(transcript.words)} words."
         )
         self.rebuild_prompt(ask=True)
+        self.rebuild_storyboard()
         self._update_actions()
 
     def rebuild_prompt(self, ask: bool = True) -> None:
@@ -419,6 +446,145 @@ class MainWindow(QMainWindow):
         self.store.set(Key.STYLE, style)
         if self.prompt_panel.transcript_text():
             self.rebuild_prompt(ask=True)
+            self.restyle_storyboard(style)
+
+    # ------------------------------------------------------------------------------------------
+    # Storyboard: the scenes on the strip between the waveform and the frames
+
+    def storyboard_edited(self) -> bool:
+        """Whether the scenes hold the user's work (a prompt typed into a scene, a cut moved)."""
+        board = self.storyboard
+        return board is not None and (self._scene_times_edited or any(scene.edited for scene in board.scenes))
+
+    def rebuild_storyboard(self) -> None:
+        """Cut the transcript into scenes with prompts, in a worker (the first build loads the tokenizer).
+
+        The result keeps every prompt the user wrote whose scene still exists with the same times;
+        when some of the user's work would be lost, `_on_storyboard_built` asks first.
+        """
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.storyboard.board import build_storyboard
+
+        if self.audio is None or self.recorder is not None:
+            return
+        transcript = self._transcript_for_render()
+        if not transcript.text.strip():
+            return
+        settings = self.current_settings()
+        duration_s = self.audio.duration_s
+        self._storyboard_request += 1
+        request = self._storyboard_request
+
+        def build() -> tuple[int, Storyboard | str]:
+            try:
+                return request, build_storyboard(transcript, duration_s=duration_s, style=settings.style,
+                                                  min_scene_s=settings.min_scene_s, max_scene_s=settings.max_scene_s)
+            except BadInputError as error:  # nothing to picture, bad limits: the status bar says so
+                return request, str(error)
+
+        self._run_storyboard_job(build, "Cutting the narration into scenes")
+
+    def restyle_storyboard(self, style: str) -> None:
+        """Rebuild the scenes' prompts in another style, keeping their times and the prompts the user wrote."""
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.storyboard.board import rebuild_prompts
+
+        board = self.storyboard
+        if board is None:
+            self.rebuild_storyboard()
+            return
+        self._storyboard_request += 1
+        request = self._storyboard_request
+
+        def build() -> tuple[int, Storyboard | str]:
+            try:
+                return request, rebuild_prompts(board, style=style)
+            except BadInputError as error:
+                return request, str(error)
+
+        self._run_storyboard_job(build, "Restyling the scenes")
+
+    def _run_storyboard_job(self, build: Callable[[], tuple[int, Storyboard | str]], message: str) -> None:
+        worker = JobWorker(CallJob(build, message), f"storyboard-{time.monotonic()}")
+        worker.finished.connect(self._on_storyboard_built)
+        self._run(worker.name, worker)
+
+    def _on_storyboard_built(self, result: tuple[int, Storyboard | str]) -> None:
+        request, built = result
+        if request != self._storyboard_request:
+            return  # a newer build (or another narration) took its place
+        if isinstance(built, str):
+            self.statusBar().showMessage(built)
+            return
+        # Merged with the board as it is now: the user may have edited it while the worker ran.
+        old = self.storyboard
+        from hear2see_desktop.core.storyboard.edits import carry_scene_edits, same_cuts
+
+        board, lost = carry_scene_edits(old, built, self._scene_times_edited)
+        if lost and not self.confirm(
+            self, "Replace your scenes?",
+            "The narration was cut into new scenes, and some of your scene edits (prompts you wrote, cuts you "
+            "moved) don't fit them. Replace the scenes anyway?",
+        ):
+            return
+        # A restyle keeps the times, so cuts the user moved stay theirs.
+        self._adopt_storyboard(board, times_edited=self._scene_times_edited and same_cuts(old, board))
+        self.statusBar().showMessage(f"{len(board.scenes)} scene{'s' if len(board.scenes) != 1 else ''}: "
+                                     "double-click one to edit its prompt, drag an edge to move a cut.")
+
+    def _adopt_storyboard(self, board: Storyboard | None, times_edited: bool = False) -> None:
+        """Make `board` the window's storyboard; builds still running for the old one are dropped."""
+        self._storyboard_request += 1
+        self._set_storyboard(board)
+        self._scene_times_edited = times_edited
+
+    def _set_storyboard(self, board: Storyboard | None) -> None:
+        self.storyboard = board
+        self.scene_strip.set_storyboard(board)
+
+    def _on_scene_selected(self, index: int) -> None:
+        if self.storyboard is not None and 0 <= index < len(self.storyboard.scenes):
+            self._seek(self.storyboard.scenes[index].start_s)
+
+    def _on_scene_prompt_edited(self, index: int, prompt: str) -> None:
+        from hear2see_desktop.core.errors import BadInputError
+
+        if self.storyboard is None:
+            return
+        try:
+            board = self.storyboard.with_scene_prompt(index, prompt)
+        except BadInputError as error:
+            self.statusBar().showMessage(str(error))
+            return
+        self._set_storyboard(board)
+        self.statusBar().showMessage(f"Scene {index + 1} has your prompt; rebuilding the scenes keeps it.")
+
+    def _on_scene_boundary_moved(self, index: int, time_s: float) -> None:
+        from hear2see_desktop.core.errors import BadInputError
+
+        if self.storyboard is None:
+            return
+        try:
+            board = self.storyboard.with_boundary(index, time_s)
+        except BadInputError as error:
+            self.statusBar().showMessage(str(error))
+            return
+        self._scene_times_edited = True
+        self._set_storyboard(board)
+        self.statusBar().showMessage(f"Scene {index + 1} now starts at {board.scenes[index].start_s:.2f} s.")
+
+    def _storyboard_for_render(self, settings: Any) -> Storyboard | None:
+        """The scenes a render uses (see `core.storyboard.edits.board_for_render`)."""
+        from hear2see_desktop.core.storyboard.edits import board_for_render
+
+        if self.storyboard is None:
+            return None
+        return board_for_render(
+            self.storyboard, settings.mode, settings.prompt, settings.negative_prompt,
+            prompt_typed=self.prompt_panel.prompt_edit.edited and bool(settings.prompt.strip()),
+            negative_typed=self.prompt_panel.negative_edit.edited,
+            scenes_edited=self.storyboard_edited(),
+        )
 
     def toggle_recording(self) -> None:
         if self.recorder is not None:
@@ -444,6 +610,7 @@ class MainWindow(QMainWindow):
         self.waveform.clear()
         self.waveform.set_live(True)
         self.timeline.clear()
+        self.scene_strip.set_storyboard(None)  # the old scenes don't belong to the take being recorded
         self.audio_bar.set_recording(True)
         self.statusBar().showMessage("Recording… press R or Stop to end the take.")
         start_recording_thread(worker)
@@ -481,6 +648,7 @@ class MainWindow(QMainWindow):
         self.audio_bar.set_recording(False)
         self.audio_bar.record_button.setEnabled(True)
         self.waveform.set_live(False)
+        self.scene_strip.set_storyboard(self.storyboard)
         self._update_actions()
         self.show_error(self, "Recording failed", message)
 
@@ -545,7 +713,6 @@ class MainWindow(QMainWindow):
             return
         from hear2see_desktop.core.errors import BadInputError
         from hear2see_desktop.core.render_job import RenderJob, RenderRequest
-        from hear2see_desktop.core.video import frame_count, frame_schedule
 
         self.settings_panel.seed_for_next_render()
         settings = self.current_settings()
@@ -564,12 +731,11 @@ class MainWindow(QMainWindow):
             settings=settings,
             transcript=transcript,
             frames_dir=folder / "frames",
+            storyboard=self._storyboard_for_render(settings),
         )
         duration = self.audio.duration_s if self.audio is not None else 0.0
-        n_out = frame_count(duration, settings.fps)
-        schedule = frame_schedule(duration, settings.fps, min(settings.frames or n_out, n_out))
-        self._render_image_times = [schedule.index(i) / settings.fps for i in range(max(schedule) + 1)]
-        self._steps = settings.steps
+        self._render_image_times = []  # the job says where its images go (`plan_ready`) before rendering
+        self._render_current_image = 0
         self.frame_pngs = {}
         self.frame_times = {}
         self.timeline.clear()
@@ -577,6 +743,8 @@ class MainWindow(QMainWindow):
         job = RenderJob(request)
         worker = JobWorker(job, "render", preview_interval_s=0.0)
         job.on_image = worker.image_sink
+        job.on_plan = worker.plan_sink
+        worker.plan_ready.connect(self._on_plan)
         worker.progress.connect(self._on_render_progress)
         worker.preview_ready.connect(self._on_preview)
         worker.frame_ready.connect(self._on_frame)
@@ -602,9 +770,16 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(min(done, total))
         self.progress_bar.setFormat(message)
 
+    def _on_plan(self, times_s: list[float]) -> None:
+        """Where each distinct image (classic) or keyframe (smooth, fast) of the render will show."""
+        self._render_image_times = list(times_s)
+
     def _on_render_progress(self, done: int, total: int, message: str) -> None:
         self._on_progress(done, total, message)
-        if not message.startswith("Image"):
+        item = _RENDER_ITEM.match(message)
+        if item is not None:
+            self._render_current_image = int(item.group(1)) - 1
+        if not message.startswith(("Image", "Keyframe", "In-between")):
             return
         now = time.monotonic()
         if self._render_first_step is None:
@@ -616,12 +791,13 @@ class MainWindow(QMainWindow):
             self.eta_label.setText(f"About {format_eta(eta)} left · {now - self._render_started:.0f} s so far")
 
     def _current_image(self) -> int:
-        return min(max(0, (self.progress_bar.value() - 1) // max(1, self._steps)),
-                   max(0, len(self._render_image_times) - 1))
+        """The image or keyframe being denoised, from the job's progress message."""
+        return max(0, self._render_current_image)
 
     def _on_preview(self, image: Any) -> None:
         index = self._current_image()
-        time_s = self._render_image_times[index] if self._render_image_times else 0.0
+        times = self._render_image_times
+        time_s = times[index] if index < len(times) else (times[-1] if times else 0.0)
         self.preview.show_image(image, f"Image {index + 1}, denoising…")
         if not self.timeline.has_final(index):
             self.timeline.set_frame(index, time_s, image, False)
@@ -706,7 +882,9 @@ class MainWindow(QMainWindow):
         if choice is None:
             stem = self.project_path or self.audio_path or Path.home() / "hear2see"
             base = Path(self.store.text(Key.LAST_FOLDER, str(stem.parent))) / stem.stem
-            dialog = ExportDialog(base, self.last_render is not None, self.transcript is not None, self)
+            has_word_times = self.transcript is not None and bool(self.transcript.words)
+            dialog = ExportDialog(base, self.last_render is not None, self.transcript is not None, self,
+                                  has_word_times=has_word_times)
             if dialog.exec() != ExportDialog.DialogCode.Accepted:
                 return
             choice = dialog.choice()
@@ -720,9 +898,12 @@ class MainWindow(QMainWindow):
         if choice.transcript_txt is not None:
             transcript = self._transcript_for_render()
             jobs.append(ExportJob.transcript_text(transcript, choice.transcript_txt, choice.word_times))
+        for subtitles in (choice.srt, choice.vtt):
+            if subtitles is not None and self.transcript is not None and self.transcript.words:
+                jobs.append(ExportJob.subtitles(self.transcript, subtitles))
         if not jobs:
             return
-        self._export_target = choice.mp4 or choice.frames_dir or choice.transcript_txt
+        self._export_target = choice.mp4 or choice.frames_dir or choice.transcript_txt or choice.srt or choice.vtt
         worker = JobWorker(SequenceJob(jobs), "export")
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_exported)
@@ -766,6 +947,8 @@ class MainWindow(QMainWindow):
             settings=self.current_settings(),
             frames=[ProjectFrame(i, self.frame_times.get(i, 0.0), str(p)) for i, p in sorted(self.frame_pngs.items())],
             last_render=dict(self.last_render) if self.last_render else None,
+            storyboard=self.storyboard,
+            scene_times_edited=self._scene_times_edited,
         )
 
     def save_project(self) -> None:
@@ -859,6 +1042,14 @@ class MainWindow(QMainWindow):
         self.last_render = {"run_id": (project.last_render or {}).get("run_id"), "mp4": str(mp4)} if mp4 else None
         for index, thumbnail in thumbnails.items():
             self.timeline.set_frame(index, self.frame_times.get(index, 0.0), thumbnail, True)
+        board = project.storyboard
+        if board is not None and abs(board.duration_s - audio.duration_s) <= STORYBOARD_LENGTH_TOLERANCE_S:
+            self._adopt_storyboard(board, times_edited=project.scene_times_edited)
+        else:
+            if board is not None:
+                log.warning("the project's storyboard lasts %.2f s, its narration %.2f s: cutting it again",
+                            board.duration_s, audio.duration_s)
+            self.rebuild_storyboard()
         self._fill_recent_menu(self.store.add_recent_project(str(path)))
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"Opened {path.name}.")
@@ -867,7 +1058,8 @@ class MainWindow(QMainWindow):
     def new_project(self) -> None:
         if self.is_busy():
             return
-        if (self.prompt_panel.prompt_edited() or self.prompt_panel.transcript_edit.edited) and not self.confirm(
+        edited = self.prompt_panel.prompt_edited() or self.prompt_panel.transcript_edit.edited
+        if (edited or self.storyboard_edited()) and not self.confirm(
             self, "Start a new project?", "Your edits that are not saved in a project will be lost."
         ):
             return
@@ -877,6 +1069,8 @@ class MainWindow(QMainWindow):
         self.frame_pngs, self.frame_times = {}, {}
         self.waveform.clear()
         self.timeline.clear()
+        self._adopt_storyboard(None)
+        self.scene_strip.set_duration(0.0)
         self.preview.clear("Frames appear here as they render")
         self.prompt_panel.set_transcript("")
         self.prompt_panel.set_prompt("", "")

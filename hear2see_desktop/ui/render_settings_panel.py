@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
-from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES, LoraSpec, RenderSettings
+from hear2see_desktop.core.settings import DEFAULT_FPS, DEFAULT_MODEL, DEVICES, MODES, LoraSpec, RenderSettings
 
 PRESETS: dict[str, dict[str, object]] = {
     "Draft": {"steps": 12, "cfg": 7.0, "width": 384, "height": 384, "fps": 6, "frames": 6},
@@ -30,15 +31,30 @@ PRESETS: dict[str, dict[str, object]] = {
     "Final": {"steps": 40, "cfg": 7.5, "width": 512, "height": 512, "fps": 12, "frames": None},
 }
 
+MODE_LABELS: dict[str, tuple[str, str]] = {
+    "classic": ("Classic — one image per frame, as in the paper",
+                "An independent image for each distinct frame (seed + i), each held for its share of the "
+                "narration: the HEAR2SEE paper's method."),
+    "smooth": ("Smooth — keyframes with denoised in-betweens",
+               "Keyframes on the scenes; the frames between them are denoised from a blend of the two, so the "
+               "picture flows. The slowest mode."),
+    "fast": ("Fast — keyframes with optical-flow in-betweens",
+             "Keyframes on the scenes; the frames between them are warped along the optical flow, without the "
+             "model. Nearly as fluid as smooth, much quicker."),
+}
+"""Label and tooltip of each render mode, in the order of MODES."""
+
 
 class RenderSettingsPanel(QWidget):
     """Every setting that shapes a render; `settings()` / `set_settings()` map it to RenderSettings."""
 
     settings_changed = Signal()
+    scenes_changed = Signal()  # the user changed how the narration is cut into scenes
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._hidden = RenderSettings()  # fields the form does not show (prompt, style, mode) ride along
+        self._hidden = RenderSettings()  # fields the form does not show (prompt, style) ride along
+        self._setting = False  # set_settings is filling the form: not the user's change
         form = QFormLayout(self)
 
         presets = QHBoxLayout()
@@ -50,6 +66,37 @@ class RenderSettingsPanel(QWidget):
             presets.addWidget(button)
             self.preset_buttons[name] = button
         form.addRow("Preset", presets)
+
+        self.mode = QComboBox()
+        self.mode.setAccessibleName("Render mode")
+        for key in MODES:
+            label, tip = MODE_LABELS[key]
+            self.mode.addItem(label, key)
+            self.mode.setItemData(self.mode.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self._mode_shown = "classic"
+        form.addRow("Mode", self.mode)
+        self.reactivity = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.5, decimals=2)
+        self.reactivity.setAccessibleName("Reactivity")
+        self.reactivity.setToolTip("Smooth and fast: 0 moves between keyframes evenly; 1 moves only on the "
+                                   "narration's onsets and loud moments")
+        self.keyframe_interval = QDoubleSpinBox(minimum=0.5, maximum=60.0, singleStep=0.5, value=3.0, decimals=1,
+                                                suffix=" s")
+        self.keyframe_interval.setAccessibleName("Keyframe interval")
+        self.keyframe_interval.setToolTip("Smooth and fast: a new keyframe at least this often inside a scene")
+        form.addRow("Reactivity", _row(self.reactivity, QLabel("Keyframe every"), self.keyframe_interval))
+        self.min_scene = QDoubleSpinBox(minimum=0.5, maximum=600.0, singleStep=0.5, value=2.0, decimals=1,
+                                        suffix=" s")
+        self.min_scene.setAccessibleName("Shortest scene")
+        self.max_scene = QDoubleSpinBox(minimum=0.5, maximum=600.0, singleStep=0.5, value=8.0, decimals=1,
+                                        suffix=" s")
+        self.max_scene.setAccessibleName("Longest scene")
+        for spin in (self.min_scene, self.max_scene):
+            spin.setToolTip("How long the narration's scenes may be: cuts fall on sentence and clause ends "
+                            "within these limits")
+        form.addRow("Scenes", _row(self.min_scene, QLabel("to"), self.max_scene))
+        self.captions = QCheckBox("Burn in captions")
+        self.captions.setToolTip("Draw the narration's words into the picture (subtitle files are in Export)")
+        form.addRow("", self.captions)
 
         self.model_edit = QLineEdit(DEFAULT_MODEL)
         self.model_edit.setToolTip("A hub id from the local cache, a diffusers folder or an SD 1.5 .safetensors file")
@@ -101,12 +148,18 @@ class RenderSettingsPanel(QWidget):
 
         for spin in (self.steps, self.frames, self.fps, self.seed, self.width_px, self.height_px):
             spin.valueChanged.connect(self.settings_changed)
-        for dspin in (self.cfg, self.lora_weight):
+        for dspin in (self.cfg, self.lora_weight, self.reactivity, self.keyframe_interval, self.min_scene,
+                      self.max_scene):
             dspin.valueChanged.connect(self.settings_changed)
-        for combo in (self.scheduler, self.device):
+        for combo in (self.scheduler, self.device, self.mode):
             combo.currentIndexChanged.connect(self.settings_changed)
         for edit in (self.model_edit, self.lora_edit):
             edit.textChanged.connect(self.settings_changed)
+        self.captions.toggled.connect(self.settings_changed)
+        self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        for dspin in (self.min_scene, self.max_scene):
+            dspin.valueChanged.connect(self._on_scene_lengths_changed)
+        self._show_mode_controls()
 
     def settings(self) -> RenderSettings:
         """The form as RenderSettings (not validated: the job validates and says what is wrong)."""
@@ -124,11 +177,36 @@ class RenderSettingsPanel(QWidget):
             width=self.width_px.value(),
             height=self.height_px.value(),
             device=self.device.currentText(),
+            mode=self.current_mode(),
+            reactivity=round(self.reactivity.value(), 2),
+            keyframe_interval_s=round(self.keyframe_interval.value(), 1),
+            min_scene_s=round(self.min_scene.value(), 1),
+            max_scene_s=round(self.max_scene.value(), 1),
+            captions=self.captions.isChecked(),
         )
 
+    def current_mode(self) -> str:
+        return str(self.mode.currentData())
+
     def set_settings(self, settings: RenderSettings) -> None:
-        """Show `settings` in the form."""
+        """Show `settings` in the form (it does not count as the user changing the scenes or the mode)."""
+        self._setting = True
+        try:
+            self._fill(settings)
+        finally:
+            self._setting = False
+        self._show_mode_controls()
+
+    def _fill(self, settings: RenderSettings) -> None:
         self._hidden = settings
+        index = self.mode.findData(settings.mode)
+        self.mode.setCurrentIndex(max(0, index))
+        self._mode_shown = self.current_mode()
+        self.reactivity.setValue(settings.reactivity)
+        self.keyframe_interval.setValue(settings.keyframe_interval_s)
+        self.min_scene.setValue(settings.min_scene_s)
+        self.max_scene.setValue(settings.max_scene_s)
+        self.captions.setChecked(settings.captions)
         self.model_edit.setText(settings.model)
         self.model_edit.setCursorPosition(0)
         lora = settings.loras[0] if settings.loras else None
@@ -148,6 +226,29 @@ class RenderSettingsPanel(QWidget):
         """Set the speed/quality trade-off of a named preset, leaving model, LoRA and seed alone."""
         preset = PRESETS[name]
         self.set_settings(replace(self.settings(), **preset))  # type: ignore[arg-type]
+
+    def _on_mode_changed(self, _index: int) -> None:
+        """A new mode brings its frame rate, unless the rate was set away from the old mode's default."""
+        old, new = self._mode_shown, self.current_mode()
+        self._mode_shown = new
+        if not self._setting and old != new and self.fps.value() == DEFAULT_FPS.get(old):
+            self.fps.setValue(DEFAULT_FPS[new])
+        self._show_mode_controls()
+
+    def _show_mode_controls(self) -> None:
+        """Reactivity and keyframes only mean something in smooth and fast; image count only in classic."""
+        mode = self.current_mode()
+        sequence = mode != "classic"
+        self.reactivity.setEnabled(sequence)
+        self.keyframe_interval.setEnabled(sequence)
+        self.frames.setEnabled(not sequence)
+        self.mode.setToolTip(MODE_LABELS[mode][1])
+        self.frames.setToolTip("Distinct images held evenly across the narration" if not sequence
+                               else "Smooth and fast render every output frame, from keyframes")
+
+    def _on_scene_lengths_changed(self, _value: float) -> None:
+        if not self._setting:
+            self.scenes_changed.emit()
 
     def randomise_seed(self) -> None:
         self.seed.setValue(random.randint(0, self.seed.maximum()))

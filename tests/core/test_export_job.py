@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -173,6 +174,7 @@ def test_a_missing_target_folder_is_one_sentence(tmp_path: Path, mp4: Path, tran
         "mp4": ExportJob.mp4_file(mp4, missing / "fox.mp4"),
         "frames": ExportJob.frame_images([np.zeros((4, 4, 3), np.uint8)], missing),
         "transcript": ExportJob.transcript_text(transcript, missing / "fox.txt"),
+        "subtitles": ExportJob.subtitles(transcript, missing / "fox.srt"),
     }[kind]
     with pytest.raises(BadInputError, match="does not exist") as error:
         job.run(Progress(), never_cancelled)
@@ -216,3 +218,63 @@ def test_an_unknown_kind_is_a_programming_error(tmp_path: Path) -> None:
         ExportJob("srt", tmp_path / "x.srt")
     with pytest.raises(ValueError):
         ExportJob("mp4", tmp_path / "x.mp4")  # no source given
+
+
+# ----------------------------------------------------------------------------------------------
+# Subtitles
+
+
+@pytest.fixture
+def spoken() -> Transcript:
+    """Two sentences with a pause between them, as the recogniser gives them."""
+    words = [Word("A", 0.1, 0.2, 0.9), Word("red", 0.25, 0.5, 0.9), Word("fox", 0.55, 0.9, 0.9),
+             Word("runs.", 0.95, 1.3, 0.9), Word("Snow", 2.4, 2.7, 0.9), Word("<falls>", 2.75, 3.2, 0.9)]
+    return Transcript(text="A red fox runs. Snow <falls>", words=words)
+
+
+def test_srt_export_parses_with_the_srt_package(tmp_path: Path, spoken: Transcript) -> None:
+    import srt
+
+    target = tmp_path / "fox.srt"
+    progress = Progress()
+    result = ExportJob.subtitles(spoken, target).run(progress, never_cancelled)
+
+    assert result.kind == "subtitles" and result.paths == [target]
+    cues = list(srt.parse(target.read_text(encoding="utf-8")))
+    assert [cue.content for cue in cues] == ["A red fox runs.", "Snow <falls>"]
+    assert cues[0].start.total_seconds() == pytest.approx(0.1)
+    assert cues[1].end.total_seconds() == pytest.approx(3.2)
+    assert progress.calls[-1][2] == "Writing the subtitles" and progress.calls[-1][0] == progress.calls[-1][1]
+    assert leftovers(tmp_path) == ["fox.srt"]
+
+
+def test_vtt_export_parses_with_webvtt(tmp_path: Path, spoken: Transcript) -> None:
+    import webvtt
+
+    target = tmp_path / "fox.vtt"
+    ExportJob.subtitles(spoken, target).run(Progress(), never_cancelled)
+
+    captions = webvtt.read(str(target))
+    # "<" is markup in WebVTT, so it is written as a character reference (webvtt-py leaves those as they are).
+    assert [html.unescape(caption.text) for caption in captions] == ["A red fox runs.", "Snow <falls>"]
+    assert captions[0].start == "00:00:00.100" and captions[1].end == "00:00:03.200"
+    assert leftovers(tmp_path) == ["fox.vtt"]
+
+
+def test_subtitles_need_word_times_and_a_subtitle_suffix(tmp_path: Path) -> None:
+    typed = Transcript(text="typed by hand")
+    with pytest.raises(BadInputError, match="no word times") as error:
+        ExportJob.subtitles(typed, tmp_path / "fox.srt").run(Progress(), never_cancelled)
+    assert str(error.value).count(". ") == 0
+    spoken = Transcript(text="fox", words=[Word("fox", 0.0, 0.5, 1.0)])
+    with pytest.raises(BadInputError, match=r"must end in \.srt or \.vtt"):
+        ExportJob.subtitles(spoken, tmp_path / "fox.txt").run(Progress(), never_cancelled)
+    assert leftovers(tmp_path) == []
+
+
+def test_cancelling_a_subtitle_export_keeps_the_older_file(tmp_path: Path, spoken: Transcript) -> None:
+    target = tmp_path / "fox.vtt"
+    target.write_text("the earlier export")
+    with pytest.raises(CancelledError):
+        ExportJob.subtitles(spoken, target).run(Progress(), cancel_after(2))
+    assert target.read_text() == "the earlier export" and leftovers(tmp_path) == ["fox.vtt"]

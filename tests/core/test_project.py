@@ -26,6 +26,7 @@ from hear2see_desktop.core.project import (
     save_project,
 )
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
+from hear2see_desktop.core.storyboard.board import Scene, Storyboard
 from hear2see_desktop.core.transcript import Transcript, Word
 from tests.speech import tone
 
@@ -215,6 +216,60 @@ def test_an_autosave_round_trips(tmp_path: Path, take: Path, full_project) -> No
     assert load_project(target) == project
 
 
+def fox_board() -> Storyboard:
+    return Storyboard(
+        [Scene(0.0, 0.6, "A red fox", "red fox, snow", "blurry", edited=True),
+         Scene(0.6, 1.0, "runs.", "fox running through a forest")],
+        duration_s=1.0,
+        style="watercolor",
+    )
+
+
+def test_the_storyboard_is_saved_and_loaded_with_the_project(tmp_path: Path, take: Path, full_project) -> None:
+    project, images = full_project
+    project.storyboard = fox_board()
+    project.scene_times_edited = True
+    path = save_project(project, tmp_path / "clip.h2s", audio_source=take, frame_images=images)
+
+    loaded = load_project(path)
+
+    assert loaded == project
+    assert loaded.storyboard == fox_board() and loaded.storyboard.scenes[0].edited
+    assert loaded.scene_times_edited
+    assert json.loads(path.read_text())["storyboard"]["scenes"][1]["prompt"] == "fox running through a forest"
+
+
+def test_a_project_from_before_storyboards_still_loads(saved: Path) -> None:
+    data = json.loads(saved.read_text())
+    del data["storyboard"], data["scene_times_edited"]
+    saved.write_text(json.dumps(data))
+    loaded = load_project(saved)
+    assert loaded.storyboard is None and not loaded.scene_times_edited
+    assert loaded.prompt == "a red fox running, cinematic light"
+
+
+@pytest.mark.parametrize("broken", [
+    "a storyboard",
+    {"version": 1, "duration_s": 1.0, "scenes": [{"start_s": 0.0}]},
+    {"version": 99, "duration_s": 1.0, "scenes": []},
+    {"version": 1, "duration_s": 1.0, "scenes": []},  # reads, but does not validate
+    {"version": 1, "duration_s": 10**400, "scenes": []},
+    {"version": 1, "duration_s": 1.0, "scenes": [{"start_s": 0.0, "end_s": 1.0, "prompt": "   "}]},
+])
+def test_a_broken_storyboard_is_left_out_with_a_warning_and_the_rest_loads(
+    saved: Path, broken, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = load_project(saved)
+    data = json.loads(saved.read_text())
+    data["storyboard"] = broken
+    saved.write_text(json.dumps(data))
+    with caplog.at_level("WARNING", logger="hear2see_desktop.core.project"):
+        loaded = load_project(saved)
+    assert loaded.storyboard is None
+    assert loaded == before  # transcript, prompt, settings, frames: nothing else lost
+    assert any("storyboard" in record.getMessage() for record in caplog.records)
+
+
 # ----------------------------------------------------------------------------------------------
 # Files that can't be opened
 
@@ -323,9 +378,11 @@ PROJECT_KEYS = st.sampled_from(
         "last_render",
         "created",
         "modified",
+        "storyboard",
+        "scene_times_edited",
     ]
 )
-PROJECT_LIKE = st.dictionaries(PROJECT_KEYS, JSON_VALUES, max_size=13)
+PROJECT_LIKE = st.dictionaries(PROJECT_KEYS, JSON_VALUES, max_size=15)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -615,3 +615,34 @@ def test_loading_a_missing_file_or_a_folder_is_bad_input(tmp_path: Path) -> None
         load_storyboard(tmp_path / "board.json")
     with pytest.raises(BadInputError, match="is a folder, not a storyboard file"):
         load_storyboard(tmp_path)
+
+
+def _board(*cuts: float, duration: float = 6.0) -> Storyboard:
+    times = [0.0, *cuts, duration]
+    spans = zip(times[:-1], times[1:], strict=True)
+    return Storyboard([Scene(a, b, f"text {i}", f"prompt {i}") for i, (a, b) in enumerate(spans)], duration)
+
+
+def test_a_rebuild_keeps_prompts_the_user_wrote_where_their_scene_still_exists() -> None:
+    from hear2see_desktop.core.storyboard.edits import carry_scene_edits, same_cuts
+
+    old = _board(2.0, 4.0).with_scene_prompt(1, "a lighthouse in a storm")
+    kept, lost = carry_scene_edits(old, _board(2.0, 4.0), times_edited=False)
+    assert lost == 0 and kept.scenes[1].prompt == "a lighthouse in a storm" and kept.scenes[1].edited
+    moved, lost = carry_scene_edits(old, _board(3.0), times_edited=True)
+    assert lost == 2 and not any(scene.edited for scene in moved.scenes)  # the prompt and the moved cuts
+    assert same_cuts(old, _board(2.02, 4.0)) and not same_cuts(old, _board(3.0)) and not same_cuts(None, old)
+
+
+def test_the_render_board_lets_typed_prompts_fill_unedited_scenes() -> None:
+    from hear2see_desktop.core.storyboard.edits import board_for_render
+
+    board = _board(2.0, 4.0).with_scene_prompt(2, "my own scene")
+    assert board_for_render(_board(2.0), "classic", "a castle", "", True, False, scenes_edited=False) is None
+    used = board_for_render(board, "smooth", "a castle", "blurry", prompt_typed=True, negative_typed=True,
+                            scenes_edited=True)
+    assert used is not None
+    assert [s.prompt for s in used.scenes] == ["a castle", "a castle", "my own scene"]
+    assert {s.negative_prompt for s in used.scenes} == {"blurry"}
+    untouched = board_for_render(board, "fast", "", "", prompt_typed=False, negative_typed=False, scenes_edited=True)
+    assert untouched is not None and [s.prompt for s in untouched.scenes] == ["prompt 0", "prompt 1", "my own scene"]

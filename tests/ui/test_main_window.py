@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from hear2see_desktop.core.recording import InputDevice
@@ -333,3 +333,150 @@ def test_play_pause_moves_the_playhead_and_stops_at_the_end(qtbot: QtBot, tmp_pa
     qtbot.waitUntil(lambda: window.audio_bar.play_button.text().endswith("Play"), timeout=TIMEOUT_MS)
     assert window.waveform.playhead_s is None and window.player.position_s >= paused_at
     wait_idle(qtbot, window)
+
+
+# --- scenes, modes and subtitles ---------------------------------------------------------------------
+def test_scenes_appear_after_transcription_and_an_edited_scene_prompt_is_rendered(
+        qtbot: QtBot, tmp_path: Path, narration_wav: Path, tiny_models: tuple[Path, Path, Path]) -> None:
+    import srt
+    import webvtt
+
+    dialogs = Dialogs()
+    window = make_window(qtbot, tmp_path, dialogs)
+    assert window.scene_strip.scene_count() == 0
+    window.import_audio(narration_wav)
+    qtbot.waitUntil(lambda: window.scene_strip.scene_count() >= 1, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    assert window.scene_strip.storyboard is window.storyboard
+    assert window.storyboard.duration_s == pytest.approx(window.audio.duration_s)
+    assert "fox" in window.storyboard.scenes[0].prompt
+    assert window.scene_strip.block_rect(0).left() == 0  # on the waveform's axis
+
+    window.scene_strip.edit_scene(0)
+    editor = window.scene_strip.editor()
+    editor.setText("a paper lantern glowing in the snow")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert window.storyboard.scenes[0].prompt == "a paper lantern glowing in the snow"
+    assert window.storyboard.scenes[0].edited and window.storyboard_edited()
+
+    panel = window.settings_panel
+    panel.mode.setCurrentIndex(panel.mode.findData("fast"))
+    use_tiny_model(window, tiny_models[0], steps=2)
+    results = []
+    window.render_finished.connect(results.append)
+    window.start_render()
+    qtbot.waitUntil(lambda: bool(results), timeout=TIMEOUT_MS)
+    assert not dialogs.errors
+    record = results[0].record
+    assert record["mode"] == "fast"
+    assert record["storyboard"]["scenes"][0]["prompt"] == "a paper lantern glowing in the snow"
+    # The timeline shows the keyframes where the job planned them.
+    assert window._render_image_times == pytest.approx(record["keyframe_times_s"], abs=1e-3)
+    assert window.timeline.frame_count() == record["keyframes"]
+    wait_idle(qtbot, window)
+
+    out = tmp_path / "subtitles"
+    out.mkdir()
+    window.export(ExportChoice(srt=out / "fox.srt", vtt=out / "fox.vtt"))
+    qtbot.waitUntil(lambda: (out / "fox.vtt").exists(), timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    cues = list(srt.parse((out / "fox.srt").read_text(encoding="utf-8")))
+    assert cues and "fox" in " ".join(cue.content for cue in cues).lower()
+    captions = webvtt.read(str(out / "fox.vtt"))
+    assert [c.text for c in captions] == [c.content for c in cues]
+
+
+def test_dragged_cuts_are_kept_in_the_project_and_a_rebuild_asks_first(qtbot: QtBot, tmp_path: Path,
+                                                                       narration_wav: Path) -> None:
+    from PySide6.QtCore import QPoint
+
+    dialogs = Dialogs(answer=False)
+    window = make_window(qtbot, tmp_path, dialogs)
+    window.resize(1200, 820)
+    window.import_audio(narration_wav)
+    qtbot.waitUntil(lambda: window.storyboard is not None, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    # Shorter scenes: the strip is cut again (after a short pause for typing).
+    window.settings_panel.max_scene.setValue(1.0)
+    window.settings_panel.min_scene.setValue(0.5)
+    qtbot.waitUntil(lambda: window.scene_strip.scene_count() >= 2, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+
+    strip = window.scene_strip
+    before = window.storyboard.scenes[1].start_s
+    y = strip.height() // 2
+    start_x = round(strip.edge_x(1))
+    qtbot.mousePress(strip, Qt.MouseButton.LeftButton, pos=QPoint(start_x, y))
+    qtbot.mouseMove(strip, QPoint(start_x + 25, y))
+    qtbot.mouseRelease(strip, Qt.MouseButton.LeftButton, pos=QPoint(start_x + 25, y))
+    moved = window.storyboard.scenes[1].start_s
+    assert moved > before and window.storyboard.scenes[0].end_s == moved
+    assert window.storyboard_edited() and strip.storyboard is window.storyboard
+
+    project_path = tmp_path / "work" / "cuts.h2s"
+    project_path.parent.mkdir()
+    window.save_project_to(project_path)
+    wait_idle(qtbot, window)
+    saved_board = window.storyboard
+
+    # Cutting again would lose the moved cut: the window asks, and "no" keeps the user's scenes.
+    window.settings_panel.max_scene.setValue(2.0)
+    qtbot.waitUntil(lambda: "Replace your scenes?" in dialogs.questions, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    assert window.storyboard is saved_board
+    window.close()
+
+    again = make_window(qtbot, tmp_path, dialogs)
+    again.open_project(project_path)
+    qtbot.waitUntil(lambda: again.project_path == project_path, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, again)
+    assert again.storyboard == saved_board and again.storyboard_edited()
+    assert again.scene_strip.scene_count() == len(saved_board.scenes)
+
+
+def test_the_render_mode_and_its_settings_round_trip(qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path, Dialogs())
+    panel = window.settings_panel
+    assert panel.current_mode() == "classic" and not panel.reactivity.isEnabled()
+    assert panel.fps.value() == 8
+    panel.mode.setCurrentIndex(panel.mode.findData("smooth"))
+    assert panel.fps.value() == 12  # the mode's own rate, since the rate was the old mode's default
+    assert panel.reactivity.isEnabled() and not panel.frames.isEnabled()
+    assert "denoised" in panel.mode.toolTip()
+    panel.fps.setValue(10)
+    panel.mode.setCurrentIndex(panel.mode.findData("fast"))
+    assert panel.fps.value() == 10  # set by hand: kept
+    panel.reactivity.setValue(0.8)
+    panel.captions.setChecked(True)
+    settings = window.current_settings()
+    assert (settings.mode, settings.reactivity, settings.captions, settings.fps) == ("fast", 0.8, True, 10)
+    window.close()
+
+    again = make_window(qtbot, tmp_path, Dialogs())
+    restored = again.current_settings()
+    assert (restored.mode, restored.reactivity, restored.captions, restored.fps) == ("fast", 0.8, True, 10)
+    assert again.settings_panel.reactivity.isEnabled()
+    again.settings_panel.mode.setCurrentIndex(again.settings_panel.mode.findData("classic"))
+    assert not again.settings_panel.reactivity.isEnabled()
+
+
+def test_the_export_dialog_offers_subtitles_only_with_word_times(qtbot: QtBot, tmp_path: Path) -> None:
+    from hear2see_desktop.ui.export_dialog import ExportDialog
+
+    without = ExportDialog(tmp_path / "fox", False, True, has_word_times=False)
+    qtbot.addWidget(without)
+    assert not without.srt_check.isEnabled() and not without.vtt_check.isEnabled()
+    assert without.choice().srt is None
+
+    dialog = ExportDialog(tmp_path / "fox", True, True, has_word_times=True)
+    qtbot.addWidget(dialog)
+    assert dialog.srt_check.isEnabled() and not dialog.srt_check.isChecked()
+    dialog.mp4_path.setText(str(tmp_path / "out" / "clip.mp4"))
+    assert dialog.srt_path.text() == str(tmp_path / "out" / "clip.srt")  # next to the video
+    dialog.vtt_path.setText(str(tmp_path / "mine.vtt"))
+    dialog.mp4_path.setText(str(tmp_path / "other.mp4"))
+    assert dialog.vtt_path.text() == str(tmp_path / "mine.vtt")  # typed by the user: left alone
+    dialog.srt_check.setChecked(True)
+    dialog.vtt_check.setChecked(True)
+    choice = dialog.choice()
+    assert choice.srt == tmp_path / "other.srt" and choice.vtt == tmp_path / "mine.vtt"
