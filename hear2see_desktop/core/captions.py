@@ -1,8 +1,8 @@
 """Burned-in captions: a subtitle cue drawn into a video frame, readable on any picture.
 
-White text with a dark outline, bottom-centre, in Pillow's bundled scalable font, so the packaged
-app needs no system font. That font (a subset of Aileron) covers only basic Latin: accented letters
-and other scripts (Korean) draw as boxes unless a TrueType file is given as `font_path`.
+White text with a dark outline, bottom-centre, in DejaVu Sans Condensed Bold shipped in `resources/fonts/`
+(Latin with accents, Greek, Cyrillic), so the packaged app needs no system font; Pillow's own
+scalable font is the fallback. Scripts DejaVu lacks (Korean) need a TrueType file as `font_path`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from hear2see_desktop.core.errors import BadInputError
 
-MIN_FONT_PX = 10
+MIN_FONT_PX = 8
 TEXT_WIDTH_FRACTION = 0.9  # lines are re-wrapped to fit this share of the frame width
 BOTTOM_MARGIN_FRACTION = 0.06  # gap between the last line and the bottom edge, as a share of the height
 MAX_BLOCK_FRACTION = 0.5  # the font shrinks (down to MIN_FONT_PX) before the caption covers more than this
 LINE_GAP_FRACTION = 0.15  # extra space between lines, as a share of the font size
+BUNDLED_FONT = "DejaVuSansCondensed-Bold.ttf"
 TEXT_RGB = (255, 255, 255)
 OUTLINE_RGB = (0, 0, 0)
 
@@ -34,6 +35,13 @@ def _font(size_px: int, font_path: str | None = None) -> ImageFont.FreeTypeFont:
         except OSError as error:
             raise BadInputError(f"The caption font {font_path} could not be read: give a .ttf or .otf file.") from error
     return ImageFont.load_default(size=size_px)  # type: ignore[return-value]  # FreeType when `size` is given
+
+
+def _bundled_font() -> str | None:
+    from hear2see_desktop.core.paths import resource_path
+
+    path = resource_path("fonts", BUNDLED_FONT)
+    return str(path) if path.is_file() else None
 
 
 def _stroke_px(size_px: int) -> int:
@@ -155,7 +163,7 @@ def _overlay(text: str, width_px: int, height_px: int, font_scale: float, font_p
 def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_path: Path | None = None) -> np.ndarray:
     """A copy of the RGB uint8 HxWx3 frame with `text` drawn bottom-centre, white with a dark outline.
 
-    The font is `font_scale` x frame height (at least 10 px); lines ("\\n" allowed) are re-wrapped to
+    The font is `font_scale` x frame height (at least MIN_FONT_PX); lines ("\\n" allowed) are re-wrapped to
     90% of the width and sit ~6% of the height above the bottom; if they would cover more than half
     the frame the font shrinks, and at the smallest size only the last lines that fit are kept.
     Empty text returns an unchanged copy. `font_path` picks a TrueType font for non-Latin text.
@@ -166,7 +174,7 @@ def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_pat
     if not text.strip():
         return frame
     height_px, width_px = frame.shape[:2]
-    font_name = None if font_path is None else str(font_path)
+    font_name = str(font_path) if font_path is not None else _bundled_font()
     overlay = _overlay(text.strip(), width_px, height_px, float(font_scale), font_name)
     if overlay is None:
         return frame
