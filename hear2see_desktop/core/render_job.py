@@ -246,7 +246,7 @@ class RenderJob:
         from hear2see_desktop.core.render.devices import resolve_device
         from hear2see_desktop.core.render.frame_cache import FrameCache
         from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
-        from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
+        from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fingerprint, weights_sha256
         from hear2see_desktop.core.runlog import append_record, new_run_id
         from hear2see_desktop.core.subtitles import make_cues
         from hear2see_desktop.core.video import VideoWriter
@@ -256,17 +256,14 @@ class RenderJob:
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
         apply_loras(loaded, settings.loras)
-        model_sha = weights_sha256(source.path)
-        lora_records = [
-            {"path": str(Path(lo.path).expanduser().resolve()), "weight": lo.weight,
-             "sha256": cached_sha256(Path(lo.path).expanduser())}
-            for lo in settings.loras
-        ]
         timings["model_load_s"] = time.perf_counter() - stage
+        progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
         raise_if_cancelled(cancelled)
 
-        identity = {"model": model_sha, "config": str(source.config_dir or ""), "device": device.dtype_name,
-                    "loras": [[lo["sha256"], lo["weight"]] for lo in lora_records]}
+        # Cheap identities for the cache keys (no hashing of gigabytes before the first preview).
+        identity = {"model": weights_fingerprint(source.path), "config": str(source.config_dir or ""),
+                    "device": device.dtype_name,
+                    "loras": [[weights_fingerprint(Path(lo.path).expanduser()), lo.weight] for lo in settings.loras]}
         cache = FrameCache((request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None)
         cues = make_cues(transcript.words) if (settings.captions or request.srt_path or request.vtt_path) else []
         temps: list[tuple[Path, Path]] = []
@@ -303,6 +300,12 @@ class RenderJob:
         _publish(temps)
         cache.prune()
         timings["render_s"] = time.perf_counter() - stage
+        model_sha = weights_sha256(source.path)  # cached by path, size and mtime after the first time
+        lora_records = [
+            {"path": str(Path(lo.path).expanduser().resolve()), "weight": lo.weight,
+             "sha256": cached_sha256(Path(lo.path).expanduser())}
+            for lo in settings.loras
+        ]
         timings["total_s"] = time.perf_counter() - started
         counter = details.pop("counter")
 

@@ -61,3 +61,18 @@ def weights_sha256(path: Path) -> str:
         digest.update(str(file.relative_to(path)).encode("utf-8"))
         digest.update(cached_sha256(file).encode("ascii"))
     return digest.hexdigest()
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A cheap identity of a model's weights (names, sizes, modification times), for the frame cache.
+
+    Hashing gigabytes before the first frame would delay the first preview by seconds on a cold
+    model, so the cache keys use this; the run record still gets the full SHA-256.
+    """
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()
+                                                  and p.suffix.lower() in WEIGHT_SUFFIXES)
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
