@@ -143,7 +143,29 @@ def build_parser() -> argparse.ArgumentParser:
     runs_rate.add_argument("run_id", metavar="RUN_ID")
     runs_rate.add_argument("rating", metavar="N", type=int)
     runs_rate.add_argument("--runs-log", metavar="FILE", type=Path)
+    _add_models_parser(sub)
     return parser
+
+
+def _add_models_parser(sub: argparse._SubParsersAction) -> None:
+    """`hear2see models list|download|import|remove|path`: the model manager on the command line."""
+    models = sub.add_parser("models", help="list, download, import or remove models; choose the models folder")
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", parser_class=_Parser, required=True)
+    models_list = actions.add_parser("list", help="the catalogue with size, licence and what is installed")
+    models_list.add_argument("--json", action="store_true")
+    download = actions.add_parser("download", help="download a catalogue model (resumes a stopped download)")
+    download.add_argument("name", metavar="NAME")
+    imported = actions.add_parser("import", help="copy a checkpoint or LoRA file into the models folder")
+    imported.add_argument("path", metavar="PATH")
+    imported.add_argument("--kind", choices=("checkpoint", "lora"), help="what the file is (default: detected)")
+    imported.add_argument("--trust", action="store_true",
+                          help="allow a pickle-based file (.ckpt/.pt/.bin), which can run code: only if you trust it")
+    remove = actions.add_parser("remove", help="delete a downloaded catalogue model")
+    remove.add_argument("name", metavar="NAME")
+    where = actions.add_parser("path", help="print the models folder, or choose another (a USB drive, a share)")
+    choice = where.add_mutually_exclusive_group()
+    choice.add_argument("--set", dest="set_dir", metavar="DIR", help="use DIR as the models folder from now on")
+    choice.add_argument("--reset", action="store_true", help="go back to the default models folder")
 
 
 def _existing_file(text: str, what: str) -> Path:
@@ -399,8 +421,90 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_list(as_json: bool) -> int:
+    from hear2see_desktop.core.models.download import human_bytes
+    from hear2see_desktop.core.models.registry import model_states, models_root
+
+    states = model_states()
+    if as_json:
+        print(json.dumps([{
+            "name": state.entry.name, "kind": state.entry.kind, "title": state.entry.title,
+            "licence": state.entry.licence, "size_bytes": state.entry.size_bytes, "state": state.state,
+            "installed": state.installed, "partial_bytes": state.partial_bytes, "path": str(state.path),
+        } for state in states], ensure_ascii=False))
+        return 0
+    print(f"Models folder: {models_root()}")
+    for state in states:
+        mark = {"installed": "✓", "partial": "…"}.get(state.state, " ")
+        where = state.path if state.installed else ("partly downloaded" if state.partial_bytes else "")
+        print(f"{mark} {state.entry.name:<16} {state.entry.kind:<8} {'~' + human_bytes(state.entry.size_bytes):>8}  "
+              f"{state.entry.licence:<22} {where}".rstrip())
+    return 0
+
+
+def _models_download(name: str) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.models.catalogue import find_entry
+    from hear2see_desktop.core.models.download import DownloadJob
+    from hear2see_desktop.core.models.registry import entry_path, is_installed, models_root
+
+    entry = find_entry(name)
+    root = models_root()
+    if is_installed(entry, root):
+        print(entry_path(entry, root))
+        print(f"{entry.name} is already installed.", file=sys.stderr)
+        return 0
+    progress = TerminalProgress()
+    try:
+        DownloadJob(entry, entry.install_dir(root)).run(progress, lambda: False)
+    except KeyboardInterrupt:
+        raise CancelledError(f"Download cancelled; run `hear2see models download {entry.name}` to resume it.") from None
+    finally:
+        progress.close()
+    print(entry_path(entry, root))
+    return 0
+
+
+def _models_import(path_text: str, kind: str | None, trust: bool) -> int:
+    from hear2see_desktop.core.models.importing import detect_kind, import_checkpoint, import_lora
+
+    source = Path(path_text).expanduser()
+    if not source.exists():
+        raise BadInputError(f"The model file {source} does not exist: check the path.")
+    kind = kind or detect_kind(source)
+    installed = (import_lora if kind == "lora" else import_checkpoint)(source, trust_pickle=trust)
+    print(installed)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from hear2see_desktop.core.models import registry
+
+    if args.models_command == "list":
+        return _models_list(args.json)
+    if args.models_command == "download":
+        return _models_download(args.name)
+    if args.models_command == "import":
+        return _models_import(args.path, args.kind, args.trust)
+    if args.models_command == "remove":
+        from hear2see_desktop.core.models.download import human_bytes
+
+        freed = registry.remove(args.name)
+        message = f"Removed {args.name} ({human_bytes(freed)} freed)." if freed else f"{args.name} was not installed."
+        print(message, file=sys.stderr)
+        return 0
+    if args.set_dir or args.reset:
+        registry.set_models_root(None if args.reset else args.set_dir)
+        print("Models already downloaded stay where they are; move them yourself to keep using them.",
+              file=sys.stderr)
+    if registry.models_root_override():
+        print(f"warning: {registry.MODELS_DIR_ENV_VAR} is set, so it decides the models folder.", file=sys.stderr)
+    print(registry.models_root())
+    return 0
+
+
 COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs,
-            "eval": cmd_eval, "storyboard": cmd_storyboard}
+            "eval": cmd_eval, "storyboard": cmd_storyboard, "models": cmd_models}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("HEAR2SEE_VOSK_MODEL", raising=False)
     monkeypatch.delenv("HEAR2SEE_FEATURE_MODELS", raising=False)
     monkeypatch.delenv("HEAR2SEE_CLIP_MODEL", raising=False)
+    monkeypatch.delenv("HEAR2SEE_MODELS_DIR", raising=False)
+    monkeypatch.delenv("HEAR2SEE_CATALOGUE", raising=False)
     return home
 
 

@@ -2,11 +2,13 @@
 
 `HEAR2SEE_HOME` moves all user data (models, runs.jsonl, cache, logs) into one folder, for tests
 and portable installs; otherwise platformdirs' per-user folders are used. Nothing is written next
-to the source tree at run time.
+to the source tree at run time. The models folder alone can live elsewhere (a USB drive, a shared
+folder): `HEAR2SEE_MODELS_DIR`, else the folder chosen in the model manager (models-location.json).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,9 +29,30 @@ def data_dir() -> Path:
     return home if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def models_location_path() -> Path:
+    """The small JSON file that remembers the models folder the user chose (`{"models_dir": "..."}`)."""
+    return data_dir() / "models-location.json"
+
+
+def _chosen_models_dir() -> Path | None:
+    """The folder saved by the model manager, or None when none was chosen or the file is unreadable."""
+    try:
+        chosen = json.loads(models_location_path().read_text(encoding="utf-8")).get("models_dir")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(chosen).expanduser() if isinstance(chosen, str) and chosen.strip() else None
+
+
 def models_dir() -> Path:
-    """Installed models live here, one sub-folder per kind (`vosk/`, `sd/`, ...)."""
-    return data_dir() / "models"
+    """Installed models live here, one sub-folder per kind (`vosk/`, `sd/`, ...).
+
+    $HEAR2SEE_MODELS_DIR wins, then the user's choice, then `<data_dir>/models`; a chosen folder that is
+    missing (an unplugged drive) is still returned, so lookups say where they looked rather than guess.
+    """
+    explicit = os.environ.get("HEAR2SEE_MODELS_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    return _chosen_models_dir() or data_dir() / "models"
 
 
 def runs_log_path() -> Path:
