@@ -466,11 +466,11 @@ def _models_download(name: str) -> int:
 
 
 def _models_import(path_text: str, kind: str | None, trust: bool) -> int:
-    from hear2see_desktop.core.models.importing import detect_kind, import_checkpoint, import_lora
-
     source = Path(path_text).expanduser()
     if not source.exists():
         raise BadInputError(f"The model file {source} does not exist: check the path.")
+    from hear2see_desktop.core.models.importing import detect_kind, import_checkpoint, import_lora
+
     kind = kind or detect_kind(source)
     installed = (import_lora if kind == "lora" else import_checkpoint)(source, trust_pickle=trust)
     print(installed)
