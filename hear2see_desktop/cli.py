@@ -469,10 +469,12 @@ def _models_import(path_text: str, kind: str | None, trust: bool) -> int:
     source = Path(path_text).expanduser()
     if not source.exists():
         raise BadInputError(f"The model file {source} does not exist: check the path.")
-    from hear2see_desktop.core.models.importing import detect_kind, import_checkpoint, import_lora
+    from hear2see_desktop.core.models.importing import import_checkpoint, import_file, import_lora
 
-    kind = kind or detect_kind(source)
-    installed = (import_lora if kind == "lora" else import_checkpoint)(source, trust_pickle=trust)
+    if kind is None:
+        _, installed = import_file(source, trust_pickle=trust)  # also converts a trusted pickle first
+    else:
+        installed = (import_lora if kind == "lora" else import_checkpoint)(source, trust_pickle=trust)
     print(installed)
     return 0
 

@@ -135,3 +135,15 @@ def test_ctrl_c_exits_130_and_leaves_only_the_part_file(server: ModelServer) -> 
 def test_import_of_a_missing_file_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["models", "import", str(tmp_path / "missing.ckpt")], capsys)
     assert code == 2 and "does not exist" in one_sentence(err)
+
+
+def test_import_refuses_a_pickle_and_a_file_that_is_no_model(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pickle_file = tmp_path / "old.ckpt"
+    pickle_file.write_bytes(b"\x80\x04K\x01.")
+    code, _, err = run_cli(["models", "import", str(pickle_file)], capsys)
+    assert code == 2 and "--trust" in one_sentence(err)
+    notes = tmp_path / "notes.safetensors"
+    notes.write_bytes(b"not a safetensors file at all")
+    code, _, err = run_cli(["models", "import", str(notes)], capsys)
+    assert code == 2 and "notes.safetensors" in one_sentence(err)

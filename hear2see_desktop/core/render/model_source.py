@@ -6,6 +6,7 @@ folder only; a missing model is a ModelMissingError that says where we looked an
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,13 +30,26 @@ class ModelSource:
 
 
 def default_single_file_config() -> Path | None:
-    """Component configs + tokenizer for an SD 1.5 single file: a local copy of the SD 1.5 repo, if any."""
+    """Component configs + tokenizer for an SD 1.5 single file, so a lone `.safetensors` loads offline.
+
+    A local copy of the SD 1.5 repo (models folder, then the Hugging Face cache) is preferred, as it is
+    what the user chose; otherwise the configs bundled in resources/sd15 with a tokenizer built from
+    installed package data. None only when even that cannot be built (the reason is logged).
+    """
+    from hear2see_desktop.core.render.sd15_config import bundled_sd15_config
     from hear2see_desktop.core.settings import DEFAULT_MODEL
 
     local_copy = paths.models_dir() / "sd" / DEFAULT_MODEL.split("/")[-1]
     if (local_copy / "model_index.json").is_file():
         return local_copy
-    return _cached_hub_snapshot(DEFAULT_MODEL)
+    snapshot = _cached_hub_snapshot(DEFAULT_MODEL)
+    if snapshot is not None and (snapshot / "tokenizer" / "vocab.json").is_file():
+        return snapshot
+    try:
+        return bundled_sd15_config()
+    except (ModelMissingError, OSError) as error:
+        log.warning("the bundled SD 1.5 config folder could not be built: %s", error)
+        return snapshot
 
 
 def _looks_like_path(text: str) -> bool:
@@ -76,7 +92,8 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
     if candidate.suffix.lower() in PICKLE_SUFFIXES:
         raise BadInputError(
             f"{candidate.name} is a pickle-based checkpoint, which can run code when loaded: "
-            "use a .safetensors version of it instead."
+            "use a .safetensors version of it, or import it once with `hear2see models import --trust` "
+            "(read with PyTorch's weights-only loader and converted to .safetensors)."
         )
     if candidate.is_file():
         if candidate.suffix.lower() != ".safetensors":
