@@ -30,7 +30,8 @@ class FlickerResult:
     pairs: int
 
 
-def _check(frame: np.ndarray) -> np.ndarray:
+def check_rgb_frame(frame: np.ndarray) -> np.ndarray:
+    """The frame as a contiguous HxWx3 uint8 array, or one sentence saying what it is instead."""
     arr = np.asarray(frame)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
         raise BadInputError(f"Expected HxWx3 uint8 RGB frames, got an array of shape {arr.shape} and type {arr.dtype}.")
@@ -67,7 +68,7 @@ def flicker(frames: Iterable[np.ndarray]) -> FlickerResult:
     pairs = 0
     prev: np.ndarray | None = None
     for frame in frames:
-        cur = _check(frame)
+        cur = check_rgb_frame(frame)
         if prev is not None:
             if prev.shape != cur.shape:
                 raise BadInputError(f"All frames must have one size; got {prev.shape} then {cur.shape}.")

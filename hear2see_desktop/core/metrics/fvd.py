@@ -19,6 +19,7 @@ import numpy as np
 from hear2see_desktop.core.jobs import CancelledFn, never_cancelled, raise_if_cancelled
 from hear2see_desktop.core.metrics.feature_models import I3D_FILE, model_call_error
 from hear2see_desktop.core.metrics.frechet import frechet_between
+from hear2see_desktop.core.metrics.reference_set import take_at_most
 
 CLIP_FRAMES = 16
 """Frames per clip: the length the original FVD (and StyleGAN-V's FVD_16) uses."""
@@ -100,15 +101,6 @@ def i3d_features(
     return np.concatenate(rows)
 
 
-def _first(clips: Iterable[np.ndarray], limit: int, more: list[bool]) -> Iterator[np.ndarray]:
-    """At most `limit` clips; sets `more[0]` when another clip was there (decoded, never sent through I3D)."""
-    for index, clip in enumerate(clips):
-        if index == limit:
-            more[0] = True
-            return
-        yield clip
-
-
 def fvd(
     detector: Any,
     frames: Iterable[np.ndarray],
@@ -126,7 +118,7 @@ def fvd(
     features = i3d_features(detector, video_clips(frames, clip_frames), cancelled=cancelled)
     more = [False]
     reference_clips = (clip for sequence in reference_sequences for clip in video_clips(sequence, clip_frames))
-    reference_features = i3d_features(detector, _first(reference_clips, max_reference_clips, more),
+    reference_features = i3d_features(detector, take_at_most(reference_clips, max_reference_clips, more),
                                       cancelled=cancelled)
     distance = frechet_between(features, reference_features, unit=f"{clip_frames}-frame clip")
     note = distance.note

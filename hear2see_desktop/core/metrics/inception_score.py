@@ -20,6 +20,7 @@ import numpy as np
 
 from hear2see_desktop.core.jobs import CancelledFn, never_cancelled, raise_if_cancelled
 from hear2see_desktop.core.metrics.feature_models import INCEPTION_FILE, model_call_error
+from hear2see_desktop.core.metrics.reference_set import take_at_most
 
 SPLITS = 10
 """Groups the frames are split into (the original IS uses 10)."""
@@ -133,15 +134,6 @@ def inception_probabilities(
     return np.concatenate(rows) if rows else np.zeros((0, 0))
 
 
-def _first(frames: Iterable[np.ndarray], limit: int, more: list[bool]) -> Iterator[np.ndarray]:
-    """At most `limit` frames; sets `more[0]` when another frame was there."""
-    for index, frame in enumerate(frames):
-        if index == limit:
-            more[0] = True
-            return
-        yield frame
-
-
 def inception_scores(
     detector: Any,
     frames: Iterable[np.ndarray],
@@ -158,7 +150,7 @@ def inception_scores(
     probs = inception_probabilities(detector, frames, cancelled=cancelled)
     score, std, used = inception_score(probs, splits)
     more = [False]
-    reference_probs = inception_probabilities(detector, _first(reference_frames, max_reference_frames, more),
+    reference_probs = inception_probabilities(detector, take_at_most(reference_frames, max_reference_frames, more),
                                               cancelled=cancelled)
     reference: tuple[float | None, float | None, int] = (None, None, 0)
     if len(reference_probs):

@@ -10,7 +10,7 @@ reference set costs time, not memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +115,13 @@ def reference_frames(reference: ReferenceSet) -> Iterator[np.ndarray]:
     """Every frame of every sequence, one after another (for IS, where clips do not matter)."""
     for frames in reference_sequences(reference):
         yield from frames
+
+
+def take_at_most(items: Iterable[np.ndarray], limit: int, more: list[bool]) -> Iterator[np.ndarray]:
+    """At most `limit` items (frames or clips); sets `more[0]` when another one was there, so the
+    result can say the reference set was capped (the extra item is decoded, never sent to a model)."""
+    for index, item in enumerate(items):
+        if index == limit:
+            more[0] = True
+            return
+        yield item

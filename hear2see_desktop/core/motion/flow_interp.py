@@ -13,6 +13,7 @@ import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.metrics.av_align import farneback, load_cv2, to_gray
+from hear2see_desktop.core.metrics.flicker import check_rgb_frame
 
 FLOW_MAX_SIDE_PX = 256
 """Longer side of the grey copies the flow is measured on; the flow is scaled back up to the frame size."""
@@ -28,7 +29,7 @@ def interpolate_pair(first: np.ndarray, second: np.ndarray, positions: Sequence[
     motion; the blend hides what one warp alone gets wrong at occlusions. t == 0 and t == 1 return
     copies of the endpoints exactly.
     """
-    first, second = _check_frame(first), _check_frame(second)
+    first, second = check_rgb_frame(first), check_rgb_frame(second)
     if first.shape != second.shape:
         raise BadInputError(f"Both keyframes must have one size; got {first.shape} and {second.shape}.")
     ts = [float(t) for t in positions]
@@ -46,13 +47,6 @@ def interpolate_pair(first: np.ndarray, second: np.ndarray, positions: Sequence[
                 flows = _flows(first, second)
             out.append(_blend_at(first, second, flows, t))
     return out
-
-
-def _check_frame(frame: np.ndarray) -> np.ndarray:
-    arr = np.asarray(frame)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-        raise BadInputError(f"Expected HxWx3 uint8 RGB frames, got an array of shape {arr.shape} and type {arr.dtype}.")
-    return np.ascontiguousarray(arr)
 
 
 def _flows(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +88,7 @@ def zoom_pulse(rgb: np.ndarray, amount: float, max_zoom: float = 0.04) -> np.nda
     amount is the pulse strength in [0, 1] (`PlannedFrame.pulse`); 0 returns an unchanged copy. The
     edges are filled by reflection, which a zoom-in barely needs.
     """
-    frame = _check_frame(rgb)
+    frame = check_rgb_frame(rgb)
     if not 0.0 <= amount <= 1.0:
         raise BadInputError(f"A pulse strength must be between 0 and 1, got {amount}.")
     if amount == 0.0 or max_zoom == 0.0:
