@@ -132,7 +132,7 @@ def test_editing_one_scene_rerenders_only_its_frames(tiny_models: tuple[Path, Pa
                                                      tmp_path: Path) -> None:
     from hear2see_desktop.core.motion.plan import plan_frames
     from hear2see_desktop.core.render.frames import ScenePrompt
-    from hear2see_desktop.core.render.sequence import planned_unet_steps
+    from hear2see_desktop.core.render.sequence import planned_unet_work
 
     duration = load_audio(narration_wav).duration_s
     settings = tiny_settings(tiny_models[0], reactivity=0.0)
@@ -149,23 +149,22 @@ def test_editing_one_scene_rerenders_only_its_frames(tiny_models: tuple[Path, Pa
     plan = plan_frames([(s.start_s, s.end_s) for s in board.scenes], duration, 12, keyframe_interval_s=1.0)
     prompts = [ScenePrompt(s.prompt, s.negative_prompt or first["negative_prompt"]) for s in edited.scenes]
     touched = {k.index for k in plan.keyframes if k.scene == 1}
-    full = planned_unet_steps(plan, settings, prompts)
+    full = planned_unet_work(plan, settings, prompts)[1]
     untouched_keyframes = [k for k in plan.keyframes if k.index not in touched]
-    kept = len(untouched_keyframes) * settings.steps + sum(
-        _inbetween_steps(plan, settings, prompts, a) for a in range(len(plan.keyframes) - 1)
+    kept = len(untouched_keyframes) * settings.steps * 2 + sum(
+        _inbetween_samples(plan, settings, prompts, a) for a in range(len(plan.keyframes) - 1)
         if a not in touched and a + 1 not in touched)
-    assert second["unet_evaluations"] == (full - kept) * 2
+    assert second["unet_evaluations"] == full - kept
     assert all(np.array_equal(before[k.index], after[k.index]) for k in untouched_keyframes)
     assert not any(np.array_equal(before[i], after[i]) for i in touched)
 
 
-def _inbetween_steps(plan: object, settings: RenderSettings, prompts: list, a: int) -> int:
-    from hear2see_desktop.core.render.denoise import steps_for_strength
-    from hear2see_desktop.core.render.sequence import inbetween_strength
+def _inbetween_samples(plan: object, settings: RenderSettings, prompts: list, a: int) -> int:
+    from hear2see_desktop.core.render.sequence import inbetween_cost, inbetween_strength
 
     keyframes = plan.keyframes  # type: ignore[attr-defined]
     change = prompts[keyframes[a].scene] != prompts[keyframes[a + 1].scene]
-    return sum(steps_for_strength(settings.steps, inbetween_strength(f.t, change, f.pulse))
+    return sum(inbetween_cost(settings.steps, inbetween_strength(f.t, change, f.pulse), True)[1]
                for f in plan.segment(a) if f.t > 0)  # type: ignore[attr-defined]
 
 
@@ -222,3 +221,29 @@ def test_a_smooth_replay_uses_the_logged_storyboard(tiny_models: tuple[Path, Pat
     assert again["storyboard"] == first["storyboard"]
     pairs = zip(frames_of(tmp_path / "a.mp4"), frames_of(tmp_path / "b.mp4"), strict=True)
     assert all(np.array_equal(a, b) for a, b in pairs)
+
+
+def test_guidance_stops_at_guidance_end_of_the_schedule(tiny_models: tuple[Path, Path, Path]) -> None:
+    from hear2see_desktop.core.render.denoise import denoise, encode_text, seeded_noise
+    from hear2see_desktop.core.render.devices import resolve_device
+    from hear2see_desktop.core.render.frames import UNetCounter
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+    from hear2see_desktop.core.render.pipeline_cache import get_pipeline
+
+    pipe = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu")).pipe
+    condition = encode_text(pipe, "a red fox", "blurry", use_cfg=True)
+    noise = seeded_noise(5, (1, 4, 8, 8))
+    counter = UNetCounter()
+    hook = pipe.unet.register_forward_pre_hook(counter, with_kwargs=True)
+    try:
+        guided_all = denoise(pipe, "euler-a", 4, 7.5, condition, noise, seed=1)
+        assert (counter.calls, counter.samples) == (4, 8)
+        half = denoise(pipe, "euler-a", 4, 7.5, condition, noise, seed=1, guidance_end=0.5)
+        assert (counter.calls, counter.samples) == (8, 8 + 2 * 2 + 2)  # two guided steps, then two unguided
+        # A partial denoise counts its steps from the start of the full schedule: the last 2 of 4 are unguided.
+        denoise(pipe, "euler-a", 4, 7.5, condition, noise, start=guided_all, strength=0.5, seed=1,
+                guidance_end=0.5)
+        assert (counter.calls, counter.samples) == (10, 14 + 2)
+    finally:
+        hook.remove()
+    assert not np.allclose(guided_all.numpy(), half.numpy())  # the unguided steps really ran differently

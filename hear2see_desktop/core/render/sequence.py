@@ -11,7 +11,10 @@ plan):
   noises and denoised with the blend of their text embeddings for `strength(t)` of the schedule.
   The strength rises towards the middle of a transition and with its size (a new scene's prompt
   changes more than a drift inside a scene), and is near zero next to a keyframe, where the blend
-  is already the picture: fewer steps where the picture barely changes.
+  is already the picture: fewer steps where the picture barely changes (but at least one). The refine runs on a
+  schedule of at most `INBETWEEN_SCHEDULE` steps whatever the keyframes' step count, and without
+  classifier-free guidance after `GUIDANCE_END` of it (the blend already carries the guided
+  composition), so an in-between costs one or two UNet samples where a classic frame costs 2 x steps.
 - fast: optical-flow interpolation of the two keyframe pictures; no diffusion.
 Onset pulses briefly raise the strength (smooth) and punch the picture in (both modes).
 
@@ -37,6 +40,7 @@ from hear2see_desktop.core.render.denoise import (
     decode,
     denoise,
     encode_text,
+    guided,
     latent_shape,
     seeded_noise,
     steps_for_strength,
@@ -51,13 +55,19 @@ NOISE_DRIFT = 0.35
 """How far each keyframe's initial noise leans from the clip's base noise towards its own (slerp t)."""
 STRENGTH_MIN = 0.05
 """Re-denoising strength of an in-between right next to a keyframe."""
-STRENGTH_MAX = 0.4
+STRENGTH_MAX = 0.3
 """Strength in the middle of a transition between two different prompts."""
 SAME_PROMPT_CHANGE = 0.5
 """A transition inside one scene (same prompt, drifting noise) changes half as much as a scene cut."""
 PULSE_STRENGTH = 0.15
 """Extra strength at a full onset pulse: a brief burst of new detail on the beat."""
 MAX_STRENGTH = 0.6
+INBETWEEN_SCHEDULE = 8
+"""Longest schedule an in-between's partial denoise runs on: a short refine of a blend of two finished
+keyframes gains nothing from the 25+ steps a picture from pure noise needs."""
+GUIDANCE_END = 0.6
+"""In-betweens use CFG only on the first 60% of their schedule, so every in-between below strength 0.4 runs
+unguided: one UNet sample per step instead of two (see `denoise.guided`)."""
 
 FrameFn = Callable[[int, np.ndarray], None]  # (output frame index, RGB) in frame order
 KeyframeFn = Callable[[int, float, np.ndarray], None]  # (keyframe index, time s, RGB)
@@ -87,16 +97,36 @@ def inbetween_strength(t: float, scene_change: bool, pulse: float) -> float:
     return min(MAX_STRENGTH, base + PULSE_STRENGTH * pulse)
 
 
-def planned_unet_steps(plan: FramePlan, settings: RenderSettings, scene_prompts: Sequence[ScenePrompt]) -> int:
-    """UNet steps (CFG batches count once) the plan will run with nothing cached: the progress total."""
-    total = len(plan.keyframes) * settings.steps
+def refine_schedule(steps: int, strength: float) -> tuple[int, float]:
+    """(schedule length, strength) an in-between's refine runs with: at least one step, so every
+    in-between is denoised (a raw blend of two keyframes is a double exposure, not a picture)."""
+    schedule = min(steps, INBETWEEN_SCHEDULE)
+    return schedule, max(strength, 1.0 / schedule)
+
+
+def inbetween_cost(steps: int, strength: float, use_cfg: bool) -> tuple[int, int]:
+    """(UNet steps, UNet samples) of one in-between at `strength` in a render of `steps` steps."""
+    schedule, strength = refine_schedule(steps, strength)
+    run = steps_for_strength(schedule, strength)
+    with_cfg = sum(guided(i, schedule, GUIDANCE_END) for i in range(schedule - run, schedule)) if use_cfg else 0
+    return run, run + with_cfg
+
+
+def planned_unet_work(plan: FramePlan, settings: RenderSettings,
+                      scene_prompts: Sequence[ScenePrompt]) -> tuple[int, int]:
+    """(UNet steps, UNet samples) the plan will run with nothing cached: the progress total and the cost."""
+    use_cfg = settings.cfg > 1.0
+    steps = len(plan.keyframes) * settings.steps
+    samples = steps * (2 if use_cfg else 1)
     if settings.mode != "smooth":
-        return total
+        return steps, samples
     for frame in plan.frames:
         if frame.a != frame.b and frame.t > 0.0:
             change = scene_prompts[plan.keyframes[frame.a].scene] != scene_prompts[plan.keyframes[frame.b].scene]
-            total += steps_for_strength(settings.steps, inbetween_strength(frame.t, change, frame.pulse))
-    return total
+            run, cost = inbetween_cost(settings.steps, inbetween_strength(frame.t, change, frame.pulse), use_cfg)
+            steps += run
+            samples += cost
+    return steps, samples
 
 
 class SequenceRenderer:
@@ -122,7 +152,7 @@ class SequenceRenderer:
         self._conditions: dict[ScenePrompt, TextCondition] = {}
         self._base_noise = seeded_noise(settings.seed, latent_shape(settings.width, settings.height))
         self._done = 0
-        self._total = max(1, planned_unet_steps(plan, settings, self.scene_prompts))
+        self._total = max(1, planned_unet_work(plan, settings, self.scene_prompts)[0])
 
     # --- public --------------------------------------------------------------------------------
     def run(self, progress: ProgressFn, cancelled: CancelledFn, on_frame: FrameFn, on_keyframe: KeyframeFn) -> None:
@@ -205,9 +235,9 @@ class SequenceRenderer:
     def _smooth_frame(self, first: _Key, second: _Key, t: float, scene_change: bool, pulse: float,
                       progress: ProgressFn, cancelled: CancelledFn) -> np.ndarray:
         s = self.settings
-        strength = inbetween_strength(t, scene_change, pulse)
-        run = steps_for_strength(s.steps, strength)
-        key = cache_key("smooth", first.key, second.key, t, strength)
+        schedule, strength = refine_schedule(s.steps, inbetween_strength(t, scene_change, pulse))
+        run = steps_for_strength(schedule, strength)
+        key = cache_key("smooth", first.key, second.key, t, strength, schedule, GUIDANCE_END)
         cached = self.cache.get_image(key)
         label = f"In-between at {t:.2f}"
         if cached is not None:
@@ -226,8 +256,9 @@ class SequenceRenderer:
         def on_step(step: int, count: int, current: Any) -> None:
             self._report(step, progress, f"{label}, step {step}/{count}", None)
 
-        latents = denoise(self.loaded.pipe, s.scheduler, s.steps, s.cfg, condition, noise, start=start,
-                          strength=strength, seed=int(key[:8], 16), cancelled=cancelled, on_step=on_step)
+        latents = denoise(self.loaded.pipe, s.scheduler, schedule, s.cfg, condition, noise, start=start,
+                          strength=strength, seed=int(key[:8], 16), cancelled=cancelled, on_step=on_step,
+                          guidance_end=GUIDANCE_END)
         self._done += run
         picture = decode(self.loaded.pipe, latents)
         self.cache.put_image(key, picture)
