@@ -1,8 +1,9 @@
 """Burned-in captions: a subtitle cue drawn into a video frame, readable on any picture.
 
 White text with a dark outline, bottom-centre, in DejaVu Sans Condensed Bold shipped in `resources/fonts/`
-(Latin with accents, Greek, Cyrillic), so the packaged app needs no system font; Pillow's own
-scalable font is the fallback. Scripts DejaVu lacks (Korean) need a TrueType file as `font_path`.
+(Latin with accents, Greek, Cyrillic), so the packaged app needs no system font for those; text in
+scripts DejaVu lacks (Korean, Japanese, Chinese) is drawn with an installed font that has them
+(`fonts.font_for`); Pillow's own scalable font is the last resort.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.fonts import BUNDLED_FONT, font_for
+
+__all__ = ["BUNDLED_FONT", "MIN_FONT_PX", "burn_caption"]
 
 MIN_FONT_PX = 8
 TEXT_WIDTH_FRACTION = 0.9  # lines are re-wrapped to fit this share of the frame width
 BOTTOM_MARGIN_FRACTION = 0.06  # gap between the last line and the bottom edge, as a share of the height
 MAX_BLOCK_FRACTION = 0.5  # the font shrinks (down to MIN_FONT_PX) before the caption covers more than this
 LINE_GAP_FRACTION = 0.15  # extra space between lines, as a share of the font size
-BUNDLED_FONT = "DejaVuSansCondensed-Bold.ttf"
 TEXT_RGB = (255, 255, 255)
 OUTLINE_RGB = (0, 0, 0)
 
@@ -35,13 +38,6 @@ def _font(size_px: int, font_path: str | None = None) -> ImageFont.FreeTypeFont:
         except OSError as error:
             raise BadInputError(f"The caption font {font_path} could not be read: give a .ttf or .otf file.") from error
     return ImageFont.load_default(size=size_px)  # type: ignore[return-value]  # FreeType when `size` is given
-
-
-def _bundled_font() -> str | None:
-    from hear2see_desktop.core.paths import resource_path
-
-    path = resource_path("fonts", BUNDLED_FONT)
-    return str(path) if path.is_file() else None
 
 
 def _stroke_px(size_px: int) -> int:
@@ -166,7 +162,7 @@ def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_pat
     The font is `font_scale` x frame height (at least MIN_FONT_PX); lines ("\\n" allowed) are re-wrapped to
     90% of the width and sit ~6% of the height above the bottom; if they would cover more than half
     the frame the font shrinks, and at the smallest size only the last lines that fit are kept.
-    Empty text returns an unchanged copy. `font_path` picks a TrueType font for non-Latin text.
+    Empty text returns an unchanged copy. `font_path` overrides the font `fonts.font_for` picks.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"burn_caption needs an HxWx3 uint8 RGB frame, got shape {rgb.shape} {rgb.dtype}.")
@@ -174,7 +170,7 @@ def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_pat
     if not text.strip():
         return frame
     height_px, width_px = frame.shape[:2]
-    font_name = str(font_path) if font_path is not None else _bundled_font()
+    font_name = str(font_path) if font_path is not None else font_for(text)
     overlay = _overlay(text.strip(), width_px, height_px, float(font_scale), font_name)
     if overlay is None:
         return frame

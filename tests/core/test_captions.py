@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +137,55 @@ def test_accented_letters_draw_with_the_bundled_font_not_as_boxes() -> None:
     missing = np.asarray(font.getmask("\ue000"))  # a private-use code point: the font's "no glyph" box
     for letter in "éüñçø":
         assert not np.array_equal(np.asarray(font.getmask(letter)), missing), letter
+
+
+def hangul_font_dir() -> Path:
+    """The folder of a font with Hangul: NanumGothic from the koreanize-matplotlib test dependency."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("koreanize_matplotlib")  # found, not imported (that would load matplotlib)
+    assert spec is not None and spec.submodule_search_locations, "pip install koreanize-matplotlib (test extra)"
+    return Path(next(iter(spec.submodule_search_locations))) / "fonts"
+
+
+def test_korean_captions_use_an_installed_font_that_has_hangul(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    from PIL import ImageFont
+
+    from hear2see_desktop.core import fonts
+
+    text = "여우가 강을 건넌다"
+    # No installed font has Hangul: the bundled font is kept (the letters show as its "no glyph" boxes).
+    monkeypatch.setattr(fonts, "system_font_dirs", lambda: [tmp_path / "no-fonts"])
+    fonts.forget_installed_fonts()
+    assert fonts.font_for(text) == str(fonts.bundled_font())
+    assert fonts.font_for("café") == str(fonts.bundled_font())
+
+    monkeypatch.setattr(fonts, "system_font_dirs", lambda: [hangul_font_dir()])
+    fonts.forget_installed_fonts()
+    chosen = fonts.font_for(text)
+    assert chosen is not None and Path(chosen).parent == hangul_font_dir()
+    assert "bold" in Path(chosen).name.lower()  # bold faces first: captions are drawn bold
+    assert fonts.font_for("café") == str(fonts.bundled_font())  # Latin stays in the bundled font
+
+    frame = grey_frame(256, 256)
+    drawn = burn_caption(frame, text)
+    assert np.array_equal(drawn, burn_caption(frame, text, font_path=Path(chosen)))
+    font = ImageFont.truetype(chosen, 40)
+    missing = np.asarray(font.getmask("\ue000"))
+    for letter in "여우강":
+        assert not np.array_equal(np.asarray(font.getmask(letter)), missing), letter
+    bundled = ImageFont.truetype(str(fonts.bundled_font()), 40)
+    assert np.array_equal(np.asarray(bundled.getmask("여")), np.asarray(bundled.getmask("\ue000")))
+    fonts.forget_installed_fonts()
+
+
+def test_the_font_folders_env_var_comes_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from hear2see_desktop.core import fonts
+
+    monkeypatch.setenv(fonts.FONT_DIRS_ENV, f"{tmp_path / 'a'}{os.pathsep}{tmp_path / 'b'}")
+    assert fonts.system_font_dirs()[:2] == [tmp_path / "a", tmp_path / "b"]
+    broken = tmp_path / "a" / "broken-bold.ttf"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a font")
+    assert fonts.characters_of(str(broken)) == frozenset()
