@@ -49,7 +49,7 @@ def _add_scene_flags(parser: argparse.ArgumentParser, defaults: RenderSettings) 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line grammar (exact names are relied on by scripts and tests)."""
-    from hear2see_desktop.core.settings import MODES, SCHEDULERS, RenderSettings
+    from hear2see_desktop.core.settings import DECODERS, MODES, SCHEDULERS, RenderSettings
 
     defaults = RenderSettings()
     parser = _Parser(prog="hear2see", description="Turn a spoken narration into a short video, offline.")
@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--srt", metavar="FILE.srt", help="also write subtitles from the word times")
     render.add_argument("--vtt", metavar="FILE.vtt", help="also write WebVTT subtitles")
     render.add_argument("--captions", action="store_true", help="burn the narration's words into the picture")
+    render.add_argument("--decoder", choices=DECODERS, default=defaults.decoder,
+                        help="taesd: decode the frames with the tiny TAESD autoencoder (a quick draft; "
+                             "`hear2see models download taesd`)")
+    render.add_argument("--lcm", action="store_true",
+                        help="4-step draft: add the LCM-LoRA (`hear2see models download lcm-lora-sd15`), LCM "
+                             "sampling, no CFG (overrides --scheduler, --steps and --cfg)")
     render.add_argument("--no-cache", action="store_true", help="render every frame again (ignore the frame cache)")
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
@@ -212,7 +218,7 @@ def _render_settings(args: argparse.Namespace):  # noqa: ANN202 - RenderSettings
 
     if args.style not in style_names():
         raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
-    return RenderSettings(
+    settings = RenderSettings(
         prompt=(args.prompt or "").strip(),
         negative_prompt=(args.negative or "").strip(),
         style=args.style,
@@ -234,7 +240,13 @@ def _render_settings(args: argparse.Namespace):  # noqa: ANN202 - RenderSettings
         min_scene_s=args.min_scene,
         max_scene_s=args.max_scene,
         captions=args.captions,
+        decoder=args.decoder,
     )
+    if args.lcm:
+        from hear2see_desktop.core.render.lcm import lcm_draft
+
+        settings = lcm_draft(settings)
+    return settings
 
 
 def cmd_render(args: argparse.Namespace) -> int:

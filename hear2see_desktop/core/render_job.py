@@ -134,6 +134,10 @@ class RenderJob:
         for lora in settings.loras:
             if not Path(lora.path).expanduser().is_file():
                 raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to --lora.")
+        if settings.decoder == "taesd":
+            from hear2see_desktop.core.render.taesd import require_taesd
+
+            require_taesd()
         silent = is_silent(audio)
         if request.storyboard is not None:
             _check_storyboard_length(request.storyboard, audio.duration_s)
@@ -256,6 +260,9 @@ class RenderJob:
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
         apply_loras(loaded, settings.loras)
+        from hear2see_desktop.core.render.taesd import Decoders
+
+        decoders = Decoders(loaded.pipe, settings.decoder)
         timings["model_load_s"] = time.perf_counter() - stage
         progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
         raise_if_cancelled(cancelled)
@@ -264,6 +271,8 @@ class RenderJob:
         identity = {"model": weights_fingerprint(source.path), "config": str(source.config_dir or ""),
                     "device": device.dtype_name,
                     "loras": [[weights_fingerprint(Path(lo.path).expanduser()), lo.weight] for lo in settings.loras]}
+        if settings.decoder != "vae":  # (keys of VAE-decoded frames stay as they were before decoders existed)
+            identity["decoder"] = settings.decoder
         cache = FrameCache((request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None)
         cues = make_cues(transcript.words) if (settings.captions or request.srt_path or request.vtt_path) else []
         temps: list[tuple[Path, Path]] = []
@@ -282,12 +291,12 @@ class RenderJob:
                     writer.write_frame(rgb)
 
                 if settings.mode == "classic":
-                    details = self._render_classic(request, settings, board, audio, loaded, cache, identity,
-                                                   write, progress, cancelled)
+                    details = self._render_classic(request, settings, board, audio, loaded, decoders, cache,
+                                                   identity, write, progress, cancelled)
                 else:
                     assert board is not None
-                    details = self._render_sequence(request, settings, board, audio, loaded, cache, identity,
-                                                    write, progress, cancelled)
+                    details = self._render_sequence(request, settings, board, audio, loaded, decoders, cache,
+                                                    identity, write, progress, cancelled)
                 progress(1, 1, "Finishing the video", None)
                 temps = self._write_subtitles(request, cues)
         except (Hear2SeeError, KeyboardInterrupt):
@@ -333,6 +342,8 @@ class RenderJob:
             },
             "loras": lora_records,
             "mode": settings.mode,
+            "decoder": settings.decoder,
+            "preview_decoder": decoders.preview_kind,
             "scheduler": settings.scheduler,
             "steps": settings.steps,
             "cfg": settings.cfg,
@@ -358,7 +369,7 @@ class RenderJob:
         return RenderResult(request.out_path, run_id, record)
 
     def _render_classic(self, request: RenderRequest, settings: RenderSettings, board: Storyboard | None,
-                        audio: Any, loaded: Any, cache: FrameCache, identity: dict[str, Any],
+                        audio: Any, loaded: Any, decoders: Any, cache: FrameCache, identity: dict[str, Any],
                         write: Callable[[int, Any], None], progress: ProgressFn,
                         cancelled: CancelledFn) -> dict[str, Any]:
         """The paper's mode: independent images with seed + i, each held for its share of the frames."""
@@ -387,12 +398,12 @@ class RenderJob:
                 out_index += 1
             self._hand_out(request, index, times[index], rgb)
 
-        counter = render_images(loaded, settings, seeds, progress, cancelled, on_image,
+        counter = render_images(loaded, settings, seeds, progress, cancelled, on_image, decoders=decoders,
                                 prompts=prompts, cache=cache, keys=keys)
         return {"frames": n_images, "output_frames": len(schedule), "seeds": seeds, "counter": counter}
 
     def _render_sequence(self, request: RenderRequest, settings: RenderSettings, board: Storyboard,
-                         audio: Any, loaded: Any, cache: FrameCache, identity: dict[str, Any],
+                         audio: Any, loaded: Any, decoders: Any, cache: FrameCache, identity: dict[str, Any],
                          write: Callable[[int, Any], None], progress: ProgressFn,
                          cancelled: CancelledFn) -> dict[str, Any]:
         """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
@@ -413,7 +424,7 @@ class RenderJob:
                    for scene in board.scenes]
         if self.on_plan is not None:
             self.on_plan([keyframe.time_s for keyframe in plan.keyframes])
-        renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity)
+        renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity, decoders)
         renderer.run(progress, cancelled, write,
                      lambda index, time_s, rgb: self._hand_out(request, index, time_s, rgb))
         return {"frames": len(plan.frames), "output_frames": len(plan.frames), "keyframes": len(plan.keyframes),

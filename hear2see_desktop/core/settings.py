@@ -17,6 +17,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MODES = ("classic", "smooth", "fast")
 """classic: the paper's independent image per frame (seed + i); smooth: keyframes with denoised
 in-betweens; fast: keyframes with optical-flow in-betweens (see core/render/sequence.py)."""
+DECODERS = ("vae", "taesd")
+"""Final decoder: the model's own VAE, or the tiny TAESD for quick drafts (see core/render/taesd.py)."""
 DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12}
 """The frame rate a mode renders at when the user gives none."""
 
@@ -65,6 +67,7 @@ class RenderSettings:
     min_scene_s: float = 2.0  # scene splitting of the narration (storyboard)
     max_scene_s: float = 8.0
     captions: bool = False  # burn the narration's words into the picture
+    decoder: str = "vae"  # "taesd": a draft decoded by the tiny autoencoder, when installed
 
     def validate(self) -> None:
         """Raise BadInputError with one sentence for the first setting out of range."""
@@ -73,6 +76,7 @@ class RenderSettings:
              f"Unknown scheduler '{self.scheduler}': use one of {', '.join(SCHEDULERS)}."),
             (self.device in DEVICES, f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}."),
             (self.mode in MODES, f"Unknown mode '{self.mode}': use one of {', '.join(MODES)}."),
+            (self.decoder in DECODERS, f"Unknown decoder '{self.decoder}': use one of {', '.join(DECODERS)}."),
             (1 <= self.steps <= 200, f"Steps must be between 1 and 200 (got {self.steps})."),
             (0.0 <= self.cfg <= 30.0, f"CFG must be between 0 and 30 (got {self.cfg})."),
             (1 <= self.fps <= 60, f"FPS must be between 1 and 60 (got {self.fps})."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,9 +18,11 @@ from hear2see_desktop.core.errors import CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
 from hear2see_desktop.core.render.frame_cache import FrameCache
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
-from hear2see_desktop.core.render.preview import latents_to_rgb
 from hear2see_desktop.core.render.schedulers import make_scheduler
 from hear2see_desktop.core.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.render.taesd import Decoders
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +60,22 @@ def render_images(
     prompts: Sequence[ScenePrompt] | None = None,
     cache: FrameCache | None = None,
     keys: Sequence[str] | None = None,
+    decoders: Decoders | None = None,
 ) -> UNetCounter:
     """Render one image per seed; hand each finished RGB uint8 image to `on_image` in order.
 
     `prompts[i]` is image i's prompt (default: `settings.prompt` for all); with a `cache` and
-    `keys[i]`, a cached image i is reused and a new one is stored.
+    `keys[i]`, a cached image i is reused and a new one is stored. `decoders` make the step previews
+    and the finished pictures (default: built here, as `Decoders(pipe)`).
     """
     import torch
+
+    from hear2see_desktop.core.render.taesd import Decoders
 
     default = ScenePrompt(settings.prompt, settings.negative_prompt)
     prompts = list(prompts) if prompts is not None else [default] * len(seeds)
     pipe = loaded.pipe
+    decoders = decoders if decoders is not None else Decoders(pipe)
     pipe.scheduler = make_scheduler(settings.scheduler, pipe.scheduler.config)
     counter = UNetCounter()
     hook = pipe.unet.register_forward_pre_hook(counter, with_kwargs=True)
@@ -98,7 +106,7 @@ def render_images(
 
             def on_step_end(_pipe: object, step: int, _timestep: object, tensors: dict, index: int = index) -> dict:
                 latents = tensors["latents"]
-                preview = latents_to_rgb(latents[0].detach().float().cpu().numpy())
+                preview = decoders.preview(latents)
                 progress(index * steps + step + 1, total, f"Image {index + 1}/{len(seeds)}, step {step + 1}/{steps}",
                          preview)
                 if cancelled():
@@ -115,12 +123,11 @@ def render_images(
                     width=settings.width,
                     height=settings.height,
                     generator=generator,
-                    output_type="np",
+                    output_type="latent",
                     callback_on_step_end=on_step_end,
                     callback_on_step_end_tensor_inputs=["latents"],
                 )
-            image = np.asarray(result.images[0])
-            rgb = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            rgb = decoders.final(pipe, result.images[:1])
             if cache is not None and key is not None:
                 cache.put_image(key, rgb)
             on_image(index, rgb)

@@ -37,7 +37,6 @@ from hear2see_desktop.core.motion.plan import FramePlan, Keyframe
 from hear2see_desktop.core.motion.slerp import lerp, slerp
 from hear2see_desktop.core.render.denoise import (
     TextCondition,
-    decode,
     denoise,
     encode_text,
     guided,
@@ -48,7 +47,7 @@ from hear2see_desktop.core.render.denoise import (
 from hear2see_desktop.core.render.frame_cache import FrameCache, cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
-from hear2see_desktop.core.render.preview import latents_to_rgb
+from hear2see_desktop.core.render.taesd import Decoders
 from hear2see_desktop.core.settings import RenderSettings
 
 NOISE_DRIFT = 0.35
@@ -140,14 +139,17 @@ class SequenceRenderer:
         scene_prompts: Sequence[ScenePrompt],
         cache: FrameCache,
         identity: dict[str, Any],
+        decoders: Decoders | None = None,
     ) -> None:
-        """`identity`: what else decides the pixels (model weights hash, LoRAs) for the cache keys."""
+        """`identity`: what else decides the pixels (model weights hash, LoRAs) for the cache keys;
+        `decoders`: step previews and finished pictures (default `Decoders(pipe)`)."""
         self.loaded = loaded
         self.settings = settings
         self.plan = plan
         self.scene_prompts = list(scene_prompts)
         self.cache = cache
         self.identity = identity
+        self.decoders = decoders if decoders is not None else Decoders(loaded.pipe)
         self.counter = UNetCounter()
         self._conditions: dict[ScenePrompt, TextCondition] = {}
         self._base_noise = seeded_noise(settings.seed, latent_shape(settings.width, settings.height))
@@ -201,13 +203,13 @@ class SequenceRenderer:
             self._advance(s.steps, progress, f"{label} (cached)", None)
         else:
             def on_step(step: int, count: int, current: Any) -> None:
-                preview = latents_to_rgb(current[0].detach().float().cpu().numpy())
+                preview = self.decoders.preview(current)
                 self._report(step, progress, f"{label}, step {step}/{count}", preview)
 
             latents = denoise(self.loaded.pipe, s.scheduler, s.steps, s.cfg, self._condition(keyframe.scene),
                               noise, seed=variation, cancelled=cancelled, on_step=on_step).float().cpu()
             self._done += s.steps
-            image = decode(self.loaded.pipe, latents)
+            image = self.decoders.final(self.loaded.pipe, latents)
             self.cache.put_array(key, latents.numpy())
             self.cache.put_image(key, image)
         on_keyframe(keyframe.index, keyframe.time_s, image)
@@ -260,7 +262,7 @@ class SequenceRenderer:
                           strength=strength, seed=int(key[:8], 16), cancelled=cancelled, on_step=on_step,
                           guidance_end=GUIDANCE_END)
         self._done += run
-        picture = decode(self.loaded.pipe, latents)
+        picture = self.decoders.final(self.loaded.pipe, latents)
         self.cache.put_image(key, picture)
         return picture
 
