@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class JobWorker(QObject):
     """One job on its own thread: `start()`, then `progress`/`preview_ready`/... until it ends."""
 
-    progress = Signal(int, int, str)  # done, total, message
+    progress = Signal("qint64", "qint64", str)  # done, total, message (64-bit: a download counts bytes)
     preview_ready = Signal(object)  # QImage of the latent being denoised
     frame_ready = Signal(int, float, object)  # image index, time in the clip (s), QImage
     plan_ready = Signal(list)  # start time (s) of each distinct image or keyframe, before rendering

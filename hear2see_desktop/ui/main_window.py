@@ -50,6 +50,7 @@ from hear2see_desktop.ui.waveform_view import WaveformView
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.storyboard.board import Storyboard
+    from hear2see_desktop.ui.models_dialog import ModelsDialog
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self._render_image_times: list[float] = []
         self._render_current_image = 0
         self._warm_worker: JobWorker | None = None
+        self.models_dialog: ModelsDialog | None = None  # made the first time it is opened
         self._build()
         self._build_menus()
         self._refresh_devices(list_devices)
@@ -246,6 +248,8 @@ class MainWindow(QMainWindow):
         files.addSeparator()
         action(files, "&Import audio…", self.choose_audio, "Ctrl+I")
         self.export_action = action(files, "&Export…", self.export, "Ctrl+E")
+        files.addSeparator()
+        self.models_action = action(files, "&Models…", self.open_models_dialog)
         files.addSeparator()
         action(files, "&Quit", self.close, "Ctrl+Q")
         audio = self.menuBar().addMenu("&Audio")
@@ -1086,6 +1090,20 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------
 
+    def open_models_dialog(self) -> None:
+        """The model manager (window-modal, not blocking); the pickers follow what it changes."""
+        from hear2see_desktop.ui.models_dialog import ModelsDialog
+
+        if self.models_dialog is None:
+            self.models_dialog = ModelsDialog(self, confirm=self.confirm, show_error=self.show_error)
+            self.models_dialog.models_changed.connect(self.settings_panel.refresh_model_choices)
+            self.models_dialog.finished.connect(self._on_models_dialog_closed)
+        self.models_dialog.refresh()
+        self.models_dialog.open()
+
+    def _on_models_dialog_closed(self, _result: int) -> None:
+        self.settings_panel.refresh_model_choices()
+
     def _about(self) -> None:
         QMessageBox.about(self, "About HEAR2SEE", f"HEAR2SEE Desktop {__version__}\n"
                           "Spoken narration to video, on your own computer.")
@@ -1099,6 +1117,8 @@ class MainWindow(QMainWindow):
         threads = [w.thread for w in [*self.workers.values(), self._warm_worker] if w is not None]
         if self.recorder is not None:
             threads.append(self.recorder.thread)
+        if self.models_dialog is not None:
+            threads.append(self.models_dialog.stop_download())
         for thread in threads:
             try:
                 if thread is not None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,12 +18,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSpinBox,
     QToolButton,
     QWidget,
 )
 
+from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices
+from hear2see_desktop.core.models.thumbnails import thumbnail_path
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import DEFAULT_FPS, DEFAULT_MODEL, DEVICES, MODES, LoraSpec, RenderSettings
 
@@ -100,14 +105,15 @@ class RenderSettingsPanel(QWidget):
 
         self.model_edit = QLineEdit(DEFAULT_MODEL)
         self.model_edit.setToolTip("A hub id from the local cache, a diffusers folder or an SD 1.5 .safetensors file")
-        browse_model = QToolButton(text="…")
-        browse_model.setToolTip("Choose a model folder or .safetensors file")
+        self.model_menu = QMenu(self)
+        browse_model = _menu_button(self.model_menu, "Choose a model file; the arrow lists the installed models")
         browse_model.clicked.connect(self._browse_model)
         form.addRow("Model", _row(self.model_edit, browse_model))
 
         self.lora_edit = QLineEdit()
         self.lora_edit.setPlaceholderText("none")
-        browse_lora = QToolButton(text="…")
+        self.lora_menu = QMenu(self)
+        browse_lora = _menu_button(self.lora_menu, "Choose a LoRA file; the arrow lists the installed LoRAs")
         browse_lora.clicked.connect(self._browse_lora)
         self.lora_weight = QDoubleSpinBox(minimum=-4.0, maximum=4.0, singleStep=0.1, value=1.0, decimals=2)
         self.lora_weight.setToolTip("LoRA strength")
@@ -160,6 +166,14 @@ class RenderSettingsPanel(QWidget):
         for dspin in (self.min_scene, self.max_scene):
             dspin.valueChanged.connect(self._on_scene_lengths_changed)
         self._show_mode_controls()
+        self.refresh_model_choices()
+
+    def refresh_model_choices(self) -> None:
+        """Rebuild the Model and LoRA menus from what is installed now (after the Models dialog changed it)."""
+        _fill_menu(self.model_menu, model_choices(), self.model_edit,
+                   "No models installed: download or import one in File > Models…", self._browse_model)
+        _fill_menu(self.lora_menu, lora_choices(), self.lora_edit,
+                   "No LoRAs installed: import one in File > Models…", self._browse_lora)
 
     def settings(self) -> RenderSettings:
         """The form as RenderSettings (not validated: the job validates and says what is wrong)."""
@@ -279,6 +293,34 @@ def _row(*widgets: QWidget) -> QWidget:
     for widget in widgets:
         layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
     return box
+
+
+def _menu_button(menu: QMenu, tooltip: str) -> QToolButton:
+    """The `…` button: a click browses for a file, its arrow drops down `menu`."""
+    button = QToolButton(text="…")
+    button.setToolTip(tooltip)
+    button.setMenu(menu)
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+    return button
+
+
+def _fill_menu(menu: QMenu, choices: list[ModelChoice], edit: QLineEdit, empty_text: str,
+               browse: Callable[[], None]) -> None:
+    """One action per choice (its thumbnail as icon when a render left one) that puts its path in `edit`."""
+    menu.clear()
+    for choice in choices:
+        action = menu.addAction(choice.label)
+        action.setData(choice.path)
+        action.setToolTip(choice.path)
+        action.setStatusTip(choice.path)
+        thumbnail = thumbnail_path(choice.path)
+        if thumbnail.is_file():
+            action.setIcon(QIcon(str(thumbnail)))
+        action.triggered.connect(lambda _=False, path=choice.path: edit.setText(path))
+    if not choices:
+        menu.addAction(empty_text).setEnabled(False)
+    menu.addSeparator()
+    menu.addAction("Browse…").triggered.connect(browse)
 
 
 def _preset_tooltip(name: str) -> str:
