@@ -106,6 +106,7 @@ class RenderJob:
         self.request = request
         self.on_image = on_image
         self.on_plan = on_plan
+        self._thumbnails_for: list[str] = []  # model and LoRA files still without a picker thumbnail
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         from hear2see_desktop.core.audio import is_silent, load_audio
@@ -263,6 +264,7 @@ class RenderJob:
         from hear2see_desktop.core.render.taesd import Decoders
 
         decoders = Decoders(loaded.pipe, settings.decoder)
+        self._thumbnails_for = [str(source.path), *(str(Path(lo.path).expanduser()) for lo in settings.loras)]
         timings["model_load_s"] = time.perf_counter() - stage
         progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
         raise_if_cancelled(cancelled)
@@ -435,6 +437,12 @@ class RenderJob:
         """A finished distinct image or keyframe: keep it as PNG when asked, and tell the listener."""
         if request.frames_dir is not None:
             save_png(rgb, request.frames_dir / f"frame_{index + 1:04d}.png")
+        if self._thumbnails_for:  # the first picture made with a model or LoRA shows it in the pickers
+            from hear2see_desktop.core.models.thumbnails import save_thumbnail
+
+            for path in self._thumbnails_for:
+                save_thumbnail(path, rgb)
+            self._thumbnails_for = []
         if self.on_image is not None:
             self.on_image(index, time_s, rgb)
 

@@ -124,9 +124,16 @@ def test_the_lcm_draft_renders_four_unguided_steps_with_the_lcm_lora(
     assert draft.loras == [LoraSpec(str(installed), 1.0)]
     assert lcm_draft(draft).loras == draft.loras  # applying it twice adds the LoRA once
 
+    from hear2see_desktop.core.models.thumbnails import load_thumbnail, thumbnail_path
+
+    assert not thumbnail_path(str(installed)).exists()
     record = render(narration_wav, tmp_path / "lcm.mp4", draft)
     assert record["unet_evaluations"] == record["frames"] * 4  # one sample per step: no CFG
     assert record["loras"][0]["path"] == str(installed)
+    # The first picture made with a model or LoRA becomes its thumbnail in the pickers.
+    for used in (str(installed), str(tiny_models[0])):
+        thumbnail = load_thumbnail(used)
+        assert thumbnail is not None and thumbnail.shape == (96, 96, 3)
     code, out, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "cli.mp4"), "--lcm",
                               "--model", str(tiny_models[0]), "--width", "64", "--height", "64", "--frames", "2",
                               "--fps", "4", "--prompt", "a red fox"], capsys)
