@@ -37,7 +37,10 @@ class _Parser(argparse.ArgumentParser):
 def _add_asr_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("auto", "vosk", "whisper"), default="auto",
                         help="speech recogniser: auto uses Vosk when a Vosk model is installed, else Whisper")
-    parser.add_argument("--asr-model", metavar="PATH", help="a Vosk model folder or a faster-whisper model folder")
+    parser.add_argument("--asr-model", metavar="PATH|NAME",
+                        help="a Vosk or faster-whisper model folder, or an installed catalogue name (vosk-ko-small)")
+    parser.add_argument("--language", metavar="CODE",
+                        help="the language spoken (en, de, fr, es, ko): uses the installed Vosk model for it")
 
 
 def _add_scene_flags(parser: argparse.ArgumentParser, defaults: RenderSettings) -> None:
@@ -164,6 +167,9 @@ def _add_models_parser(sub: argparse._SubParsersAction) -> None:
     imported = actions.add_parser("import", help="copy a checkpoint or LoRA file into the models folder")
     imported.add_argument("path", metavar="PATH")
     imported.add_argument("--kind", choices=("checkpoint", "lora"), help="what the file is (default: detected)")
+    imported.add_argument("--model-config", metavar="DIR",
+                          help="a diffusers folder of the model's family to check the file against "
+                               "(default: the bundled SD 1.5 configs)")
     imported.add_argument("--trust", action="store_true",
                           help="allow a pickle-based file (.ckpt/.pt/.bin), which can run code: only if you trust it")
     remove = actions.add_parser("remove", help="delete a downloaded catalogue model")
@@ -187,7 +193,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from hear2see_desktop.cli_progress import TerminalProgress
     from hear2see_desktop.core.transcribe_job import TranscribeJob
 
-    job = TranscribeJob(_existing_file(args.audio, "audio file"), args.engine, args.asr_model)
+    job = TranscribeJob(_existing_file(args.audio, "audio file"), args.engine, args.asr_model,
+                                language=args.language)
     progress = TerminalProgress()
     try:
         transcript = job.run(progress, lambda: False)
@@ -276,6 +283,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             settings=_render_settings(args),
             engine=args.engine,
             asr_model=args.asr_model,
+            asr_language=args.language,
             runs_log=runs_log,
             storyboard=storyboard,
         )
@@ -331,7 +339,8 @@ def cmd_storyboard(args: argparse.Namespace) -> int:
     elif args.audio:
         progress = TerminalProgress()
         try:
-            job = TranscribeJob(_existing_file(args.audio, "audio file"), args.engine, args.asr_model)
+            job = TranscribeJob(_existing_file(args.audio, "audio file"), args.engine, args.asr_model,
+                                language=args.language)
             transcript = job.run(progress, lambda: False)
         finally:
             progress.close()
@@ -477,16 +486,20 @@ def _models_download(name: str) -> int:
     return 0
 
 
-def _models_import(path_text: str, kind: str | None, trust: bool) -> int:
+def _models_import(path_text: str, kind: str | None, trust: bool, config: str | None = None) -> int:
     source = Path(path_text).expanduser()
     if not source.exists():
         raise BadInputError(f"The model file {source} does not exist: check the path.")
+    config_dir = Path(config).expanduser() if config else None
+    if config_dir is not None and not config_dir.is_dir():
+        raise BadInputError(f"The model config folder {config_dir} does not exist: pass a diffusers model folder.")
     from hear2see_desktop.core.models.importing import import_checkpoint, import_file, import_lora
 
-    if kind is None:
-        _, installed = import_file(source, trust_pickle=trust)  # also converts a trusted pickle first
+    if kind is None:  # also converts a trusted pickle first
+        _, installed = import_file(source, trust_pickle=trust, config_dir=config_dir)
     else:
-        installed = (import_lora if kind == "lora" else import_checkpoint)(source, trust_pickle=trust)
+        importer = import_lora if kind == "lora" else import_checkpoint
+        installed = importer(source, trust_pickle=trust, config_dir=config_dir)
     print(installed)
     return 0
 
@@ -499,7 +512,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.models_command == "download":
         return _models_download(args.name)
     if args.models_command == "import":
-        return _models_import(args.path, args.kind, args.trust)
+        return _models_import(args.path, args.kind, args.trust, args.model_config)
     if args.models_command == "remove":
         from hear2see_desktop.core.models.download import human_bytes
 

@@ -147,3 +147,16 @@ def test_import_refuses_a_pickle_and_a_file_that_is_no_model(tmp_path: Path,
     notes.write_bytes(b"not a safetensors file at all")
     code, _, err = run_cli(["models", "import", str(notes)], capsys)
     assert code == 2 and "notes.safetensors" in one_sentence(err)
+
+
+def test_import_checks_a_checkpoint_against_the_given_model_config(tiny_models: tuple[Path, Path, Path],
+                                                                   tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    _, single_file, config_dir = tiny_models
+    code, _, err = run_cli(["models", "import", str(single_file)], capsys)
+    assert code == 2 and "Traceback" not in err  # the tiny model is not SD 1.5's shape
+    code, _, err = run_cli(["models", "import", str(single_file), "--model-config", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "does not exist" in one_sentence(err)
+    code, out, err = run_cli(["models", "import", str(single_file), "--model-config", str(config_dir)], capsys)
+    assert code == 0, err
+    assert Path(out.strip()).is_file()

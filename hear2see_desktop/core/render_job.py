@@ -55,6 +55,7 @@ class RenderRequest:
     settings: RenderSettings
     engine: str = "auto"
     asr_model: str | None = None
+    asr_language: str | None = None  # an ISO code: the installed Vosk model for that language
     runs_log: Path | None = None
     transcript: Transcript | None = None
     replay_of: str | None = None
@@ -151,7 +152,7 @@ class RenderJob:
         if request.transcript is None and not silent:
             from hear2see_desktop.core.asr.select import open_engine
 
-            engine = open_engine(request.engine, request.asr_model)
+            engine = open_engine(request.engine, request.asr_model, request.asr_language)
         progress(0, 1, "Reading the narration", None)
         audio_sha = sha256_file(request.audio_path)
         timings["audio_s"] = time.perf_counter() - stage

@@ -21,11 +21,13 @@ class TranscribeJob:
     """Decode the file, pick the ASR engine, recognise the words."""
 
     def __init__(self, audio_path: Path, engine: str = "auto", asr_model: str | None = None,
-                 audio: Audio | None = None) -> None:
-        """`audio` is the already decoded file (the GUI decodes once to draw the waveform)."""
+                 audio: Audio | None = None, language: str | None = None) -> None:
+        """`audio` is the already decoded file (the GUI decodes once to draw the waveform); `language`
+        picks the installed speech model for that language (see `asr.select.open_engine`)."""
         self.audio_path = audio_path
         self.engine = engine
         self.asr_model = asr_model
+        self.language = language
         self.audio = audio
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> Transcript:
@@ -35,7 +37,8 @@ class TranscribeJob:
         audio = self.audio or load_audio(self.audio_path)  # bad files fail here, before any progress is shown
         if is_silent(audio):
             raise no_speech_error(self.audio_path)
-        engine = open_engine(self.engine, self.asr_model)  # a missing model also fails before any progress
+        # A missing model also fails here, before any progress is shown.
+        engine = open_engine(self.engine, self.asr_model, self.language)
         raise_if_cancelled(cancelled)
 
         def asr_progress(done: int, total: int, message: str, preview: object = None) -> None:
