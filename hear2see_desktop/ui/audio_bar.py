@@ -34,6 +34,11 @@ class AudioBar(QWidget):
         self.device_combo.setToolTip("Input device")
         self.device_combo.setMinimumWidth(180)
         layout.addWidget(self.device_combo)
+        self.speech_combo = QComboBox()
+        self.speech_combo.setToolTip("Speech model: automatic uses an installed Vosk model, else Whisper; "
+                                     "more languages in File > Models…")
+        self.speech_combo.addItem("Speech: automatic", None)
+        layout.addWidget(self.speech_combo)
         self.level_meter = LevelMeter()
         self.level_meter.setMinimumWidth(140)
         layout.addWidget(self.level_meter)
@@ -70,10 +75,27 @@ class AudioBar(QWidget):
         data = self.device_combo.currentData()
         return int(data) if data is not None else None
 
+    def set_speech_choices(self, choices: list[tuple[str, str | None]], selected: str | None = None) -> None:
+        """Fill the speech-model picker with (label, catalogue name) pairs, keeping `selected` if it is there."""
+        wanted = selected if selected is not None else self.selected_speech_model()
+        self.speech_combo.blockSignals(True)
+        self.speech_combo.clear()
+        for label, name in choices:
+            self.speech_combo.addItem(label, name)
+        index = self.speech_combo.findData(wanted) if wanted is not None else 0
+        self.speech_combo.setCurrentIndex(max(0, index))
+        self.speech_combo.blockSignals(False)
+
+    def selected_speech_model(self) -> str | None:
+        """The catalogue name of the chosen speech model, or None for automatic."""
+        data = self.speech_combo.currentData()
+        return str(data) if data else None
+
     def set_recording(self, recording: bool) -> None:
         self.record_button.setText("■ Stop" if recording else "● Record")
         self.import_button.setEnabled(not recording)
         self.device_combo.setEnabled(not recording and self.record_button.isEnabled())
+        self.speech_combo.setEnabled(not recording)
         if not recording:
             self.level_meter.reset()
 

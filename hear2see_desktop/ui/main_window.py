@@ -142,7 +142,9 @@ class MainWindow(QMainWindow):
             return
         # Not in self.workers: it neither blocks the user's actions nor reports a missing model
         # (that is said when a transcription needs it).
-        worker = JobWorker(CallJob(lambda: open_engine("auto").name, "Loading speech recognition"), "warm-up")
+        chosen = self.audio_bar.selected_speech_model()
+        worker = JobWorker(CallJob(lambda: open_engine("auto", chosen).name, "Loading speech recognition"),
+                           "warm-up")
         worker.finished.connect(self._on_warmed_up)
         worker.failed.connect(self._on_warmed_up)
         self._warm_worker = worker
@@ -161,7 +163,9 @@ class MainWindow(QMainWindow):
         self.audio_bar.record_clicked.connect(self.toggle_recording)
         self.audio_bar.import_clicked.connect(self.choose_audio)
         self.audio_bar.play_clicked.connect(self.toggle_playback)
+        self.audio_bar.speech_combo.currentIndexChanged.connect(self._on_speech_model_chosen)
         outer.addWidget(self.audio_bar)
+        QTimer.singleShot(0, self.refresh_speech_choices)  # file checks: kept off the first paint
 
         self.splitter = top = QSplitter(Qt.Orientation.Horizontal)
         self.prompt_panel = PromptPanel()
@@ -391,7 +395,8 @@ class MainWindow(QMainWindow):
             return
         from hear2see_desktop.core.transcribe_job import TranscribeJob
 
-        worker = JobWorker(TranscribeJob(self.audio_path, audio=self.audio), "transcribe")
+        worker = JobWorker(TranscribeJob(self.audio_path, asr_model=self.audio_bar.selected_speech_model(),
+                                         audio=self.audio), "transcribe")
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_transcribed)
         self._run("transcribe", worker)
@@ -602,7 +607,8 @@ class MainWindow(QMainWindow):
 
         self.stop_playback()
         worker = RecordingWorker(
-            engine="auto", device=self.audio_bar.selected_device(), stream_factory=self.input_stream_factory
+            engine="auto", model_path=self.audio_bar.selected_speech_model(), device=self.audio_bar.selected_device(),
+            stream_factory=self.input_stream_factory
         )
         worker.amplitude_changed.connect(self.audio_bar.level_meter.set_level)
         worker.elapsed_changed.connect(self._on_record_elapsed)
@@ -1097,12 +1103,24 @@ class MainWindow(QMainWindow):
         if self.models_dialog is None:
             self.models_dialog = ModelsDialog(self, confirm=self.confirm, show_error=self.show_error)
             self.models_dialog.models_changed.connect(self.settings_panel.refresh_model_choices)
+            self.models_dialog.models_changed.connect(self.refresh_speech_choices)
             self.models_dialog.finished.connect(self._on_models_dialog_closed)
         self.models_dialog.refresh()
         self.models_dialog.open()
 
     def _on_models_dialog_closed(self, _result: int) -> None:
         self.settings_panel.refresh_model_choices()
+        self.refresh_speech_choices()
+
+    def refresh_speech_choices(self) -> None:
+        """List the installed speech models in the audio bar, keeping the user's choice."""
+        from hear2see_desktop.core.asr.installed import speech_choices
+
+        remembered = self.store.text(Key.SPEECH_MODEL) or None
+        self.audio_bar.set_speech_choices(speech_choices(), remembered)
+
+    def _on_speech_model_chosen(self, _index: int) -> None:
+        self.store.set(Key.SPEECH_MODEL, self.audio_bar.selected_speech_model() or "")
 
     def _about(self) -> None:
         QMessageBox.about(self, "About HEAR2SEE", f"HEAR2SEE Desktop {__version__}\n"

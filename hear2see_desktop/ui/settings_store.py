@@ -22,6 +22,7 @@ class Key(str, enum.Enum):
     RENDER = "render/settings"
     STYLE = "prompt/style"
     LAST_FOLDER = "files/last_folder"
+    SPEECH_MODEL = "speech/model"
 
 
 class SettingsStore:

@@ -69,3 +69,15 @@ def best_installed_whisper() -> Path | None:
     installed = [(entry.size_bytes, folder) for entry in _speech_entries()
                  if entry.kind == "whisper" and (folder := _installed_path(entry)) is not None]
     return max(installed, key=lambda pair: pair[0])[1] if installed else None
+
+
+def speech_choices() -> list[tuple[str, str | None]]:
+    """(label, catalogue name) of the speech models a user can pick, "automatic" (None) first.
+
+    Only file checks: cheap enough to rebuild whenever the Models dialog closes.
+    """
+    choices: list[tuple[str, str | None]] = [("Speech: automatic", None)]
+    for entry in _speech_entries():
+        if _installed_path(entry) is not None:
+            choices.append((f"Speech: {entry.title or entry.name}", entry.name))
+    return choices
