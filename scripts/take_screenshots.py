@@ -55,14 +55,20 @@ def main() -> None:
     panel.width_px.setValue(64)
     panel.height_px.setValue(64)
     panel.steps.setValue(20)
-    panel.fps.setValue(8)
-    panel.frames.setValue(8)
+    panel.mode.setCurrentIndex(panel.mode.findData("smooth"))  # keyframes on the scenes of the strip
+    panel.fps.setValue(12)
+    panel.keyframe_interval.setValue(1.5)
     panel.device.setCurrentText("cpu")
+    window.scene_strip.setFocus()
     window.start_render()
     wait(lambda: window.timeline.frame_count() >= 3)
     window.grab().save(str(out / "3-rendering.png"))
     wait(lambda: not window.workers)
     window.grab().save(str(out / "4-rendered.png"))
+    window.open_models_dialog()
+    wait(lambda: window.models_dialog is not None and window.models_dialog.isVisible())
+    window.models_dialog.grab().save(str(out / "5-models.png"))
+    window.models_dialog.close()
     print("screenshots in", out)
 
 
