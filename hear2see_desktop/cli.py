@@ -153,7 +153,52 @@ def build_parser() -> argparse.ArgumentParser:
     runs_rate.add_argument("rating", metavar="N", type=int)
     runs_rate.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_models_parser(sub)
+    _add_train_lora_parser(sub)
     return parser
+
+
+def _add_train_lora_parser(sub: argparse._SubParsersAction) -> None:
+    """`hear2see train-lora DATASET_DIR -o style.safetensors`: a LoRA style from a folder of captioned images."""
+    from hear2see_desktop.core.settings import DEVICES
+    from hear2see_desktop.core.training.settings import PRECISIONS, TrainSettings
+
+    defaults = TrainSettings()
+    train = sub.add_parser("train-lora", help="train a LoRA style on a folder of captioned images")
+    train.add_argument("dataset", metavar="DATASET_DIR",
+                       help="images with a caption each: name.txt beside name.png, or a metadata.jsonl "
+                            "(file_name, text)")
+    train.add_argument("-o", "--output", required=True, metavar="STYLE.safetensors")
+    train.add_argument("--base", default=defaults.base, metavar="ID|DIR|FILE.safetensors",
+                       help="the Stable Diffusion 1.5 model to train on (default: the render default)")
+    train.add_argument("--base-config", metavar="DIR",
+                       help="component configs for a single-file base checkpoint (default: the bundled SD 1.5 ones)")
+    train.add_argument("--rank", type=int, default=defaults.rank, metavar="4..128",
+                       help="LoRA rank: higher learns more detail and makes a bigger file")
+    train.add_argument("--alpha", type=float, default=None, metavar="X",
+                       help="LoRA alpha; the update is scaled by alpha/rank (default: the rank)")
+    train.add_argument("--steps", type=int, default=defaults.steps, help="optimizer steps")
+    train.add_argument("--lr", type=float, default=defaults.learning_rate, metavar="X", help="peak learning rate")
+    train.add_argument("--warmup-steps", type=int, default=None, metavar="N",
+                       help="steps of linear warm-up before the cosine decay (default: a tenth, at most 100)")
+    train.add_argument("--resolution", type=int, default=defaults.resolution, metavar="PX",
+                       help="images are resized and centre-cropped to this square")
+    train.add_argument("--batch", type=int, default=defaults.batch_size, metavar="N")
+    train.add_argument("--grad-accum", type=int, default=defaults.grad_accum, metavar="N",
+                       help="micro-batches per optimizer step (a larger effective batch in the same memory)")
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--train-text-encoder", action="store_true",
+                       help="also train a LoRA on the text encoder (learns new words better, overfits sooner)")
+    train.add_argument("--caption-prefix", default="", metavar="TEXT",
+                       help="a trigger word or phrase put before every caption, e.g. 'sks style'")
+    train.add_argument("--no-flip", action="store_true", help="do not mirror images at random (text, logos)")
+    train.add_argument("--validation-prompt", metavar="TEXT",
+                       help="draw this every --every steps (same seed each time) into STYLE.samples/")
+    train.add_argument("--every", type=int, default=defaults.every, metavar="N",
+                       help="checkpoint (into STYLE.checkpoints/) and validation image every N steps; 0: never")
+    train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of this output")
+    train.add_argument("--device", choices=DEVICES, default=defaults.device)
+    train.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
+                       help="auto: bf16/fp16 mixed precision on a CUDA GPU, fp32 elsewhere")
 
 
 def _add_models_parser(sub: argparse._SubParsersAction) -> None:
@@ -530,8 +575,45 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_lora(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainSettings
+
+    settings = TrainSettings(
+        base=args.base, base_config=args.base_config, rank=args.rank, alpha=args.alpha, steps=args.steps,
+        learning_rate=args.lr, warmup_steps=args.warmup_steps, resolution=args.resolution, batch_size=args.batch,
+        grad_accum=args.grad_accum, seed=args.seed, train_text_encoder=args.train_text_encoder,
+        caption_prefix=args.caption_prefix, flip=not args.no_flip, every=args.every,
+        validation_prompt=args.validation_prompt, device=args.device, precision=args.precision,
+    )
+    job = TrainLoraJob(Path(args.dataset).expanduser(), Path(args.output).expanduser(), settings, resume=args.resume)
+    # The first Ctrl-C stops after the current step and keeps a checkpoint; a second one stops at once.
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if in_main_thread else None
+    progress = TerminalProgress()
+    try:
+        result = job.run(progress, stop.is_set)
+    finally:
+        progress.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    print(result.out_path)
+    print(f"{result.steps} steps, final loss {result.final_loss:.4f}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs,
-            "eval": cmd_eval, "storyboard": cmd_storyboard, "models": cmd_models}
+            "eval": cmd_eval, "storyboard": cmd_storyboard, "models": cmd_models, "train-lora": cmd_train_lora}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

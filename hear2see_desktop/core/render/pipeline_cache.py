@@ -37,7 +37,9 @@ _cached: LoadedPipeline | None = None
 load_count = 0  # how many times a model was read from disk in this process (tests check reuse)
 
 
-def _load(source: ModelSource, device: DeviceChoice) -> Any:
+def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
+    """A fresh pipeline from disk, not shared: `get_pipeline` caches one for rendering; training adds layers
+    to its own copy."""
     import torch
     from diffusers import StableDiffusionPipeline
 
@@ -75,7 +77,7 @@ def get_pipeline(source: ModelSource, device: DeviceChoice) -> LoadedPipeline:
             return _cached
         _cached = None  # free the previous model before loading the next
         start = time.perf_counter()
-        pipe = _load(source, device)
+        pipe = load_pipeline(source, device)
         load_count += 1
         _cached = LoadedPipeline(pipe=pipe, source=source, device=device, load_s=time.perf_counter() - start)
         return _cached
