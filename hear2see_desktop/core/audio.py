@@ -2,8 +2,9 @@
 
 WAV, FLAC, OGG (and AIFF/AU) are read with soundfile and resampled with soxr; MP3, M4A and anything
 else go through the bundled ffmpeg binary. Which path a file takes is decided by its first bytes,
-not its name, so a WAV renamed to `.mp3` still loads. Every way a file can be unusable ends in a
-`BadInputError` whose message is one sentence the user can act on.
+not its name, so a WAV renamed to `.mp3` still loads. Both paths decode in blocks into one array,
+so a two-hour narration peaks at about its 440 MB of output rather than several times that. Every
+way a file can be unusable ends in a `BadInputError` whose message is one sentence the user can act on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +29,11 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 16000
 MIN_DURATION_S = 0.3
+MIN_SAMPLE_RATE_HZ = 2000
 SILENCE_FRAME_S = 0.03
 
-_BLOCK_FRAMES = 1 << 16
+_BLOCK_SAMPLES = 1 << 17  # per read, over all channels: 512 KiB of float32 whatever the channel count
+_PIPE_READ_BYTES = 1 << 20
 # First bytes of the containers libsndfile reads well; anything else goes straight to ffmpeg.
 _SOUNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd")
 # First bytes that say "this was meant to be audio", so a failure means damaged rather than foreign.
@@ -148,32 +152,76 @@ def _load_with_soundfile_or_ffmpeg(path: Path, magic: bytes) -> np.ndarray:
     with handle:
         if handle.format in ("WAV", "WAVEX") and _wav_is_cut_short(path):
             raise _damaged(path)
+        if handle.samplerate < MIN_SAMPLE_RATE_HZ:
+            # Nobody records speech like this; a damaged header would otherwise "resample" 1 s of
+            # samples claimed at 1 Hz into hours of output and gigabytes of memory.
+            raise BadInputError(
+                f"{path} has a sample rate of only {handle.samplerate} Hz, far too low for speech "
+                "(its header is probably damaged); export the narration again at 16 kHz."
+            )
         try:
-            return _read_mono_16k(handle)
+            return _read_mono_16k(handle, size_bytes=path.stat().st_size)
         except (sf.LibsndfileError, RuntimeError) as e:
             log.warning("soundfile failed while reading %s: %s", path, e)
             raise _damaged(path) from e
 
 
-def _read_mono_16k(handle: sf.SoundFile) -> np.ndarray:
-    """Read block by block, downmix by mean and resample with soxr as we go, so memory stays flat."""
+def _read_mono_16k(handle: sf.SoundFile, size_bytes: int) -> np.ndarray:
+    """Read block by block, downmix by mean and resample with soxr as we go, so memory stays flat.
+
+    The output is reserved from the header's length, but never more than 32 samples per byte of
+    file (low-bitrate Vorbis is about 16), so a damaged header can't reserve gigabytes up front.
+    """
     rate = int(handle.samplerate)
     resampler = None
     if rate != SAMPLE_RATE_HZ:
         resampler = soxr.ResampleStream(rate, SAMPLE_RATE_HZ, 1, dtype="float32", quality="HQ")
-    pieces: list[np.ndarray] = []
-    for block in handle.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+    claimed = int(handle.frames) * SAMPLE_RATE_HZ // rate + 1024 if handle.frames > 0 else 0
+    out = _SampleBuffer(expected=min(claimed, 32 * size_bytes))
+    for block in handle.blocks(blocksize=max(256, _BLOCK_SAMPLES // handle.channels), dtype="float32",
+                               always_2d=True):
         mono = np.ascontiguousarray(block.mean(axis=1, dtype=np.float32))
-        pieces.append(resampler.resample_chunk(mono) if resampler else mono)
+        out.append(resampler.resample_chunk(mono) if resampler else mono)
     if resampler is not None:
-        pieces.append(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
-    return _finish(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32))
+        out.append(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return out.result()
 
 
-def _finish(samples: np.ndarray) -> np.ndarray:
-    """Float32, finite and inside [-1, 1] (resampling can overshoot slightly on full-scale input)."""
-    samples = np.nan_to_num(samples.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.clip(samples, -1.0, 1.0, out=samples)
+class _SampleBuffer:
+    """A float32 array filled in place and grown with `ndarray.resize` (a realloc, no second copy).
+
+    A two-hour narration is 440 MB at 16 kHz; a list of pieces joined at the end (or ffmpeg's whole
+    output as one bytes object turned into an array) would need two or three times that at the peak.
+    Each piece is made finite and clipped as it lands, since doing that on the whole array at the
+    end needs masks as large as the array itself.
+    """
+
+    _FIRST_CAPACITY = 60 * SAMPLE_RATE_HZ  # one minute when the length is not known in advance
+
+    def __init__(self, expected: int = 0) -> None:
+        capacity = expected if expected > 0 else self._FIRST_CAPACITY
+        self._data = np.empty(capacity, dtype=np.float32)
+        self._size = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        end = self._size + len(chunk)
+        if end > len(self._data):
+            # numpy zero-fills what it adds, so a modest step keeps the unused tail small.
+            self._data.resize(max(end, len(self._data) + len(self._data) // 4), refcheck=False)
+        _finish(self._data[self._size : end], chunk)
+        self._size = end
+
+    def result(self) -> np.ndarray:
+        """The samples appended so far; the buffer must not be used after this."""
+        self._data.resize(self._size, refcheck=False)
+        return self._data
+
+
+def _finish(out: np.ndarray, samples: np.ndarray) -> None:
+    """Copy `samples` into `out`, made finite and clipped to [-1, 1] (resampling overshoots on full-scale input)."""
+    out[:] = samples
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    np.clip(out, -1.0, 1.0, out=out)
 
 
 def _wav_is_cut_short(path: Path) -> bool:
@@ -201,28 +249,39 @@ def _no_window_flags() -> int:
 
 
 def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
-    """Decode through ffmpeg to 16 kHz mono f32le on a pipe.
+    """Decode through ffmpeg to 16 kHz mono f32le on a pipe, read in blocks into one growing array.
 
     The downmix is normalised (`rematrix_maxval=1`): the plain mean for stereo, ffmpeg's standard
-    weights for surround (LFE left out). Resampling uses ffmpeg's soxr resampler.
+    weights for surround (LFE left out). Resampling uses ffmpeg's soxr resampler. ffmpeg's messages
+    go to a temporary file, so a chatty decode can never fill a pipe and stall the other one.
     """
     audio_filter = f"aresample=resampler=soxr:osr={SAMPLE_RATE_HZ}:ochl=mono:osf=flt:rematrix_maxval=1"
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning",
         "-i", str(path), "-map", "0:a:0", "-vn", "-af", audio_filter, "-f", "f32le", "pipe:1",
     ]  # fmt: skip
-    try:
-        result = subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, capture_output=True, creationflags=_no_window_flags(), check=False
-        )
-    except OSError as e:
-        raise Hear2SeeError(f"The bundled ffmpeg program could not be started ({e}); reinstall the app.") from e
-    stderr = result.stderr.decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as stderr_file:
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
+                creationflags=_no_window_flags(),
+            )  # fmt: skip
+        except OSError as e:
+            raise Hear2SeeError(f"The bundled ffmpeg program could not be started ({e}); reinstall the app.") from e
+        try:
+            samples = _read_f32_pipe(proc)
+            returncode = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        stderr_file.seek(0)
+        stderr = stderr_file.read().decode("utf-8", "replace")
     lowered = stderr.lower()
     # ffmpeg "finds" MP3 frames in some random data; only trust a weak guess when the bytes say audio.
     misdetected = "misdetection possible" in lowered and not looks_like_audio
-    if result.returncode != 0 or misdetected:
-        log.info("ffmpeg could not decode %s (exit %s):\n%s", path, result.returncode, _tail(stderr))
+    if returncode != 0 or misdetected:
+        log.info("ffmpeg could not decode %s (exit %s):\n%s", path, returncode, _tail(stderr))
         if any(marker in lowered for marker in _NO_AUDIO_MARKERS) and "error opening input" not in lowered:
             raise BadInputError(f"{path} has no audio track; choose a file with recorded narration.")
         if looks_like_audio or any(marker in lowered for marker in _DAMAGED_MARKERS):
@@ -230,8 +289,21 @@ def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
         raise _not_audio(path)
     if stderr.strip():
         log.info("ffmpeg warnings while decoding %s:\n%s", path, _tail(stderr))
-    usable = len(result.stdout) - len(result.stdout) % 4
-    return _finish(np.frombuffer(result.stdout[:usable], dtype="<f4").copy())
+    return samples
+
+
+def _read_f32_pipe(proc: subprocess.Popen[bytes]) -> np.ndarray:
+    """Little-endian float32 samples from ffmpeg's stdout until it closes; a trailing partial sample is dropped."""
+    assert proc.stdout is not None
+    out = _SampleBuffer()
+    carry = b""
+    with proc.stdout:
+        while chunk := proc.stdout.read(_PIPE_READ_BYTES):
+            chunk = carry + chunk if carry else chunk
+            usable = len(chunk) - len(chunk) % 4
+            out.append(np.frombuffer(chunk, dtype="<f4", count=usable // 4))
+            carry = chunk[usable:]
+    return out.result()
 
 
 def _tail(text: str, lines: int = 15) -> str:

@@ -30,13 +30,25 @@ def new_run_id(now: datetime | None = None) -> str:
 def append_record(log_path: Path, record: dict[str, Any]) -> None:
     """Append one run as one JSON line; the folder is created when needed."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n"
-    with open(log_path, "a", encoding="utf-8") as handle:
+    line = _json_line(record)
+    with open(log_path, "ab") as handle:
         if handle.tell() > 0 and not _ends_with_newline(log_path):
-            line = "\n" + line  # a crash left a half line: start ours on a fresh one
+            line = b"\n" + line  # a crash left a half line: start ours on a fresh one
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _json_line(record: dict[str, Any]) -> bytes:
+    """One record as a UTF-8 JSON line, readable text where possible.
+
+    A lone surrogate (an undecodable byte in a command-line argument on Linux) cannot be written
+    as UTF-8, so such a record is written with \\u escapes instead, which read back to the same text.
+    """
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -59,12 +71,16 @@ def iter_records(log_path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                yield number, None
-                continue
+            value = _parse_line(line)
             yield number, value if isinstance(value, dict) and "id" in value else None
+
+
+def _parse_line(line: str) -> Any:
+    """The JSON value of one line, or None when it is not JSON (cut short, too deep, a 5000-digit number)."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):  # a JSONDecodeError is a ValueError
+        return None
 
 
 def read_log(log_path: Path) -> RunLog:
@@ -101,40 +117,49 @@ def rate_run(log_path: Path, run_id: str, rating: int) -> dict[str, Any]:
     """Store the user's 1-5 opinion score (the paper's MOS) in the run's record.
 
     The log is rewritten through a temp file and renamed, so a crash leaves either the old or the
-    new log; unreadable lines are kept as they were.
+    new log. It is handled as bytes split only where the reader splits lines, so every other line,
+    readable or not (invalid UTF-8, a cut-off last line), is kept byte for byte.
     """
     if not 1 <= int(rating) <= 5:
         raise BadInputError(f"A rating must be a whole number from 1 to 5 (got {rating}).")
     record = find_record(log_path, run_id)
-    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    lines = log_path.read_bytes().splitlines(keepends=True)  # bytes split at \n, \r\n and \r, as the reader does
     for number, line in enumerate(lines):
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+        value = _parse_line(line.decode("utf-8", "replace"))  # exactly as the reader sees it
         if isinstance(value, dict) and value.get("id") == record["id"]:
             value["rating"] = int(rating)
-            lines[number] = json.dumps(value, ensure_ascii=False) + "\n"
+            ending = line[len(line.rstrip(b"\r\n")) :] or b"\n"
+            lines[number] = _json_line(value)[:-1] + ending
             record = value
     temp = log_path.with_name(f".{log_path.name}.{secrets.token_hex(3)}.part")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.writelines(lines)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, log_path)
+    try:
+        with open(temp, "wb") as handle:
+            handle.writelines(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, log_path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return record
 
 
 def mean_ratings(records: list[dict[str, Any]]) -> list[tuple[str, float, int]]:
-    """(settings label, mean rating, number of rated runs) per mode/scheduler/steps/size, best first."""
+    """(settings label, mean rating, number of rated runs) per mode/scheduler/steps/size, best first.
+
+    Records are hand-editable JSON, so a rating that is not a whole number from 1 to 5 is left out
+    and odd settings or sizes show as "?" instead of failing the whole summary.
+    """
     groups: dict[str, list[int]] = {}
     for record in records:
-        if "rating" not in record:
+        rating = record.get("rating")
+        if not (isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5):
             continue
-        settings = record.get("settings") or {}
-        size = record.get("size") or ["?", "?"]
-        label = (f"{settings.get('mode', 'classic')} {record.get('scheduler', '?')} {record.get('steps', '?')} steps "
-                 f"{size[0]}x{size[1]}")
-        groups.setdefault(label, []).append(int(record["rating"]))
+        settings = record.get("settings")
+        mode = settings.get("mode", "classic") if isinstance(settings, dict) else "classic"
+        size = record.get("size")
+        width, height = size if isinstance(size, list) and len(size) == 2 else ("?", "?")
+        label = f"{mode} {record.get('scheduler', '?')} {record.get('steps', '?')} steps {width}x{height}"
+        groups.setdefault(label, []).append(rating)
     rows = [(label, sum(values) / len(values), len(values)) for label, values in groups.items()]
     return sorted(rows, key=lambda row: (-row[1], row[0]))

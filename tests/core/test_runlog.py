@@ -72,3 +72,53 @@ def test_a_rating_is_stored_in_the_run_record_and_summarised(tmp_path: Path) -> 
     ]
     with pytest.raises(BadInputError, match="from 1 to 5"):
         rate_run(log, "a1", 6)
+
+
+def test_lines_json_cannot_parse_are_skipped_not_fatal(tmp_path: Path) -> None:
+    # Found by test_fuzz_parsers: these raised RecursionError and ValueError out of read_log.
+    log = tmp_path / "runs.jsonl"
+    append_record(log, {"id": "a1"})
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write("[" * 100_000 + "\n")  # nested deeper than the parser's recursion limit
+        handle.write("1" * 5000 + "\n")  # more digits than Python converts to an int
+    append_record(log, {"id": "b2"})
+    result = read_log(log)
+    assert [r["id"] for r in result.records] == ["a1", "b2"]
+    assert result.skipped_lines == [2, 3]
+
+
+def test_rating_keeps_every_other_line_byte_for_byte(tmp_path: Path) -> None:
+    # A prompt with a line separator (U+2028) split the record for str.splitlines, so the rating was lost;
+    # a half line cut inside a UTF-8 character came back with U+FFFD in it.
+    from hear2see_desktop.core.runlog import rate_run
+
+    log = tmp_path / "runs.jsonl"
+    append_record(log, {"id": "a1", "prompt": "fox\u2028owl\x85\x1c"})
+    append_record(log, {"id": "b2", "prompt": "f\u00fcchse"})
+    whole = log.read_bytes()
+    cut = whole[: whole.index("ü".encode()) + 1]  # the last record ends in the middle of "ü"
+    log.write_bytes(cut)
+    rate_run(log, "a1", 5)
+    lines = log.read_bytes().splitlines(keepends=True)
+    assert lines[1] == cut.splitlines(keepends=True)[1]
+    assert read_log(log).records[0] == {"id": "a1", "prompt": "fox\u2028owl\x85\x1c", "rating": 5}
+
+
+def test_a_prompt_with_an_undecodable_argument_byte_is_still_logged(tmp_path: Path) -> None:
+    # On Linux a byte of argv that isn't UTF-8 arrives as a lone surrogate, which UTF-8 can't encode.
+    log = tmp_path / "runs.jsonl"
+    append_record(log, {"id": "a1", "prompt": "fox \udcff"})
+    assert read_log(log).records == [{"id": "a1", "prompt": "fox \udcff"}]
+
+
+def test_the_ratings_summary_skips_what_it_cannot_read() -> None:
+    from hear2see_desktop.core.runlog import mean_ratings
+
+    records = [
+        {"id": "a", "rating": 4, "steps": 20, "scheduler": "ddim", "size": [64, 64], "settings": {"mode": "fast"}},
+        {"id": "b", "rating": "five"},
+        {"id": "c", "rating": 9},
+        {"id": "d", "rating": True},
+        {"id": "e", "rating": 2, "settings": [1], "size": 64},
+    ]
+    assert mean_ratings(records) == [("fast ddim 20 steps 64x64", 4.0, 1), ("classic ? ? steps ?x?", 2.0, 1)]

@@ -600,6 +600,11 @@ def test_validate_allows_a_millisecond_of_slack() -> None:
          r"^Scene 1 of the storyboard board\.json has no prompt\.$"),
         (b'{"version": 1, "duration_s": 9, "scenes": [{"start_s": 0, "end_s": 8, "prompt": "fox"}]}',
          r"^The last scene ends at 8 s but the narration lasts 9 s"),
+        # A whole number too long for a float once raised OverflowError (found by test_fuzz_parsers).
+        (b'{"version": 1, "duration_s": 1' + b"0" * 400 + b', "scenes": []}',
+         r"^The storyboard board\.json has no duration_s in seconds\.$"),
+        (b'{"version": 1, "duration_s": 9, "scenes": [{"start_s": 0, "end_s": 1' + b"0" * 400 + b', "prompt": "x"}]}',
+         r"^Scene 1 of the storyboard board\.json has no end_s in seconds\.$"),
     ],
 )
 def test_loading_a_broken_file_says_what_is_wrong(tmp_path: Path, content: bytes, message: str) -> None:

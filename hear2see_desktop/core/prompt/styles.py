@@ -56,7 +56,8 @@ def load_style(name: str) -> Style:
     names = style_names()
     if key not in names:
         valid = ", ".join(names) if names else "(none installed)"
-        raise BadInputError(f"Unknown style '{name}'. Choose one of: {valid}.")
+        shown = " ".join(str(name).split())  # a pasted name may hold line breaks; the message stays one line
+        raise BadInputError(f"Unknown style '{shown}': use one of {valid}.")
     return _load_style_file(key)
 
 

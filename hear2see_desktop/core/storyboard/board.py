@@ -267,7 +267,13 @@ def _spread_words(text: str, duration_s: float) -> list[Word]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float; a JSON integer too long for a float (1 followed by 400 zeros) is not one."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _board_from(data: Any, name: str) -> Storyboard:
