@@ -426,13 +426,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"No runs logged yet in {runs_log}.", file=sys.stderr)
         return 0
     for record in run_log.records:
-        size = record.get("size") or ["?", "?"]
+        size = record.get("size")
+        size = size if isinstance(size, list) and len(size) == 2 else ["?", "?"]  # hand-edited logs too
+        rating = record.get("rating")
+        stars = "★" * rating + "  " if isinstance(rating, int) and 1 <= rating <= 5 else ""
+        seeds = record.get("seeds")
+        seed = record.get("seed", seeds[0] if isinstance(seeds, list) and seeds else "?")
         prompt = str(record.get("prompt", ""))
         print(
             f"{record.get('id')}  {str(record.get('time', ''))[:19]}  {record.get('frames', '?')} frames "
             f"@{record.get('fps', '?')}fps  {size[0]}x{size[1]}  {record.get('steps', '?')} steps  "
-            f"seed {record.get('seed', (record.get('seeds') or ['?'])[0])}  "
-            f"{'★' * int(record['rating']) + '  ' if 'rating' in record else ''}"
+            f"seed {seed}  {stars}"
             f"{prompt[:50]}{'…' if len(prompt) > 50 else ''}"
         )
     summary = mean_ratings(run_log.records)

@@ -255,3 +255,17 @@ def test_storyboard_and_mode_mistakes_are_one_sentence(narration_wav: Path, tmp_
         code, _, err = run_cli(args, capsys)
         assert code == 2 and expected in one_sentence(err), (args, err)
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_runs_list_shows_hand_edited_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "runs.jsonl"
+    records = [{"id": "a", "rating": "five", "size": 512, "seeds": [], "prompt": "x"},
+               {"id": "b", "rating": 9, "size": [64], "settings": "odd"},
+               {"id": "c", "rating": 4, "size": [64, 64], "seeds": [7], "prompt": "a fox"}]
+    log.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    code, out, err = run_cli(["runs", "list", "--runs-log", str(log)], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("a ") and "?x?" in lines[0] and "★" not in lines[0]
+    assert lines[1].startswith("b ") and "★" not in lines[1]
+    assert lines[2].startswith("c ") and "64x64" in lines[2] and "seed 7" in lines[2] and "★★★★  a fox" in lines[2]
