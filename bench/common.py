@@ -24,7 +24,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 DEFAULT_OUT = BENCH_DIR / "results"
 CACHE_DIR = BENCH_DIR / ".cache"
-SD15_RANDOM_DIR = CACHE_DIR / "sd15-random"
+SD15_RANDOM_DIR = CACHE_DIR / "sd15-random-fp32"
 TINY_DIR = CACHE_DIR / "tiny"
 SD15_RANDOM_NOTE = (
     "random weights in the full SD-1.5 architecture (860M-parameter UNet, KL VAE, 12-layer CLIP text encoder): "
@@ -249,8 +249,9 @@ def build_random_sd15(folder: Path = SD15_RANDOM_DIR, seed: int = 0) -> Path:
     """A diffusers folder with SD-1.5's exact architecture and seeded random weights; built once, then reused.
 
     Benchmarks need the real model's cost per step, which depends only on the shapes, not on the
-    weights, and the real weights cannot be downloaded here. Weights are stored in fp16 (like SD-1.5's
-    fp16 variant, 2.1 GB); the renderer loads them in its own dtype (fp32 on the CPU).
+    weights, and the real weights cannot be downloaded here. Weights are stored in fp32, like the files
+    the catalogue's `sd15` entry downloads (4.1 GB), so loading and memory behave as with the real model
+    (safetensors are memory-mapped: fp32 files on the CPU are used in place, not copied).
     """
     folder = Path(folder)
     if _is_complete(folder):
@@ -322,10 +323,10 @@ def build_random_sd15(folder: Path = SD15_RANDOM_DIR, seed: int = 0) -> Path:
             )
         ).eval()
     pipe = StableDiffusionPipeline(
-        vae=vae.half(),
-        text_encoder=text_encoder.half(),
+        vae=vae,
+        text_encoder=text_encoder,
         tokenizer=tokenizer,
-        unet=unet.half(),
+        unet=unet,
         scheduler=sd15_scheduler(),
         safety_checker=None,
         feature_extractor=None,

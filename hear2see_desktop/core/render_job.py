@@ -251,7 +251,12 @@ class RenderJob:
         from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.render.devices import resolve_device
         from hear2see_desktop.core.render.frame_cache import FrameCache
-        from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
+        from hear2see_desktop.core.render.pipeline_cache import (
+            apply_loras,
+            get_pipeline,
+            render_failed_for,
+            vae_tile_px,
+        )
         from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fingerprint, weights_sha256
         from hear2see_desktop.core.runlog import append_record, new_run_id
         from hear2see_desktop.core.subtitles import make_cues
@@ -276,6 +281,8 @@ class RenderJob:
                     "loras": [[weights_fingerprint(Path(lo.path).expanduser()), lo.weight] for lo in settings.loras]}
         if settings.decoder != "vae":  # (keys of VAE-decoded frames stay as they were before decoders existed)
             identity["decoder"] = settings.decoder
+        if max(settings.width, settings.height) > vae_tile_px(device):  # tiles blend slightly differently
+            identity["vae_tile"] = vae_tile_px(device)
         cache = FrameCache((request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None)
         cues = make_cues(transcript.words) if (settings.captions or request.srt_path or request.vtt_path) else []
         temps: list[tuple[Path, Path]] = []
