@@ -247,3 +247,26 @@ def test_guidance_stops_at_guidance_end_of_the_schedule(tiny_models: tuple[Path,
     finally:
         hook.remove()
     assert not np.allclose(guided_all.numpy(), half.numpy())  # the unguided steps really ran differently
+
+
+def test_unchanged_scenes_are_not_encoded_again(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
+                                                tmp_path: Path) -> None:
+    from hear2see_desktop.core.render.devices import resolve_device
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+    from hear2see_desktop.core.render.pipeline_cache import get_pipeline
+
+    settings = tiny_settings(tiny_models[0], reactivity=0.0)
+    board = three_scenes(load_audio(narration_wav).duration_s)
+    text_encoder = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu")).pipe.text_encoder
+    calls: list[int] = []
+    hook = text_encoder.register_forward_pre_hook(lambda module, args: calls.append(1))
+    try:
+        render(narration_wav, tmp_path / "a.mp4", settings, storyboard=board, use_cache=False)
+        assert len(calls) == 3 * 2  # three scenes, each prompt and its negative prompt (CFG)
+        calls.clear()
+        edited = board.with_scene_prompt(1, "a lighthouse in a storm")
+        render(narration_wav, tmp_path / "b.mp4", settings, storyboard=edited, use_cache=False)
+        # Only the edited scene is encoded again (its prompt and negative prompt): the others come from the cache.
+        assert len(calls) == 2
+    finally:
+        hook.remove()

@@ -1,6 +1,6 @@
 """The classic mode: the distinct images of a clip denoised one by one, with previews and cancellation.
 
-Each distinct prompt is encoded once per render (not once per frame); each image gets its own
+Each distinct prompt is encoded once while the model stays loaded (not once per frame); each image gets its own
 CPU-seeded generator so the same seed gives the same picture on any device, and replays are exact.
 Images found in the frame cache (by `keys`) are handed out without touching the model.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from hear2see_desktop.core.errors import CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
 from hear2see_desktop.core.render.frame_cache import FrameCache
-from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
+from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline, text_condition
 from hear2see_desktop.core.render.schedulers import make_scheduler
 from hear2see_desktop.core.settings import RenderSettings
 
@@ -82,7 +82,6 @@ def render_images(
     steps = settings.steps
     total = max(1, len(seeds) * steps)
     use_cfg = settings.cfg > 1.0
-    encoded: dict[ScenePrompt, tuple[object, object]] = {}
     try:
         for index, seed in enumerate(seeds):
             if cancelled():
@@ -93,16 +92,8 @@ def render_images(
                 progress((index + 1) * steps, total, f"Image {index + 1}/{len(seeds)} (cached)", None)
                 on_image(index, cached)
                 continue
-            if prompts[index] not in encoded:
-                with torch.inference_mode():
-                    encoded[prompts[index]] = pipe.encode_prompt(
-                        prompts[index].prompt,
-                        device=pipe.device,
-                        num_images_per_prompt=1,
-                        do_classifier_free_guidance=use_cfg,
-                        negative_prompt=prompts[index].negative or None,
-                    )
-            prompt_embeds, negative_embeds = encoded[prompts[index]]
+            condition = text_condition(loaded, prompts[index].prompt, prompts[index].negative, use_cfg)
+            prompt_embeds, negative_embeds = condition.prompt_embeds, condition.negative_embeds
 
             def on_step_end(_pipe: object, step: int, _timestep: object, tensors: dict, index: int = index) -> dict:
                 latents = tensors["latents"]

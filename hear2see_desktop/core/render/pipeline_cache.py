@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,29 @@ class LoadedPipeline:
     loras: tuple[LoraSpec, ...] = ()
     adapter_names: list[str] = field(default_factory=list)
     load_s: float = 0.0
+    text_conditions: OrderedDict[tuple[str, str, bool], Any] = field(default_factory=OrderedDict)
+    """Encoded prompts of this model with these LoRAs (see `text_condition`), most recently used last."""
+
+
+TEXT_CACHE_SIZE = 64
+"""Prompts whose embeddings are kept per loaded model: a storyboard's scenes, across re-renders."""
+
+
+def text_condition(loaded: LoadedPipeline, prompt: str, negative: str, use_cfg: bool) -> Any:
+    """The `denoise.TextCondition` of a prompt, encoded once while the model and its LoRAs stay loaded:
+    re-rendering after editing one scene encodes only that scene's prompt."""
+    from hear2see_desktop.core.render.denoise import encode_text
+
+    key = (prompt, negative, use_cfg)
+    cache = loaded.text_conditions
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    condition = encode_text(loaded.pipe, prompt, negative, use_cfg)
+    cache[key] = condition
+    while len(cache) > TEXT_CACHE_SIZE:
+        cache.popitem(last=False)
+    return condition
 
 
 _lock = threading.Lock()
@@ -109,6 +133,7 @@ def apply_loras(loaded: LoadedPipeline, loras: list[LoraSpec]) -> None:
     wanted = tuple(loras)
     if wanted == loaded.loras:
         return
+    loaded.text_conditions.clear()  # a LoRA on the text encoder changes every embedding
     pipe = loaded.pipe
     same_files = [lora.path for lora in wanted] == [lora.path for lora in loaded.loras]
     if same_files and wanted:

@@ -38,7 +38,6 @@ from hear2see_desktop.core.motion.slerp import lerp, slerp
 from hear2see_desktop.core.render.denoise import (
     TextCondition,
     denoise,
-    encode_text,
     guided,
     latent_shape,
     seeded_noise,
@@ -46,7 +45,7 @@ from hear2see_desktop.core.render.denoise import (
 )
 from hear2see_desktop.core.render.frame_cache import FrameCache, cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
-from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
+from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline, text_condition
 from hear2see_desktop.core.render.taesd import Decoders
 from hear2see_desktop.core.settings import RenderSettings
 
@@ -177,8 +176,8 @@ class SequenceRenderer:
     def _condition(self, scene: int) -> TextCondition:
         prompt = self.scene_prompts[scene]
         if prompt not in self._conditions:
-            self._conditions[prompt] = encode_text(self.loaded.pipe, prompt.prompt, prompt.negative,
-                                                   self.settings.cfg > 1.0)
+            self._conditions[prompt] = text_condition(self.loaded, prompt.prompt, prompt.negative,
+                                                      self.settings.cfg > 1.0)
         return self._conditions[prompt]
 
     def _common_key(self) -> dict[str, Any]:
