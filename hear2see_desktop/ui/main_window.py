@@ -51,6 +51,7 @@ from hear2see_desktop.ui.waveform_view import WaveformView
 if TYPE_CHECKING:
     from hear2see_desktop.core.storyboard.board import Storyboard
     from hear2see_desktop.ui.models_dialog import ModelsDialog
+    from hear2see_desktop.ui.train_dialog import TrainDialog
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._render_current_image = 0
         self._warm_worker: JobWorker | None = None
         self.models_dialog: ModelsDialog | None = None  # made the first time it is opened
+        self.train_dialog: TrainDialog | None = None  # likewise
         self._build()
         self._build_menus()
         self._refresh_devices(list_devices)
@@ -264,6 +266,8 @@ class MainWindow(QMainWindow):
         action(render, "&Cancel", self.cancel_current, "Esc")
         for name in ("Draft", "Balanced", "Final"):
             action(render, f"{name} preset", lambda n=name: self.settings_panel.apply_preset(n))
+        render.addSeparator()
+        self.train_action = action(render, "&Train a style…", self.open_train_dialog)
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&About HEAR2SEE", self._about)
 
@@ -1112,6 +1116,23 @@ class MainWindow(QMainWindow):
         self.settings_panel.refresh_model_choices()
         self.refresh_speech_choices()
 
+    def open_train_dialog(self) -> None:
+        """The LoRA trainer, not modal (training takes long); a finished style joins the LoRA picker."""
+        from hear2see_desktop.ui.train_dialog import TrainDialog
+
+        settings = self.settings_panel.settings()
+        if self.train_dialog is None:
+            self.train_dialog = TrainDialog(self, base_model=settings.model, base_config=settings.model_config,
+                                            confirm=self.confirm, show_error=self.show_error)
+            self.train_dialog.style_trained.connect(self._on_style_trained)
+            self.train_dialog.style_chosen.connect(self.settings_panel.lora_edit.setText)
+        self.train_dialog.suggest_base(settings.model, settings.model_config)
+        self.train_dialog.show()
+        self.train_dialog.raise_()
+
+    def _on_style_trained(self, _path: str) -> None:
+        self.settings_panel.refresh_model_choices()
+
     def refresh_speech_choices(self) -> None:
         """List the installed speech models in the audio bar, keeping the user's choice."""
         from hear2see_desktop.core.asr.installed import speech_choices
@@ -1137,6 +1158,8 @@ class MainWindow(QMainWindow):
             threads.append(self.recorder.thread)
         if self.models_dialog is not None:
             threads.append(self.models_dialog.stop_download())
+        if self.train_dialog is not None:
+            threads.extend(self.train_dialog.stop_training())
         for thread in threads:
             try:
                 if thread is not None:
