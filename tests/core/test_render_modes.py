@@ -257,7 +257,9 @@ def test_unchanged_scenes_are_not_encoded_again(tiny_models: tuple[Path, Path, P
 
     settings = tiny_settings(tiny_models[0], reactivity=0.0)
     board = three_scenes(load_audio(narration_wav).duration_s)
-    text_encoder = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu")).pipe.text_encoder
+    loaded = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
+    loaded.text_conditions.clear()  # earlier tests rendered these prompts with this model
+    text_encoder = loaded.pipe.text_encoder
     calls: list[int] = []
     hook = text_encoder.register_forward_pre_hook(lambda module, args: calls.append(1))
     try:
@@ -270,3 +272,24 @@ def test_unchanged_scenes_are_not_encoded_again(tiny_models: tuple[Path, Path, P
         assert len(calls) == 2
     finally:
         hook.remove()
+
+
+def test_batched_inbetweens_match_one_at_a_time(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
+                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    from hear2see_desktop.core.render import sequence
+
+    settings = tiny_settings(tiny_models[0], scheduler="euler-a", reactivity=0.0)  # Euler a: per-frame noise
+    alone = render(narration_wav, tmp_path / "alone.mp4", settings, cache_dir=tmp_path / "alone")
+    monkeypatch.setattr(sequence, "CPU_BATCH", 4)
+    together = render(narration_wav, tmp_path / "together.mp4", settings, cache_dir=tmp_path / "together")
+    assert together["unet_evaluations"] == alone["unet_evaluations"]
+    assert together["unet_calls"] < alone["unet_calls"]  # several in-betweens per UNet call
+    # Every picture, compared losslessly in each render's frame cache (same keys: same inputs).
+    pictures = sorted(p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*.png"))
+    assert len(pictures) > alone["keyframes"] + 10  # keyframes and in-betweens
+    for name in pictures:
+        a = np.asarray(Image.open(tmp_path / "alone" / name), dtype=int)
+        b = np.asarray(Image.open(tmp_path / "together" / name), dtype=int)
+        assert np.abs(a - b).max() <= 2, name  # the same pictures, up to float rounding in batched kernels

@@ -82,7 +82,7 @@ def denoise(
     noise: Any,
     start: Any | None = None,
     strength: float = 1.0,
-    seed: int = 0,
+    seed: int | list[int] = 0,
     cancelled: CancelledFn | None = None,
     on_step: StepFn | None = None,
     guidance_end: float = 1.0,
@@ -92,7 +92,8 @@ def denoise(
     With `start`, only the last `steps_for_strength(steps, strength)` timesteps of a `steps`-step
     schedule run (as diffusers' img2img does); zero such steps return `start` unchanged, which is
     how the smooth mode skips the UNet for frames next to a keyframe. `seed` drives the sampler's
-    own randomness (Euler a), so a frame re-renders identically. CFG runs only on the steps that
+    own randomness (Euler a), so a frame re-renders identically; a batch (every tensor with n rows)
+    takes one seed per row, and each row is denoised as it would be alone. CFG runs only on the steps that
     `guided` allows under `guidance_end` (1.0: all of them, as diffusers' pipeline does).
     """
     import torch
@@ -119,10 +120,11 @@ def denoise(
     conditional = condition.prompt_embeds.to(device=device, dtype=dtype)
     both = (torch.cat([condition.negative_embeds.to(device=device, dtype=dtype), conditional]) if use_cfg
             else conditional)
-    generator = torch.Generator(device="cpu").manual_seed(int(seed) % 2**63)
+    seeds = seed if isinstance(seed, list) else [seed]
+    generators = [torch.Generator(device="cpu").manual_seed(int(value) % 2**63) for value in seeds]
     extra: dict[str, Any] = {}
     if "generator" in _step_parameters(scheduler):
-        extra["generator"] = generator
+        extra["generator"] = generators if isinstance(seed, list) else generators[0]
     with torch.inference_mode():
         for index, timestep in enumerate(timesteps):
             if cancelled is not None and cancelled():
@@ -143,13 +145,19 @@ def denoise(
 
 def decode(pipe: Any, latents: Any) -> np.ndarray:
     """The RGB uint8 (h, w, 3) picture of one clean latent, through the model's VAE."""
+    return decode_batch(pipe, latents[:1])[0]
+
+
+def decode_batch(pipe: Any, latents: Any) -> list[np.ndarray]:
+    """The RGB uint8 (h, w, 3) pictures of a batch of clean latents, in one VAE call."""
     import torch
 
     vae = pipe.vae
     with torch.inference_mode():
-        image = vae.decode(latents.to(dtype=vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
-    array = (image[0].float().clamp(-1.0, 1.0) * 0.5 + 0.5).permute(1, 2, 0).cpu().numpy()
-    return (array * 255.0 + 0.5).astype(np.uint8)
+        image = vae.decode(latents.to(device=pipe.device, dtype=vae.dtype) / vae.config.scaling_factor,
+                           return_dict=False)[0]
+    array = (image.float().clamp(-1.0, 1.0) * 0.5 + 0.5).permute(0, 2, 3, 1).cpu().numpy()
+    return list((array * 255.0 + 0.5).astype(np.uint8))
 
 
 def _step_parameters(scheduler: Any) -> set[str]:

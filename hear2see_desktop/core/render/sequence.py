@@ -71,6 +71,19 @@ FrameFn = Callable[[int, np.ndarray], None]  # (output frame index, RGB) in fram
 KeyframeFn = Callable[[int, float, np.ndarray], None]  # (keyframe index, time s, RGB)
 
 
+@dataclass(frozen=True)
+class _Inbetween:
+    """One smooth in-between to denoise: where it is, how much of which schedule it runs, its cache key."""
+
+    frame: int
+    t: float
+    pulse: float
+    schedule: int
+    strength: float
+    run: int
+    key: str
+
+
 @dataclass
 class _Key:
     """A rendered keyframe: its cache key, clean latents, initial noise, picture and scene."""
@@ -93,6 +106,25 @@ def inbetween_strength(t: float, scene_change: bool, pulse: float) -> float:
     change = 1.0 if scene_change else SAME_PROMPT_CHANGE
     base = STRENGTH_MIN + (STRENGTH_MAX - STRENGTH_MIN) * change * math.sin(math.pi * t)
     return min(MAX_STRENGTH, base + PULSE_STRENGTH * pulse)
+
+
+CPU_BATCH = 1
+"""In-betweens per UNet batch on the CPU: bench/results/cpu_options.md shows no gain per sample from batching."""
+GPU_BATCH_MAX = 8
+GPU_BYTES_PER_SAMPLE_512 = 1.5 * 2**30
+"""Rough fp16 UNet + VAE working memory of one 512 px sample on a GPU (with CFG off, as in-betweens run)."""
+
+
+def inbetween_batch_size(device: str, width: int, height: int) -> int:
+    """How many in-betweens to denoise at once: on a GPU as many as half its free memory holds (up to 8),
+    so it stays busy; on the CPU `CPU_BATCH`."""
+    if device != "cuda":
+        return CPU_BATCH
+    import torch
+
+    free, _ = torch.cuda.mem_get_info()
+    per_sample = GPU_BYTES_PER_SAMPLE_512 * (width * height) / (512 * 512)
+    return int(max(1, min(GPU_BATCH_MAX, (free * 0.5) // per_sample)))
 
 
 def refine_schedule(steps: int, strength: float) -> tuple[int, float]:
@@ -139,9 +171,11 @@ class SequenceRenderer:
         cache: FrameCache,
         identity: dict[str, Any],
         decoders: Decoders | None = None,
+        batch_size: int | None = None,
     ) -> None:
         """`identity`: what else decides the pixels (model weights hash, LoRAs) for the cache keys;
-        `decoders`: step previews and finished pictures (default `Decoders(pipe)`)."""
+        `decoders`: step previews and finished pictures (default `Decoders(pipe)`); `batch_size`: most
+        in-betweens denoised at once (default `inbetween_batch_size` for the device and size)."""
         self.loaded = loaded
         self.settings = settings
         self.plan = plan
@@ -149,6 +183,8 @@ class SequenceRenderer:
         self.cache = cache
         self.identity = identity
         self.decoders = decoders if decoders is not None else Decoders(loaded.pipe)
+        self.batch_size = max(1, batch_size or inbetween_batch_size(loaded.device.device, settings.width,
+                                                                    settings.height))
         self.counter = UNetCounter()
         self._conditions: dict[ScenePrompt, TextCondition] = {}
         self._base_noise = seeded_noise(settings.seed, latent_shape(settings.width, settings.height))
@@ -225,45 +261,70 @@ class SequenceRenderer:
                 on_frame(frame.frame, zoom_pulse(picture, frame.pulse))
             return
         scene_change = self.scene_prompts[first.scene] != self.scene_prompts[second.scene]
+        batch: list[_Inbetween] = []
+
+        def flush() -> None:
+            for item, picture in zip(batch, self._denoise_batch(first, second, batch, progress, cancelled),
+                                     strict=True):
+                on_frame(item.frame, zoom_pulse(picture, item.pulse))
+            batch.clear()
+
         for frame in frames:
             raise_if_cancelled(cancelled)
             if frame.t <= 0.0:
-                picture = first.image
-            else:
-                picture = self._smooth_frame(first, second, frame.t, scene_change, frame.pulse, progress, cancelled)
-            on_frame(frame.frame, zoom_pulse(picture, frame.pulse))
+                flush()
+                on_frame(frame.frame, zoom_pulse(first.image, frame.pulse))
+                continue
+            item = self._inbetween(first, second, frame.frame, frame.t, scene_change, frame.pulse)
+            cached = self.cache.get_image(item.key)
+            if cached is not None:
+                flush()
+                self._advance(item.run, progress, f"In-between at {frame.t:.2f} (cached)", None)
+                on_frame(frame.frame, zoom_pulse(cached, frame.pulse))
+                continue
+            if batch and (batch[0].run != item.run or len(batch) >= self.batch_size):
+                flush()
+            batch.append(item)  # consecutive in-betweens with the same timesteps denoise as one batch
+        flush()
 
-    def _smooth_frame(self, first: _Key, second: _Key, t: float, scene_change: bool, pulse: float,
-                      progress: ProgressFn, cancelled: CancelledFn) -> np.ndarray:
-        s = self.settings
-        schedule, strength = refine_schedule(s.steps, inbetween_strength(t, scene_change, pulse))
-        run = steps_for_strength(schedule, strength)
+    def _inbetween(self, first: _Key, second: _Key, frame: int, t: float, scene_change: bool,
+                   pulse: float) -> _Inbetween:
+        schedule, strength = refine_schedule(self.settings.steps, inbetween_strength(t, scene_change, pulse))
         key = cache_key("smooth", first.key, second.key, t, strength, schedule, GUIDANCE_END)
-        cached = self.cache.get_image(key)
-        label = f"In-between at {t:.2f}"
-        if cached is not None:
-            self._advance(run, progress, f"{label} (cached)", None)
-            return cached
-        first_condition = self._condition(first.scene)
-        second_condition = self._condition(second.scene)
+        return _Inbetween(frame, t, pulse, schedule, strength, steps_for_strength(schedule, strength), key)
+
+    def _denoise_batch(self, first: _Key, second: _Key, batch: list[_Inbetween], progress: ProgressFn,
+                       cancelled: CancelledFn) -> list[np.ndarray]:
+        """Denoise in-betweens that share their timesteps in one UNet batch; each keeps its own noise,
+        blended embeddings and sampler seed, so it comes out as it would alone."""
+        if not batch:
+            return []
+        import torch
+
+        s = self.settings
+        first_condition, second_condition = self._condition(first.scene), self._condition(second.scene)
+        ts = [item.t for item in batch]
         condition = TextCondition(
-            lerp(first_condition.prompt_embeds, second_condition.prompt_embeds, t),
+            torch.cat([lerp(first_condition.prompt_embeds, second_condition.prompt_embeds, t) for t in ts]),
             None if first_condition.negative_embeds is None
-            else lerp(first_condition.negative_embeds, second_condition.negative_embeds, t),
+            else torch.cat([lerp(first_condition.negative_embeds, second_condition.negative_embeds, t) for t in ts]),
         )
-        start = lerp(first.latents, second.latents, t)
-        noise = slerp(first.noise, second.noise, t)
+        start = torch.cat([lerp(first.latents, second.latents, t) for t in ts])
+        noise = torch.cat([slerp(first.noise, second.noise, t) for t in ts])
+        label = (f"In-between at {ts[0]:.2f}" if len(batch) == 1
+                 else f"In-betweens {ts[0]:.2f}-{ts[-1]:.2f} ({len(batch)} at once)")
 
         def on_step(step: int, count: int, current: Any) -> None:
-            self._report(step, progress, f"{label}, step {step}/{count}", None)
+            self._report(step * len(batch), progress, f"{label}, step {step}/{count}", None)
 
-        latents = denoise(self.loaded.pipe, s.scheduler, schedule, s.cfg, condition, noise, start=start,
-                          strength=strength, seed=int(key[:8], 16), cancelled=cancelled, on_step=on_step,
-                          guidance_end=GUIDANCE_END)
-        self._done += run
-        picture = self.decoders.final(self.loaded.pipe, latents)
-        self.cache.put_image(key, picture)
-        return picture
+        latents = denoise(self.loaded.pipe, s.scheduler, batch[0].schedule, s.cfg, condition, noise, start=start,
+                          strength=batch[0].strength, seed=[int(item.key[:8], 16) for item in batch],
+                          cancelled=cancelled, on_step=on_step, guidance_end=GUIDANCE_END)
+        self._done += batch[0].run * len(batch)
+        pictures = self.decoders.final_batch(self.loaded.pipe, latents)
+        for item, picture in zip(batch, pictures, strict=True):
+            self.cache.put_image(item.key, picture)
+        return pictures
 
     # --- progress ------------------------------------------------------------------------------
     def _report(self, step: int, progress: ProgressFn, message: str, preview: np.ndarray | None) -> None:

@@ -95,11 +95,15 @@ class Decoders:
 
     def final(self, pipe: Any, latents: Any) -> np.ndarray:
         """The finished (h, w, 3) uint8 picture of one clean latent (1, 4, h/8, w/8)."""
-        if self.final_kind == "taesd" and self.taesd is not None:
-            return taesd_decode(self.taesd, latents)[0]
-        from hear2see_desktop.core.render.denoise import decode
+        return self.final_batch(pipe, latents[:1])[0]
 
-        return decode(pipe, latents)
+    def final_batch(self, pipe: Any, latents: Any) -> list[np.ndarray]:
+        """The finished pictures of a batch of clean latents (n, 4, h/8, w/8), decoded together."""
+        if self.final_kind == "taesd" and self.taesd is not None:
+            return list(taesd_decode(self.taesd, latents))
+        from hear2see_desktop.core.render.denoise import decode_batch
+
+        return decode_batch(pipe, latents)
 
     def preview(self, latents: Any) -> np.ndarray:
         """(h, w, 3) uint8 preview of the first latent in `latents` (n, 4, h, w)."""
