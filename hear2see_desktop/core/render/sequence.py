@@ -109,7 +109,8 @@ def inbetween_strength(t: float, scene_change: bool, pulse: float) -> float:
 
 
 CPU_BATCH = 1
-"""In-betweens per UNet batch on the CPU: bench/results/cpu_options.md shows no gain per sample from batching."""
+"""In-betweens per UNet batch on the CPU: one sample already keeps every core busy in its matmuls, so a
+batch saves only per-call overhead; 1 until `bench/cpu_options.py` measures a gain on a quiet machine."""
 GPU_BATCH_MAX = 8
 GPU_BYTES_PER_SAMPLE_512 = 1.5 * 2**30
 """Rough fp16 UNet + VAE working memory of one 512 px sample on a GPU (with CFG off, as in-betweens run)."""
