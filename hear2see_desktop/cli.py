@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hear2see", description="Turn a spoken narration into a short video, offline.")
     parser.add_argument("--version", action="version", version=f"hear2see {__version__}")
     parser.add_argument("--verbose", action="store_true", help="also print the log on stderr")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this install end to end (ASR, prompt, a tiny render, MP4) offline; exit 0 on PASS")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     transcribe = sub.add_parser("transcribe", help="print the transcript of an audio file")
@@ -627,6 +629,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     log_file = setup_logging(verbose=args.verbose)
+    if args.self_test:
+        from hear2see_desktop.selftest import run_self_test
+
+        return 0 if run_self_test() else 1
     if not args.command or args.command == "gui":
         from hear2see_desktop.app import run_app
 
