@@ -290,8 +290,10 @@ class Recorder:
             info = self._device_info()
             if info is None:
                 raise Hear2SeeError(NO_MICROPHONE)
-        native = self._first_rate_hz or (info.default_samplerate_hz if info else None)
-        rates = _unique([native or 0.0, *FALLBACK_RATES_HZ])
+        # The rate asked for, then the device's own (a device that refuses it usually takes its default,
+        # which may be none of the usual rates: 22.05 or 96 kHz), then the usual ones.
+        default_hz = info.default_samplerate_hz if info else 0.0
+        rates = _unique([self._first_rate_hz or 0.0, default_hz, *FALLBACK_RATES_HZ])
         max_channels = info.max_input_channels if info else 2
         channel_choices = [1] if max_channels <= 1 else [1, min(max_channels, 2)]
         if max_channels > 2:

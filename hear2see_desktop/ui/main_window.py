@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from hear2see_desktop import __version__
-from hear2see_desktop.core import paths
+from hear2see_desktop.core import autosave, paths
 from hear2see_desktop.core.audio import Audio
 from hear2see_desktop.core.jobs import CallJob, SequenceJob
 from hear2see_desktop.core.transcript import Transcript
@@ -62,6 +62,9 @@ STORYBOARD_LENGTH_TOLERANCE_S = 0.5
 """A saved storyboard is used when it is this close to the narration's length (as the render job allows)."""
 SCENE_REBUILD_DELAY_MS = 500
 """Wait this long after the last change of the scene lengths before cutting the scenes again."""
+AUTOSAVE_DELAY_MS = 5000
+"""Autosave this long after the last change, so typing a prompt does not write on every key."""
+RECOVER_QUESTION = "Recover the work from the last session?"
 _RENDER_ITEM = re.compile(r"(?:Image|Keyframe) (\d+)/")
 
 
@@ -116,8 +119,17 @@ class MainWindow(QMainWindow):
         self._warm_worker: JobWorker | None = None
         self.models_dialog: ModelsDialog | None = None  # made the first time it is opened
         self.train_dialog: TrainDialog | None = None  # likewise
+        self._unsaved_changes = False  # changed since the last autosave or save
+        self._autosave_worker: JobWorker | None = None  # one autosave job at a time, in order
+        self._autosave_queued: tuple[Callable[[], object], str] | None = None
+        self._opening_recovery: autosave.Recovery | None = None
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
+        self.autosave_timer.timeout.connect(self.autosave_now)
         self._build()
         self._build_menus()
+        self._watch_for_changes()
         self._refresh_devices(list_devices)
         self.settings_panel.set_settings(self.store.render_settings())
         self.prompt_panel.set_style(self.store.text(Key.STYLE, "cinematic"))
@@ -132,6 +144,9 @@ class MainWindow(QMainWindow):
         self.player_finished.connect(self._on_player_finished)
         self._update_actions()
         self.statusBar().showMessage("Record or import a narration to begin.")
+        recovery = autosave.start_session()  # two small JSON files: fine on the UI thread
+        if recovery is not None:
+            QTimer.singleShot(0, lambda: self._offer_recovery(recovery))
         if warm_up_asr:
             # Loading the speech model holds Python's GIL for ~0.1 s inside ctranslate2/vosk; doing it
             # once shortly after start-up keeps that hiccup out of recording and transcription.
@@ -393,6 +408,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"{path.name}: {audio.duration_s:.1f} s")
         self._update_actions()
+        self.mark_changed()
 
     def transcribe(self) -> None:
         if self.audio_path is None or self.audio is None:
@@ -554,6 +570,7 @@ class MainWindow(QMainWindow):
     def _set_storyboard(self, board: Storyboard | None) -> None:
         self.storyboard = board
         self.scene_strip.set_storyboard(board)
+        self.mark_changed()
 
     def _on_scene_selected(self, index: int) -> None:
         if self.storyboard is not None and 0 <= index < len(self.storyboard.scenes):
@@ -735,6 +752,8 @@ class MainWindow(QMainWindow):
         except BadInputError as error:
             self.show_error(self, "Check the settings", str(error))
             return
+        self._unsaved_changes = True  # a render is the riskiest moment: keep the work as it stands now
+        self.autosave_now()
         self.store.set_render_settings(settings)
         transcript = self._transcript_for_render()
         folder = paths.cache_dir() / "renders" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -828,6 +847,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setFormat("Done")
         self.statusBar().showMessage(f"Rendered {result.out_path.name}; export it with Ctrl+E.")
         self.render_finished.emit(result)
+        self.mark_changed()
         self.measure(result.out_path)
 
     def measure(self, video: Path) -> None:
@@ -951,6 +971,8 @@ class MainWindow(QMainWindow):
         transcript = self.transcript
         if transcript is not None:
             transcript = replace(transcript, text=self.prompt_panel.transcript_text())
+        elif self.prompt_panel.transcript_text().strip():
+            transcript = self._transcript_for_render()  # typed by the user, no recognition: keep it too
         return Project(
             transcript=transcript,
             transcript_edited=self.prompt_panel.transcript_edit.edited,
@@ -1005,6 +1027,9 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu(self.store.add_recent_project(str(path)))
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"Saved {path.name}.")
+        self._unsaved_changes = False  # the project file holds the work now; the autosave is not needed
+        self.autosave_timer.stop()
+        self._autosave_in_order(autosave.discard_autosave, "Removing the autosave")
 
     def open_project_dialog(self) -> None:
         start = self.store.text(Key.LAST_FOLDER, str(Path.home()))
@@ -1012,8 +1037,12 @@ class MainWindow(QMainWindow):
         if path:
             self.open_project(Path(path))
 
-    def open_project(self, path: Path) -> None:
-        """Read the project and decode its narration in a worker, then restore every panel."""
+    def open_project(self, path: Path, recovery: autosave.Recovery | None = None) -> None:
+        """Read the project and decode its narration in a worker, then restore every panel.
+
+        With `recovery`, `path` is the autosave: the window then goes on with the project the user
+        had open (or an unsaved one), not with the autosave file itself.
+        """
         if self.is_busy():
             return
         from hear2see_desktop.core.audio import load_audio
@@ -1035,6 +1064,7 @@ class MainWindow(QMainWindow):
 
         worker = JobWorker(CallJob(read, f"Opening {path.name}"), "open")
         self._opening = path
+        self._opening_recovery = recovery
         worker.finished.connect(self._on_project_opened)
         self._run("open", worker)
 
@@ -1043,8 +1073,9 @@ class MainWindow(QMainWindow):
 
         project, audio, thumbnails = loaded
         path = self._opening
+        recovery = self._opening_recovery
         self.set_audio(project_audio_path(path, project), audio, project.transcript)
-        self.project_path = path
+        self.project_path = recovery.project_path if recovery is not None else path
         self.prompt_panel.set_style(project.style)
         self.prompt_panel.set_transcript(project.transcript.text if project.transcript else "",
                                          edited=project.transcript_edited)
@@ -1064,10 +1095,17 @@ class MainWindow(QMainWindow):
                 log.warning("the project's storyboard lasts %.2f s, its narration %.2f s: cutting it again",
                             board.duration_s, audio.duration_s)
             self.rebuild_storyboard()
+        self._update_actions()
+        if recovery is not None:
+            name = recovery.project_path.name if recovery.project_path is not None else "untitled"
+            self.setWindowTitle(f"HEAR2SEE — {name} (recovered)")
+            self.statusBar().showMessage("Recovered the work from the last session; save it to keep it.")
+            self._unsaved_changes = False  # the autosave already holds exactly this
+            self.autosave_timer.stop()
+            return
         self._fill_recent_menu(self.store.add_recent_project(str(path)))
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"Opened {path.name}.")
-        self._update_actions()
 
     def new_project(self) -> None:
         if self.is_busy():
@@ -1097,6 +1135,70 @@ class MainWindow(QMainWindow):
             act = self.recent_menu.addAction(entry)
             act.triggered.connect(lambda _=False, p=entry: self.open_project(Path(p)))
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
+    # ------------------------------------------------------------------------------------------
+    # Autosave and crash recovery (core/autosave.py does the writing, always in a worker)
+
+    def _watch_for_changes(self) -> None:
+        """Every edit the user can make schedules an autosave."""
+        panel = self.prompt_panel
+        for edit in (panel.prompt_edit, panel.negative_edit, panel.transcript_edit):
+            edit.textChanged.connect(self.mark_changed)
+        panel.style_changed.connect(self.mark_changed)
+        self.settings_panel.settings_changed.connect(self.mark_changed)
+
+    def mark_changed(self, *_args: object) -> None:
+        """The work changed: autosave it once the user pauses (AUTOSAVE_DELAY_MS after the last change)."""
+        self._unsaved_changes = True
+        self.autosave_timer.start()
+
+    def autosave_now(self) -> None:
+        """Write the work to the autosave in a worker, if there is a narration and something changed."""
+        self.autosave_timer.stop()
+        if self.audio_path is None or self.recorder is not None or not self._unsaved_changes:
+            return
+        self._unsaved_changes = False
+        project = self.project()  # built here: the worker must not read widgets
+        audio_source = self.audio_path
+        frames = dict(self.frame_pngs)
+        project_path = self.project_path
+        saved = datetime.now().isoformat(timespec="seconds")
+        self._autosave_in_order(lambda: autosave.write_autosave(project, audio_source, frames, project_path, saved),
+                                "Autosaving")
+
+    def _autosave_in_order(self, call: Callable[[], object], message: str) -> None:
+        """Run autosave jobs one after another; while one runs, only the latest request waits."""
+        if self._autosave_worker is not None:
+            self._autosave_queued = (call, message)
+            return
+        # Not in self.workers: an autosave neither blocks the user's actions nor shows a dialog.
+        worker = JobWorker(CallJob(call, message), "autosave")
+        worker.finished.connect(self._on_autosave_done)
+        worker.cancelled.connect(self._on_autosave_done)
+        worker.failed.connect(self._on_autosave_failed)
+        self._autosave_worker = worker
+        worker.start()
+
+    def _on_autosave_done(self, *_args: object) -> None:
+        self._autosave_worker = None
+        queued, self._autosave_queued = self._autosave_queued, None
+        if queued is not None:
+            self._autosave_in_order(*queued)
+
+    def _on_autosave_failed(self, message: str) -> None:
+        log.warning("autosave failed: %s", message)
+        self.statusBar().showMessage(f"Autosave failed: {message}")
+        self._on_autosave_done()
+
+    def _offer_recovery(self, recovery: autosave.Recovery) -> None:
+        """At start-up, after a session that did not close cleanly: load its autosave, or drop it."""
+        when = f" (autosaved {recovery.saved.replace('T', ' ')})" if recovery.saved else ""
+        if self.confirm(self, RECOVER_QUESTION,
+                        f"HEAR2SEE did not close properly last time. Recover the work from the last session{when}? "
+                        "If you answer No, the autosave is deleted."):
+            self.open_project(recovery.path, recovery=recovery)
+        else:
+            self._autosave_in_order(autosave.discard_autosave, "Removing the autosave")
 
     # ------------------------------------------------------------------------------------------
 
@@ -1160,12 +1262,17 @@ class MainWindow(QMainWindow):
             threads.append(self.models_dialog.stop_download())
         if self.train_dialog is not None:
             threads.extend(self.train_dialog.stop_training())
+        self._autosave_queued = None
+        if self._autosave_worker is not None:
+            threads.append(self._autosave_worker.thread)
         for thread in threads:
             try:
                 if thread is not None:
                     thread.wait(5000)  # cancelled jobs stop within one step
             except RuntimeError:  # the thread already ended and Qt deleted it
                 pass
+        # A clean close: nothing to recover next time. (Removing files here is fine: the window is going away.)
+        autosave.end_session()
         super().closeEvent(event)
 
 

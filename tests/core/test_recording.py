@@ -239,6 +239,23 @@ def test_opens_the_chosen_device_at_its_own_rate(english_48k: Path, monkeypatch:
     assert take.native_rate_hz == 44100.0
 
 
+def test_a_refused_rate_falls_back_to_the_device_default_rate(english_48k: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    old_interface = recording.InputDevice(2, "Old interface", 22050.0, 1, is_default=True)
+    factory = make_fake_factory(english_48k, speed=8.0, unsupported_rates={48000, 44100, 32000, 16000})
+    monkeypatch.setattr(recording, "list_input_devices", lambda: [old_interface])
+    monkeypatch.setattr(recording, "_sounddevice", lambda: SimpleNamespace(InputStream=factory))
+    recorder = Recorder(samplerate_hz=48000)  # asked for 48 kHz, which this device refuses
+    recorder.start()
+    record_until_source_played(recorder, factory)
+    take = recorder.stop()
+
+    assert [rate for rate, _ in factory.requested] == [48000, 22050]
+    assert take.native_rate_hz == 22050 and take.sample_rate_hz == SAMPLE_RATE_HZ
+    source, rate = sf.read(english_48k, dtype="float32")
+    assert take.duration_s == pytest.approx(len(source) / rate, abs=0.15)
+
+
 def test_recording_without_a_microphone_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recording, "list_input_devices", lambda: [])
     with pytest.raises(Hear2SeeError, match="No microphone was found"):
