@@ -36,6 +36,8 @@ PRESETS: dict[str, dict[str, object]] = {
     "Final": {"steps": 40, "cfg": 7.5, "width": 512, "height": 512, "fps": 12, "frames": None},
 }
 
+LCM_PRESET = "LCM draft"
+
 MODE_LABELS: dict[str, tuple[str, str]] = {
     "classic": ("Classic — one image per frame, as in the paper",
                 "An independent image for each distinct frame (seed + i), each held for its share of the "
@@ -70,6 +72,9 @@ class RenderSettingsPanel(QWidget):
             button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
             presets.addWidget(button)
             self.preset_buttons[name] = button
+        self.lcm_button = QPushButton(LCM_PRESET)
+        self.lcm_button.clicked.connect(self.apply_lcm_draft)
+        presets.addWidget(self.lcm_button)
         form.addRow("Preset", presets)
 
         self.mode = QComboBox()
@@ -170,6 +175,14 @@ class RenderSettingsPanel(QWidget):
 
     def refresh_model_choices(self) -> None:
         """Rebuild the Model and LoRA menus from what is installed now (after the Models dialog changed it)."""
+        from hear2see_desktop.core.render.lcm import installed_lcm_lora
+
+        lcm = installed_lcm_lora()
+        self.lcm_button.setEnabled(lcm is not None)
+        self.lcm_button.setToolTip(
+            f"{LCM_PRESET}: the LCM-LoRA in place of the LoRA, LCM sampling, 4 steps without CFG, "
+            f"{PRESETS['Draft']['width']}×{PRESETS['Draft']['height']}" if lcm is not None
+            else "Download the LCM-LoRA in File > Models… for 4-step drafts")
         _fill_menu(self.model_menu, model_choices(), self.model_edit,
                    "No models installed: download or import one in File > Models…", self._browse_model)
         _fill_menu(self.lora_menu, lora_choices(), self.lora_edit,
@@ -235,6 +248,14 @@ class RenderSettingsPanel(QWidget):
         self.width_px.setValue(settings.width)
         self.height_px.setValue(settings.height)
         self.device.setCurrentText(settings.device)
+
+    def apply_lcm_draft(self) -> None:
+        """The Draft preset rendered in 4 unguided LCM steps with the installed LCM-LoRA (it takes the LoRA
+        slot: the form holds one LoRA)."""
+        from hear2see_desktop.core.render.lcm import lcm_draft
+
+        draft = replace(self.settings(), **PRESETS["Draft"], loras=[])  # type: ignore[arg-type]
+        self.set_settings(lcm_draft(draft))
 
     def apply_preset(self, name: str) -> None:
         """Set the speed/quality trade-off of a named preset, leaving model, LoRA and seed alone."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from hear2see_desktop.core.settings import LoraSpec
 from hear2see_desktop.core.transcript import Word
 from hear2see_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from hear2see_desktop.ui.level_meter import PEAK_HOLD_S, LevelMeter
@@ -348,3 +350,24 @@ def test_preview_fits_the_image_centred_with_its_aspect_ratio(qtbot: QtBot) -> N
     assert view.image_rect().getRect() == (125, 0, 150, 300)
     pixels = qimage_to_rgb(view.grab().toImage())
     assert pixels.shape[:2] == (300, 400)
+
+
+def test_the_lcm_draft_preset_needs_the_lcm_lora_and_sets_a_four_step_draft(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("HEAR2SEE_MODELS_DIR", str(models))
+    panel = RenderSettingsPanel()
+    qtbot.addWidget(panel)
+    assert not panel.lcm_button.isEnabled() and "Models" in panel.lcm_button.toolTip()
+    installed = models / "loras" / "lcm-lora-sdv1-5.safetensors"
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"a LoRA file")  # only its presence matters to the picker
+    panel.lora_edit.setText("/styles/watercolor.safetensors")
+    panel.refresh_model_choices()
+    assert panel.lcm_button.isEnabled()
+    qtbot.mouseClick(panel.lcm_button, Qt.MouseButton.LeftButton)
+    settings = panel.settings()
+    assert (settings.scheduler, settings.steps, settings.cfg) == ("lcm", 4, 1.0)
+    assert settings.loras == [LoraSpec(str(installed), 1.0)] and settings.width == 384
