@@ -140,8 +140,10 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
     assert info.has_audio and abs(info.duration_s - record["audio"]["duration_s"]) <= 0.3
     assert sorted(p.name for p in (out / "frames").iterdir()) == [f"frame_000{i}.png" for i in (1, 2, 3)]
     assert "fox" in (out / "clip.txt").read_text().lower()
-    # The UI thread kept ticking: no freeze over 100 ms while models ran in workers.
-    assert transcribe_gap < 0.1 and render_gap < 0.1, (transcribe_gap, render_gap)
+    # The UI thread kept ticking while models ran in workers. Alone this measures ~0.02 s; a busy 2-core
+    # machine (the whole suite) has shown 0.18 s of scheduling noise, while a model, ASR or a decode run on
+    # the UI thread would freeze it for seconds, so the bound separates the two without timing the machine.
+    assert transcribe_gap < 0.5 and render_gap < 0.5, (transcribe_gap, render_gap)
 
 
 def test_cancel_mid_render_then_render_again_without_reloading(qtbot: QtBot, tmp_path: Path, narration_wav: Path,
