@@ -29,6 +29,7 @@ from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, mode
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import DEFAULT_FPS, DEFAULT_MODEL, DEVICES, MODES, LoraSpec, RenderSettings
+from hear2see_desktop.ui.layout import row
 
 PRESETS: dict[str, dict[str, object]] = {
     "Draft": {"steps": 12, "cfg": 7.0, "width": 384, "height": 384, "fps": 6, "frames": 6},
@@ -93,7 +94,7 @@ class RenderSettingsPanel(QWidget):
                                                 suffix=" s")
         self.keyframe_interval.setAccessibleName("Keyframe interval")
         self.keyframe_interval.setToolTip("Smooth and fast: a new keyframe at least this often inside a scene")
-        form.addRow("Reactivity", _row(self.reactivity, QLabel("Keyframe every"), self.keyframe_interval))
+        form.addRow("Reactivity", row(self.reactivity, QLabel("Keyframe every"), self.keyframe_interval))
         self.min_scene = QDoubleSpinBox(minimum=0.5, maximum=600.0, singleStep=0.5, value=2.0, decimals=1,
                                         suffix=" s")
         self.min_scene.setAccessibleName("Shortest scene")
@@ -103,7 +104,7 @@ class RenderSettingsPanel(QWidget):
         for spin in (self.min_scene, self.max_scene):
             spin.setToolTip("How long the narration's scenes may be: cuts fall on sentence and clause ends "
                             "within these limits")
-        form.addRow("Scenes", _row(self.min_scene, QLabel("to"), self.max_scene))
+        form.addRow("Scenes", row(self.min_scene, QLabel("to"), self.max_scene))
         self.captions = QCheckBox("Burn in captions")
         self.captions.setToolTip("Draw the narration's words into the picture (subtitle files are in Export)")
         form.addRow("", self.captions)
@@ -113,7 +114,7 @@ class RenderSettingsPanel(QWidget):
         self.model_menu = QMenu(self)
         browse_model = _menu_button(self.model_menu, "Choose a model file; the arrow lists the installed models")
         browse_model.clicked.connect(self._browse_model)
-        form.addRow("Model", _row(self.model_edit, browse_model))
+        form.addRow("Model", row(self.model_edit, browse_model))
 
         self.lora_edit = QLineEdit()
         self.lora_edit.setPlaceholderText("none")
@@ -122,7 +123,7 @@ class RenderSettingsPanel(QWidget):
         browse_lora.clicked.connect(self._browse_lora)
         self.lora_weight = QDoubleSpinBox(minimum=-4.0, maximum=4.0, singleStep=0.1, value=1.0, decimals=2)
         self.lora_weight.setToolTip("LoRA strength")
-        form.addRow("LoRA", _row(self.lora_edit, browse_lora, self.lora_weight))
+        form.addRow("LoRA", row(self.lora_edit, browse_lora, self.lora_weight))
 
         self.scheduler = QComboBox()
         for key, label in SCHEDULER_LABELS.items():
@@ -147,11 +148,11 @@ class RenderSettingsPanel(QWidget):
         randomise = QToolButton(text="Random")
         randomise.setToolTip("Pick a random seed")
         randomise.clicked.connect(self.randomise_seed)
-        form.addRow("Seed", _row(self.seed, self.seed_locked, randomise))
+        form.addRow("Seed", row(self.seed, self.seed_locked, randomise))
 
         self.width_px = QSpinBox(minimum=64, maximum=2048, singleStep=64, value=512, suffix=" px")
         self.height_px = QSpinBox(minimum=64, maximum=2048, singleStep=64, value=512, suffix=" px")
-        form.addRow("Size", _row(self.width_px, self.height_px))
+        form.addRow("Size", row(self.width_px, self.height_px))
 
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
@@ -305,15 +306,6 @@ class RenderSettingsPanel(QWidget):
                                               "LoRA files (*.safetensors)")
         if path:
             self.lora_edit.setText(path)
-
-
-def _row(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QHBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
-    return box
 
 
 def _menu_button(menu: QMenu, tooltip: str) -> QToolButton:

@@ -35,6 +35,7 @@ from hear2see_desktop.core.jobs import CallJob
 from hear2see_desktop.core.settings import DEFAULT_MODEL
 from hear2see_desktop.core.training.dataset import LoraDataset
 from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.layout import row
 from hear2see_desktop.ui.loss_plot import LossPlot
 from hear2see_desktop.ui.sample_strip import SampleStrip
 from hear2see_desktop.ui.train_job import (
@@ -67,15 +68,6 @@ def choose_dataset_folder(parent: QWidget, start: str) -> str:
 def choose_output_file(parent: QWidget, start: str) -> str:
     path, _ = QFileDialog.getSaveFileName(parent, "Save the style as", start, "LoRA files (*.safetensors)")
     return path
-
-
-def _row(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QHBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
-    return box
 
 
 class TrainDialog(QDialog):
@@ -128,7 +120,7 @@ class TrainDialog(QDialog):
         self.dataset_edit.editingFinished.connect(self._on_dataset_edited)
         browse_dataset = QPushButton("Browse…")
         browse_dataset.clicked.connect(self._browse_dataset)
-        form.addRow("Dataset", _row(self.dataset_edit, browse_dataset))
+        form.addRow("Dataset", row(self.dataset_edit, browse_dataset))
         self.dataset_label = QLabel("Choose a folder of at least 4 captioned images (15 or more is better).")
         self.dataset_label.setWordWrap(True)
         form.addRow("", self.dataset_label)
@@ -136,7 +128,7 @@ class TrainDialog(QDialog):
         self.output_edit.textEdited.connect(self._on_output_edited)
         browse_output = QPushButton("…")
         browse_output.clicked.connect(self._browse_output)
-        form.addRow("Output", _row(self.output_edit, browse_output))
+        form.addRow("Output", row(self.output_edit, browse_output))
         self.resume = QCheckBox("Resume from the last checkpoint of this output")
         self.resume.toggled.connect(self._update_buttons)
         form.addRow("", self.resume)

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES
 from hear2see_desktop.core.training.settings import PRECISIONS, TrainSettings
+from hear2see_desktop.ui.layout import row
 
 
 def _spin(low: int, high: int, value: int, special: str = "", step: int = 1) -> QSpinBox:
@@ -23,15 +23,6 @@ def _spin(low: int, high: int, value: int, special: str = "", step: int = 1) -> 
     if special:
         spin.setSpecialValueText(special)  # shown at the minimum, which stands for "never"/"auto"
     return spin
-
-
-def _row(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QHBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
-    return box
 
 
 class TrainSettingsForm(QWidget):
@@ -56,11 +47,11 @@ class TrainSettingsForm(QWidget):
         self.alpha = QDoubleSpinBox(minimum=0.0, maximum=1024.0, value=0.0, decimals=1)
         self.alpha.setSpecialValueText("= rank")
         self.alpha.setToolTip("The update is scaled by alpha/rank")
-        form.addRow("Rank / alpha", _row(self.rank, QLabel("alpha"), self.alpha))
+        form.addRow("Rank / alpha", row(self.rank, QLabel("alpha"), self.alpha))
         self.steps = _spin(1, 1_000_000, defaults.steps)
         self.warmup = _spin(-1, 1_000_000, -1, "auto")
         self.warmup.setToolTip("Steps of linear warm-up before the cosine decay (auto: a tenth, at most 100)")
-        form.addRow("Steps", _row(self.steps, QLabel("warm-up"), self.warmup))
+        form.addRow("Steps", row(self.steps, QLabel("warm-up"), self.warmup))
         self.learning_rate = QDoubleSpinBox(decimals=6, singleStep=0.00005)  # decimals before the value
         self.learning_rate.setRange(0.000001, 1.0)
         self.learning_rate.setValue(defaults.learning_rate)
@@ -72,7 +63,7 @@ class TrainSettingsForm(QWidget):
         self.batch = _spin(1, 64, defaults.batch_size)
         self.grad_accum = _spin(1, 128, defaults.grad_accum)
         self.grad_accum.setToolTip("Micro-batches per step: a larger effective batch in the same memory")
-        form.addRow("Batch", _row(self.batch, QLabel("grad. accumulation"), self.grad_accum))
+        form.addRow("Batch", row(self.batch, QLabel("grad. accumulation"), self.grad_accum))
         self.seed = _spin(0, 2**31 - 1, defaults.seed)
         form.addRow("Seed", self.seed)
         self.caption_prefix = QLineEdit()
@@ -84,7 +75,7 @@ class TrainSettingsForm(QWidget):
         self.flip = QCheckBox("Mirror images at random")
         self.flip.setChecked(defaults.flip)
         self.flip.setToolTip("Turn off for pictures with text or logos")
-        form.addRow("", _row(self.train_text_encoder, self.flip))
+        form.addRow("", row(self.train_text_encoder, self.flip))
         self.validation_prompt = QLineEdit()
         self.validation_prompt.setPlaceholderText("a picture to draw every N steps (optional)")
         form.addRow("Validation prompt", self.validation_prompt)
@@ -92,12 +83,12 @@ class TrainSettingsForm(QWidget):
         self.every.setToolTip("A checkpoint and a validation image every this many steps")
         self.validation_steps = _spin(1, 200, defaults.validation_steps)
         self.validation_steps.setToolTip("Denoising steps of each validation image")
-        form.addRow("Every N steps", _row(self.every, QLabel("drawn in"), self.validation_steps, QLabel("steps")))
+        form.addRow("Every N steps", row(self.every, QLabel("drawn in"), self.validation_steps, QLabel("steps")))
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         self.precision = QComboBox()
         self.precision.addItems(list(PRECISIONS))
-        form.addRow("Device", _row(self.device, QLabel("precision"), self.precision))
+        form.addRow("Device", row(self.device, QLabel("precision"), self.precision))
 
     def settings(self) -> TrainSettings:
         """The form as TrainSettings (not validated: TrainSettings.validate says what is off)."""
