@@ -20,6 +20,7 @@ import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.part_files import sweep_stale_parts
 from hear2see_desktop.core.transcript import Transcript
 
 EXPORT_KINDS = ("mp4", "frames", "transcript", "subtitles")
@@ -92,6 +93,8 @@ class ExportJob:
         return cls("subtitles", target, transcript=transcript)
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> ExportResult:
+        # What an export killed earlier left in the same place (see core/part_files.py).
+        sweep_stale_parts(self.target if self.kind == "frames" else self.target.parent)
         if self.kind == "mp4":
             return self._export_mp4(progress, cancelled)
         if self.kind == "frames":

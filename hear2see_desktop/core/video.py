@@ -27,6 +27,7 @@ import numpy as np
 from hear2see_desktop.core.audio import Audio, write_wav
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError, RenderFailedError
 from hear2see_desktop.core.ffmpeg import ffmpeg_exe
+from hear2see_desktop.core.part_files import sweep_stale_parts
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class VideoWriter:
             raise BadInputError(f"Cannot create the output folder {folder} ({e.strerror or e}).") from e
         if audio_path is not None and not Path(audio_path).is_file():
             raise BadInputError(f"There is no narration file at {audio_path}; check the path and try again.")
+        sweep_stale_parts(folder)  # what a render killed earlier left here (see core/part_files.py)
         self._part_path = folder / f".{self.out_path.name}.part-{secrets.token_hex(4)}.mp4"
         try:
             if audio is not None:
