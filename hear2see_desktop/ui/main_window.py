@@ -43,6 +43,7 @@ from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import PreviewView
 from hear2see_desktop.ui.prompt_panel import PromptPanel
 from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+from hear2see_desktop.ui.save_guard import AskFn, SaveGuard
 from hear2see_desktop.ui.scene_strip import SceneStrip
 from hear2see_desktop.ui.settings_store import Key, SettingsStore
 from hear2see_desktop.ui.timeline_view import TimelineView
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         show_error: Callable[[QWidget, str, str], None] | None = None,
         list_devices: Callable[[], list[Any]] | None = None,
         warm_up_asr: bool = True,
+        ask_to_save: AskFn | None = None,
     ) -> None:
         super().__init__()
         self.store = store or SettingsStore()
@@ -127,6 +129,10 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
         self.autosave_timer.timeout.connect(self.autosave_now)
+        # "Save changes?" before closing or replacing work the user has not saved to a project file.
+        self.save_guard = SaveGuard(self, lambda: self.audio_path is not None, self._work_name, self.save_project,
+                                    ask=ask_to_save)
+        self._sweep_worker: JobWorker | None = None
         self._build()
         self._build_menus()
         self._watch_for_changes()
@@ -144,9 +150,12 @@ class MainWindow(QMainWindow):
         self.player_finished.connect(self._on_player_finished)
         self._update_actions()
         self.statusBar().showMessage("Record or import a narration to begin.")
-        recovery = autosave.start_session()  # two small JSON files: fine on the UI thread
+        # This window's own autosave slot; a few small files, fine on the UI thread.
+        self.autosave_session = autosave.start_session()
+        recovery = self.autosave_session.recovery
         if recovery is not None:
             QTimer.singleShot(0, lambda: self._offer_recovery(recovery))
+        self._sweep_part_files()
         if warm_up_asr:
             # Loading the speech model holds Python's GIL for ~0.1 s inside ctranslate2/vosk; doing it
             # once shortly after start-up keeps that hiccup out of recording and transcription.
@@ -987,35 +996,44 @@ class MainWindow(QMainWindow):
             scene_times_edited=self._scene_times_edited,
         )
 
-    def save_project(self) -> None:
+    def save_project(self) -> bool:
+        """Save to the project's file, or ask where (Save As) when it has none; False when no save started."""
         if self.project_path is None:
-            self.save_project_as()
-        else:
-            self.save_project_to(self.project_path)
+            return self.save_project_as()
+        return self.save_project_to(self.project_path)
 
-    def save_project_as(self) -> None:
+    def save_project_as(self) -> bool:
         if self.audio_path is None:
             self.show_error(self, "Nothing to save", "Record or import a narration first.")
-            return
+            return False
         start = str(Path(self.store.text(Key.LAST_FOLDER, str(Path.home()))) / f"{self.audio_path.stem}.h2s")
         path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
-        if path:
-            self.save_project_to(Path(path).with_suffix(".h2s"))
+        return bool(path) and self.save_project_to(Path(path).with_suffix(".h2s"))
 
-    def save_project_to(self, path: Path) -> None:
-        """Write the project, its narration and frames beside it, in a worker."""
+    def save_project_to(self, path: Path) -> bool:
+        """Write the project, its narration and frames beside it, in a worker; False when no save started."""
         if self.audio_path is None or "save" in self.workers:
-            return
-        from hear2see_desktop.core.project import save_project
+            return False
+        from hear2see_desktop.core.part_files import sweep_stale_parts
+        from hear2see_desktop.core.project import project_frames_dir, save_project
 
         project = self.project()
         audio_source = self.audio_path
         frames = dict(self.frame_pngs)
-        worker = JobWorker(CallJob(lambda: (save_project(project, path, audio_source, frames), project)[1],
-                                   "Saving the project"), "save")
+
+        def save() -> Any:
+            for folder in (path.parent, project_frames_dir(path)):
+                sweep_stale_parts(folder)  # what a save killed earlier left there
+            save_project(project, path, audio_source, frames)
+            return project
+
+        worker = JobWorker(CallJob(save, "Saving the project"), "save")
         self._saving_to = path
         worker.finished.connect(self._on_project_saved)
+        worker.failed.connect(self.save_guard.save_failed)
+        worker.cancelled.connect(self.save_guard.save_failed)
         self._run("save", worker)
+        return True
 
     def _on_project_saved(self, project: Any) -> None:
         from hear2see_desktop.core.project import project_audio_path, project_frame_paths
@@ -1029,21 +1047,27 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path.name}.")
         self._unsaved_changes = False  # the project file holds the work now; the autosave is not needed
         self.autosave_timer.stop()
-        self._autosave_in_order(autosave.discard_autosave, "Removing the autosave")
+        self._autosave_in_order(self.autosave_session.discard, "Removing the autosave")
+        self.save_guard.saved()  # last: a close or New that waited for this save goes on
 
     def open_project_dialog(self) -> None:
+        if self.is_busy() or not self.save_guard.go_ahead(self.open_project_dialog):
+            return
         start = self.store.text(Key.LAST_FOLDER, str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
         if path:
-            self.open_project(Path(path))
+            self.open_project(Path(path), ask=False)
 
-    def open_project(self, path: Path, recovery: autosave.Recovery | None = None) -> None:
+    def open_project(self, path: Path, recovery: autosave.Recovery | None = None, ask: bool = True) -> None:
         """Read the project and decode its narration in a worker, then restore every panel.
 
         With `recovery`, `path` is the autosave: the window then goes on with the project the user
-        had open (or an unsaved one), not with the autosave file itself.
+        had open (or an unsaved one), not with the autosave file itself. With `ask`, work that is not
+        saved gets the "Save changes?" question first.
         """
         if self.is_busy():
+            return
+        if ask and recovery is None and not self.save_guard.go_ahead(lambda: self.open_project(path, ask=False)):
             return
         from hear2see_desktop.core.audio import load_audio
         from hear2see_desktop.core.project import load_project, project_audio_path
@@ -1106,14 +1130,10 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu(self.store.add_recent_project(str(path)))
         self.setWindowTitle(f"HEAR2SEE — {path.name}")
         self.statusBar().showMessage(f"Opened {path.name}.")
+        self.save_guard.changed = False  # just as it is in the file (a recovered autosave is not: it stays changed)
 
     def new_project(self) -> None:
-        if self.is_busy():
-            return
-        edited = self.prompt_panel.prompt_edited() or self.prompt_panel.transcript_edit.edited
-        if (edited or self.storyboard_edited()) and not self.confirm(
-            self, "Start a new project?", "Your edits that are not saved in a project will be lost."
-        ):
+        if self.is_busy() or not self.save_guard.go_ahead(self.new_project):
             return
         self.stop_playback()
         self.audio_path = self.audio = self.transcript = self.project_path = self.last_render = None
@@ -1128,6 +1148,14 @@ class MainWindow(QMainWindow):
         self.prompt_panel.set_prompt("", "")
         self.setWindowTitle("HEAR2SEE")
         self._update_actions()
+        self.save_guard.changed = False
+        self._unsaved_changes = False  # saved or dropped by the user's answer: nothing for a crash to keep
+        self.autosave_timer.stop()
+        self._autosave_in_order(self.autosave_session.discard, "Removing the autosave")
+
+    def _work_name(self) -> str:
+        """What the "Save changes to ...?" question calls the work."""
+        return self.project_path.name if self.project_path is not None else "the untitled project"
 
     def _fill_recent_menu(self, recent: list[str] | None = None) -> None:
         self.recent_menu.clear()
@@ -1150,6 +1178,7 @@ class MainWindow(QMainWindow):
     def mark_changed(self, *_args: object) -> None:
         """The work changed: autosave it once the user pauses (AUTOSAVE_DELAY_MS after the last change)."""
         self._unsaved_changes = True
+        self.save_guard.changed = True
         self.autosave_timer.start()
 
     def autosave_now(self) -> None:
@@ -1163,7 +1192,8 @@ class MainWindow(QMainWindow):
         frames = dict(self.frame_pngs)
         project_path = self.project_path
         saved = datetime.now().isoformat(timespec="seconds")
-        self._autosave_in_order(lambda: autosave.write_autosave(project, audio_source, frames, project_path, saved),
+        session = self.autosave_session
+        self._autosave_in_order(lambda: session.write(project, audio_source, frames, project_path, saved),
                                 "Autosaving")
 
     def _autosave_in_order(self, call: Callable[[], object], message: str) -> None:
@@ -1193,12 +1223,28 @@ class MainWindow(QMainWindow):
     def _offer_recovery(self, recovery: autosave.Recovery) -> None:
         """At start-up, after a session that did not close cleanly: load its autosave, or drop it."""
         when = f" (autosaved {recovery.saved.replace('T', ' ')})" if recovery.saved else ""
+        more = (f" {recovery.waiting} more window{'s' if recovery.waiting != 1 else ''} left work too; this is the "
+                "newest, and the others are offered the next times HEAR2SEE starts.") if recovery.waiting else ""
         if self.confirm(self, RECOVER_QUESTION,
                         f"HEAR2SEE did not close properly last time. Recover the work from the last session{when}? "
-                        "If you answer No, the autosave is deleted."):
+                        f"If you answer No, the autosave is deleted.{more}"):
             self.open_project(recovery.path, recovery=recovery)
         else:
-            self._autosave_in_order(autosave.discard_autosave, "Removing the autosave")
+            self._autosave_in_order(self.autosave_session.discard, "Removing the autosave")
+
+    def _sweep_part_files(self) -> None:
+        """Remove the hidden part files that killed renders and saves left in the app's folders, in a worker."""
+        from hear2see_desktop.core.part_files import sweep_app_folders
+
+        # Not in self.workers: it neither blocks the user's actions nor shows a dialog.
+        worker = JobWorker(CallJob(sweep_app_folders, "Tidying up"), "sweep")
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(self._on_swept)
+        self._sweep_worker = worker
+        worker.start()
+
+    def _on_swept(self, *_args: object) -> None:
+        self._sweep_worker = None
 
     # ------------------------------------------------------------------------------------------
 
@@ -1250,12 +1296,15 @@ class MainWindow(QMainWindow):
                           "Spoken narration to video, on your own computer.")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.save_guard.go_ahead(self.close):  # Cancel, or Save (the window closes once it is saved)
+            event.ignore()
+            return
         self.store.set(Key.GEOMETRY, self.saveGeometry())
         self.store.set(Key.SPLITTER, self.splitter.saveState())
         self.store.set_render_settings(self.current_settings())
         self.cancel_current()
         self.stop_playback()
-        threads = [w.thread for w in [*self.workers.values(), self._warm_worker] if w is not None]
+        threads = [w.thread for w in [*self.workers.values(), self._warm_worker, self._sweep_worker] if w is not None]
         if self.recorder is not None:
             threads.append(self.recorder.thread)
         if self.models_dialog is not None:
@@ -1271,8 +1320,9 @@ class MainWindow(QMainWindow):
                     thread.wait(5000)  # cancelled jobs stop within one step
             except RuntimeError:  # the thread already ended and Qt deleted it
                 pass
-        # A clean close: nothing to recover next time. (Removing files here is fine: the window is going away.)
-        autosave.end_session()
+        # A clean close (also after "Don't Save": the user chose to drop the work): nothing to recover next
+        # time, and the slot is free. (Removing files here is fine: the window is going away.)
+        self.autosave_session.end()
         super().closeEvent(event)
 
 
