@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_train_lora_parser(sub: argparse._SubParsersAction) -> None:
     """`hear2see train-lora DATASET_DIR -o style.safetensors`: a LoRA style from a folder of captioned images."""
     from hear2see_desktop.core.settings import DEVICES
-    from hear2see_desktop.core.training.settings import PRECISIONS, TrainSettings
+    from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 
     defaults = TrainSettings()
     train = sub.add_parser("train-lora", help="train a LoRA style on a folder of captioned images")
@@ -200,7 +200,12 @@ def _add_train_lora_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint of this output")
     train.add_argument("--device", choices=DEVICES, default=defaults.device)
     train.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
-                       help="auto: bf16/fp16 mixed precision on a CUDA GPU, fp32 elsewhere")
+                       help="auto: bf16/fp16 mixed precision on a CUDA GPU, fp32 elsewhere; fp16 and bf16 also run "
+                            "on the CPU (the model in half the memory, but slower than fp32 there)")
+    train.add_argument("--gradient-checkpointing", choices=GRADIENT_CHECKPOINTING,
+                       default=defaults.gradient_checkpointing,
+                       help="recompute activations in the backward pass: less memory, slower steps, the same weights "
+                            "(auto: on with a CUDA GPU)")
 
 
 def _add_models_parser(sub: argparse._SubParsersAction) -> None:
@@ -594,6 +599,7 @@ def cmd_train_lora(args: argparse.Namespace) -> int:
         grad_accum=args.grad_accum, seed=args.seed, train_text_encoder=args.train_text_encoder,
         caption_prefix=args.caption_prefix, flip=not args.no_flip, every=args.every,
         validation_prompt=args.validation_prompt, device=args.device, precision=args.precision,
+        gradient_checkpointing=args.gradient_checkpointing,
     )
     job = TrainLoraJob(Path(args.dataset).expanduser(), Path(args.output).expanduser(), settings, resume=args.resume)
     # The first Ctrl-C stops after the current step and keeps a checkpoint; a second one stops at once.

@@ -23,7 +23,8 @@ def test_help_lists_train_lora(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["train-lora", "--help"], capsys)
     assert code == 0
     for flag in ("--base", "--rank", "--alpha", "--steps", "--lr", "--resolution", "--batch", "--grad-accum",
-                 "--seed", "--train-text-encoder", "--validation-prompt", "--every", "--resume", "--caption-prefix"):
+                 "--seed", "--train-text-encoder", "--validation-prompt", "--every", "--resume", "--caption-prefix",
+                 "--precision", "--gradient-checkpointing"):
         assert flag in out
 
 
@@ -130,6 +131,30 @@ def test_the_default_base_model_missing_is_the_sentence_render_gives(
     code, _, err = run_cli(["train-lora", str(dataset), "-o", str(tmp_path / "style.safetensors"), *FAST], capsys)
     assert code == 3
     assert "huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5" in one_sentence(err)
+
+
+def test_fp16_and_gradient_checkpointing_run_on_the_cpu(
+    tiny_models: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = write_shapes_dataset(tmp_path / "shapes")
+    out = tmp_path / "style.safetensors"
+    code, stdout, err = run_cli(["train-lora", str(dataset), "-o", str(out), "--base", str(tiny_models[0]), *FAST,
+                                 "--steps", "2", "--precision", "fp16", "--gradient-checkpointing", "on"], capsys)
+    assert code == 0, err
+    assert stdout.strip() == str(out) and "2 steps, final loss" in err.splitlines()[-1]
+    assert "cannot run" not in err  # diffusers' warning that a float16 pipeline fails on the CPU is not shown
+    with safe_open(str(out), "pt") as handle:
+        metadata = handle.metadata()
+    assert (metadata["precision"], metadata["gradient_checkpointing"]) == ("fp16", "on")
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--precision", "fp8"), ("--gradient-checkpointing", "sometimes")])
+def test_an_unknown_choice_is_a_usage_error(flag: str, value: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["train-lora", str(tmp_path), "-o", "x.safetensors", flag, value], capsys)
+    assert code == 2
+    sentence = one_sentence(err)
+    assert f"Argument {flag}: invalid choice: '{value}' (choose from 'auto'," in sentence
 
 
 def test_a_flag_that_is_not_a_number_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,6 +36,7 @@ _FIELD_NAMES = {
     "--batch": "Batch",
     "--grad-accum": "Grad. accumulation",
     "--every": "Every",
+    "--precision": "Precision",
     "--base-config": "Base config",
     "--base": "Base model",
 }

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES
-from hear2see_desktop.core.training.settings import PRECISIONS, TrainSettings
+from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 from hear2see_desktop.ui.layout import row
 
 
@@ -88,7 +88,14 @@ class TrainSettingsForm(QWidget):
         self.device.addItems(list(DEVICES))
         self.precision = QComboBox()
         self.precision.addItems(list(PRECISIONS))
+        self.precision.setToolTip("auto: bf16/fp16 mixed precision on a CUDA GPU, fp32 elsewhere. fp16 and bf16 also "
+                                  "run on the CPU: the model in half the memory, but slower than fp32 there")
         form.addRow("Device", row(self.device, QLabel("precision"), self.precision))
+        self.gradient_checkpointing = QComboBox()
+        self.gradient_checkpointing.addItems(list(GRADIENT_CHECKPOINTING))
+        self.gradient_checkpointing.setToolTip("Recompute activations in the backward pass: less memory, more "
+                                               "compute, the same weights (auto: on with a CUDA GPU)")
+        form.addRow("Grad. checkpointing", self.gradient_checkpointing)
 
     def settings(self) -> TrainSettings:
         """The form as TrainSettings (not validated: TrainSettings.validate says what is off)."""
@@ -103,6 +110,7 @@ class TrainSettingsForm(QWidget):
             caption_prefix=self.caption_prefix.text().strip(), flip=self.flip.isChecked(), every=self.every.value(),
             validation_prompt=prompt or None, validation_steps=self.validation_steps.value(),
             device=self.device.currentText(), precision=self.precision.currentText(),
+            gradient_checkpointing=self.gradient_checkpointing.currentText(),
         )
 
     def set_base(self, model: str, config: str | None = None) -> None:

@@ -18,7 +18,6 @@ from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.training.checkpoints import LORA_NAME, checkpoints_dir, saved_checkpoints
 from hear2see_desktop.core.training.dataset import load_dataset
 from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainResult, TrainSettings, samples_dir
-from hear2see_desktop.core.training.trainer import choose_precision
 from tests.tiny_dataset import write_shapes_dataset
 
 PROMPT = "a red square"
@@ -101,6 +100,7 @@ def test_the_file_is_a_diffusers_lora_that_records_the_run(trained: Trained) -> 
     assert (metadata["resolution"], metadata["seed"]) == ("64", "3")
     assert metadata["dataset_sha256"] == expected_hash and len(metadata["base_model_sha256"]) == 64
     assert metadata["software"] == f"hear2see {__version__}"
+    assert (metadata["precision"], metadata["gradient_checkpointing"]) == ("fp32", "off")  # auto, on the CPU
     # Nothing half-written is left beside it; checkpoints and validation images are where they should be.
     assert sorted(p.name for p in out.parent.iterdir()) == ["style.checkpoints", "style.safetensors",
                                                            "style.samples"]
@@ -272,18 +272,11 @@ def test_the_dataset_hash_names_images_and_captions_not_where_captions_are_kept(
     ({"alpha": 0.0}, "alpha must be above 0"),
     ({"warmup_steps": 31}, "Warm-up steps"),
     ({"precision": "fp8"}, "Unknown precision"),
+    ({"gradient_checkpointing": "sometimes"}, "Unknown gradient checkpointing 'sometimes'"),
 ])
 def test_settings_out_of_range_are_one_sentence(change: dict[str, object], message: str) -> None:
     with pytest.raises(BadInputError, match=message):
         replace(FAST, **change).validate()
-
-
-def test_mixed_precision_needs_a_cuda_gpu() -> None:
-    from hear2see_desktop.core.render.devices import DeviceChoice
-
-    assert choose_precision("auto", DeviceChoice("cpu", "float32")).weights == "float32"
-    with pytest.raises(BadInputError, match="needs a CUDA GPU"):
-        choose_precision("fp16", DeviceChoice("cpu", "float32"))
 
 
 def test_a_missing_base_model_says_where_it_looked_like_render(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ class Checkpoint:
     optimizer: dict[str, Any]
     lr_scheduler: dict[str, Any]
     rng: dict[str, Any]
-    grad_scaler: dict[str, Any] | None = None  # fp16 loss scaling on a GPU
+    grad_scaler: dict[str, Any] | None = None  # the loss scaler of an fp16 run
     losses: list[float] = field(default_factory=list)
     identity: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None

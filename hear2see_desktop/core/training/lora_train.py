@@ -36,7 +36,9 @@ __all__ = ["TrainLoraJob", "TrainResult", "TrainSettings", "TrainingFailedError"
 
 log = logging.getLogger(__name__)
 
-# What a resumed run must share with the run that wrote the checkpoint, and how to name it to the user.
+# What a resumed run must share with the run that wrote the checkpoint, and how to name it to the user. The
+# precision (as resolved: auto on a GPU is bf16 or fp16) changes the arithmetic of every step, so a resumed run
+# would not end where the uninterrupted one does; the device and gradient checkpointing leave it as it is.
 _IDENTITY_NAMES = {
     "base_sha256": "base model",
     "dataset_sha256": "dataset (images and captions)",
@@ -49,7 +51,15 @@ _IDENTITY_NAMES = {
     "learning_rate": "learning rate",
     "seed": "seed",
     "flip": "flip choice",
+    "precision": "precision",
 }
+
+
+class _HalfOnCpuWarning(logging.Filter):
+    """Drops diffusers' warning that a float16 pipeline "cannot run" on the CPU: under autocast it trains fine."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "cannot run with `cpu` device" not in record.getMessage()
 
 
 @dataclass
@@ -129,18 +139,20 @@ class TrainLoraJob:
                                 "delete that folder to start again.")
         return latest
 
-    def _identity(self, dataset: LoraDataset, base_sha256: str) -> dict[str, Any]:
+    def _identity(self, dataset: LoraDataset, base_sha256: str, precision: str) -> dict[str, Any]:
         settings = self.settings
         return {"base_sha256": base_sha256, "dataset_sha256": dataset.sha256, "rank": settings.rank,
                 "alpha": settings.lora_alpha, "train_text_encoder": settings.train_text_encoder,
                 "resolution": settings.resolution, "batch_size": settings.batch_size,
                 "grad_accum": settings.grad_accum, "learning_rate": settings.learning_rate, "seed": settings.seed,
-                "flip": settings.flip}
+                "flip": settings.flip, "precision": precision}
 
     @staticmethod
     def _check_identity(checkpoint: Checkpoint, identity: dict[str, Any], folder: Path) -> None:
         for key, name in _IDENTITY_NAMES.items():
-            saved = checkpoint.identity.get(key)
+            if key not in checkpoint.identity:  # written before the key was recorded (precision)
+                continue
+            saved = checkpoint.identity[key]
             if saved != identity[key]:
                 what = "changed" if key.endswith("sha256") else f"{saved}, not {identity[key]}"
                 raise BadInputError(f"The checkpoints in {folder} were made with a different {name} ({what}): "
@@ -157,7 +169,7 @@ class TrainLoraJob:
         settings = self.settings
         folder = checkpoints_dir(self.out_path)
         progress(0, 1, "Checking the base model", None)
-        identity = self._identity(dataset, weights_sha256(source.path))
+        identity = self._identity(dataset, weights_sha256(source.path), precision.label)
         checkpoint = load_checkpoint(checkpoint_path) if checkpoint_path is not None else None
         if checkpoint is not None:
             self._check_identity(checkpoint, identity, folder)
@@ -168,13 +180,20 @@ class TrainLoraJob:
             pipeline_cache.release()  # a render's cached model would hold GPU memory training needs
         started = time.perf_counter()
         # The render's loader, not its cache: training adds layers to this copy of the model.
-        pipe = pipeline_cache.load_pipeline(source, DeviceChoice(device.device, precision.weights))
+        diffusers_log = logging.getLogger("diffusers.pipelines.pipeline_utils")
+        quiet = _HalfOnCpuWarning()
+        diffusers_log.addFilter(quiet)
+        try:
+            pipe = pipeline_cache.load_pipeline(source, DeviceChoice(device.device, precision.weights))
+        finally:
+            diffusers_log.removeFilter(quiet)
         log.info("base model %s loaded in %.1f s (%s, %s)", source.path, time.perf_counter() - started,
                  device.device, precision.label)
         raise_if_cancelled(cancelled)
         latents = encode_images(pipe.vae, [e.image_path for e in dataset.examples], settings.resolution,
                                 settings.flip, progress, cancelled)
         trainer = LoraTrainer(pipe, settings, dataset.captions, latents, precision)
+        log.info("gradient checkpointing %s", "on" if trainer.gradient_checkpointing else "off")
         losses: list[float] = []
         step = 0
         if checkpoint is not None:
@@ -203,7 +222,7 @@ class TrainLoraJob:
                 saved_step = step
         if settings.validation_prompt and sampled_step != step:  # resumed at or past the last step
             samples.append(self._sample(trainer, step, f"Training, step {step}/{total}", progress))
-        return self._write(trainer, dataset, identity, step, losses, samples, precision.label)
+        return self._write(trainer, dataset, identity, step, losses, samples)
 
     def _stop(self, trainer: Any, step: int, saved_step: int, losses: list[float], identity: dict[str, Any],
               folder: Path) -> NoReturn:
@@ -228,7 +247,7 @@ class TrainLoraJob:
         return path
 
     def _write(self, trainer: Any, dataset: LoraDataset, identity: dict[str, Any], step: int,
-               losses: list[float], samples: list[Path], precision: str) -> TrainResult:
+               losses: list[float], samples: list[Path]) -> TrainResult:
         from hear2see_desktop.core.training.adapters import write_safetensors
 
         settings = self.settings
@@ -249,7 +268,8 @@ class TrainLoraJob:
             "batch_size": str(settings.batch_size),
             "grad_accum": str(settings.grad_accum),
             "train_text_encoder": str(settings.train_text_encoder).lower(),
-            "precision": precision,
+            "precision": trainer.precision.label,
+            "gradient_checkpointing": "on" if trainer.gradient_checkpointing else "off",
             "final_loss": f"{losses[-1]:.6f}" if losses else "",
             "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }

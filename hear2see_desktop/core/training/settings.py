@@ -9,7 +9,10 @@ from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-"""auto: bf16 (or fp16 where bf16 is missing) autocast on a CUDA GPU, fp32 elsewhere."""
+"""auto: bf16 (or fp16 where bf16 is missing) autocast on a CUDA GPU, fp32 elsewhere; fp16 and bf16 also run on the
+CPU when asked for (the frozen model in half the memory, but slower than fp32 there)."""
+GRADIENT_CHECKPOINTING = ("auto", "on", "off")
+"""Recompute activations in the backward pass (less memory, more compute, the same weights); auto: on a CUDA GPU."""
 
 
 @dataclass
@@ -35,6 +38,7 @@ class TrainSettings:
     validation_steps: int = 20  # denoising steps of each validation image
     device: str = "auto"
     precision: str = "auto"
+    gradient_checkpointing: str = "auto"
 
     @property
     def lora_alpha(self) -> float:
@@ -72,6 +76,9 @@ class TrainSettings:
             (self.device in DEVICES, f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}."),
             (self.precision in PRECISIONS,
              f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}."),
+            (self.gradient_checkpointing in GRADIENT_CHECKPOINTING,
+             f"Unknown gradient checkpointing '{self.gradient_checkpointing}': use one of "
+             f"{', '.join(GRADIENT_CHECKPOINTING)}."),
             (bool(self.base.strip()),
              "No base model was given: pass --base with a hub id, a diffusers folder or a .safetensors file."),
         ]
