@@ -30,6 +30,7 @@ from hear2see_desktop.core.transcript import Transcript
 if TYPE_CHECKING:
     from hear2see_desktop.core.render.frame_cache import FrameCache
     from hear2see_desktop.core.render.frames import ScenePrompt
+    from hear2see_desktop.core.render.memory_ladder import MemoryLadder
     from hear2see_desktop.core.render.model_source import ModelSource
     from hear2see_desktop.core.storyboard.board import Storyboard
 
@@ -128,14 +129,19 @@ class RenderJob:
 
         # Everything a user can get wrong is checked before the first long stage, so a bad input
         # fails in a moment with one sentence (and before any progress is shown).
+        from hear2see_desktop.core.render.model_files import check_lora_file, check_model_files
         from hear2see_desktop.core.render.model_source import resolve_model_source
 
         stage = time.perf_counter()
         audio = load_audio(request.audio_path)
         source = resolve_model_source(settings.model, settings.model_config)
+        check_model_files(source)
         for lora in settings.loras:
-            if not Path(lora.path).expanduser().is_file():
+            lora_path = Path(lora.path).expanduser()
+            if not lora_path.is_file():
                 raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to --lora.")
+            if lora_path.suffix.lower() == ".safetensors":
+                check_lora_file(lora_path, source)
         if settings.decoder == "taesd":
             from hear2see_desktop.core.render.taesd import require_taesd
 
@@ -251,6 +257,7 @@ class RenderJob:
         from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.render.devices import resolve_device
         from hear2see_desktop.core.render.frame_cache import FrameCache
+        from hear2see_desktop.core.render.memory_ladder import ladder_for
         from hear2see_desktop.core.render.pipeline_cache import (
             apply_loras,
             get_pipeline,
@@ -270,6 +277,7 @@ class RenderJob:
         from hear2see_desktop.core.render.taesd import Decoders
 
         decoders = Decoders(loaded.pipe, settings.decoder)
+        ladder = ladder_for(loaded, settings.width, settings.height, settings.cfg > 1.0, settings.decoder)
         self._thumbnails_for = [str(source.path), *(str(Path(lo.path).expanduser()) for lo in settings.loras)]
         timings["model_load_s"] = time.perf_counter() - stage
         progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
@@ -301,12 +309,12 @@ class RenderJob:
                     writer.write_frame(rgb)
 
                 if settings.mode == "classic":
-                    details = self._render_classic(request, settings, board, audio, loaded, decoders, cache,
+                    details = self._render_classic(request, settings, board, audio, loaded, decoders, ladder, cache,
                                                    identity, write, progress, cancelled)
                 else:
                     assert board is not None
-                    details = self._render_sequence(request, settings, board, audio, loaded, decoders, cache,
-                                                    identity, write, progress, cancelled)
+                    details = self._render_sequence(request, settings, board, audio, loaded, decoders, ladder,
+                                                    cache, identity, write, progress, cancelled)
                 progress(1, 1, "Finishing the video", None)
                 temps = self._write_subtitles(request, cues)
         except (Hear2SeeError, KeyboardInterrupt):
@@ -315,7 +323,7 @@ class RenderJob:
         except (RuntimeError, MemoryError) as error:
             _discard(temps)
             log.exception("render failed")
-            raise render_failed_for(error, f"{settings.width}x{settings.height}") from error
+            raise render_failed_for(error, f"{settings.width}x{settings.height}", device.device) from error
         _publish(temps)
         cache.prune()
         timings["render_s"] = time.perf_counter() - stage
@@ -366,6 +374,7 @@ class RenderJob:
                 "diffusers": diffusers.__version__,
                 "python": platform.python_version(),
             },
+            "memory_fallbacks": list(ladder.steps),
             "unet_evaluations": counter.samples,
             "unet_calls": counter.calls,
             "frame_cache": {"hits": cache.hits, "misses": cache.misses},
@@ -379,7 +388,8 @@ class RenderJob:
         return RenderResult(request.out_path, run_id, record)
 
     def _render_classic(self, request: RenderRequest, settings: RenderSettings, board: Storyboard | None,
-                        audio: Any, loaded: Any, decoders: Any, cache: FrameCache, identity: dict[str, Any],
+                        audio: Any, loaded: Any, decoders: Any, ladder: MemoryLadder, cache: FrameCache,
+                        identity: dict[str, Any],
                         write: Callable[[int, Any], None], progress: ProgressFn,
                         cancelled: CancelledFn) -> dict[str, Any]:
         """The paper's mode: independent images with seed + i, each held for its share of the frames."""
@@ -409,11 +419,12 @@ class RenderJob:
             self._hand_out(request, index, times[index], rgb)
 
         counter = render_images(loaded, settings, seeds, progress, cancelled, on_image, decoders=decoders,
-                                prompts=prompts, cache=cache, keys=keys)
+                                prompts=prompts, cache=cache, keys=keys, ladder=ladder)
         return {"frames": n_images, "output_frames": len(schedule), "seeds": seeds, "counter": counter}
 
     def _render_sequence(self, request: RenderRequest, settings: RenderSettings, board: Storyboard,
-                         audio: Any, loaded: Any, decoders: Any, cache: FrameCache, identity: dict[str, Any],
+                         audio: Any, loaded: Any, decoders: Any, ladder: MemoryLadder, cache: FrameCache,
+                         identity: dict[str, Any],
                          write: Callable[[int, Any], None], progress: ProgressFn,
                          cancelled: CancelledFn) -> dict[str, Any]:
         """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
@@ -434,7 +445,7 @@ class RenderJob:
                    for scene in board.scenes]
         if self.on_plan is not None:
             self.on_plan([keyframe.time_s for keyframe in plan.keyframes])
-        renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity, decoders)
+        renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity, decoders, ladder=ladder)
         renderer.run(progress, cancelled, write,
                      lambda index, time_s, rgb: self._hand_out(request, index, time_s, rgb))
         return {"frames": len(plan.frames), "output_frames": len(plan.frames), "keyframes": len(plan.keyframes),

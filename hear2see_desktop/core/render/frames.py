@@ -10,18 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hear2see_desktop.core.errors import CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
 from hear2see_desktop.core.render.frame_cache import FrameCache
+from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline, text_condition
 from hear2see_desktop.core.render.schedulers import make_scheduler
 from hear2see_desktop.core.settings import RenderSettings
 
 if TYPE_CHECKING:
+    from hear2see_desktop.core.render.denoise import TextCondition
     from hear2see_desktop.core.render.taesd import Decoders
 
 log = logging.getLogger(__name__)
@@ -61,21 +64,22 @@ def render_images(
     cache: FrameCache | None = None,
     keys: Sequence[str] | None = None,
     decoders: Decoders | None = None,
+    ladder: MemoryLadder | None = None,
 ) -> UNetCounter:
     """Render one image per seed; hand each finished RGB uint8 image to `on_image` in order.
 
     `prompts[i]` is image i's prompt (default: `settings.prompt` for all); with a `cache` and
     `keys[i]`, a cached image i is reused and a new one is stored. `decoders` make the step previews
-    and the finished pictures (default: built here, as `Decoders(pipe)`).
+    and the finished pictures (default: built here, as `Decoders(pipe)`). Each image's denoise and decode run
+    on `ladder` (default: a fresh one), which retries them leaner after running out of memory.
     """
-    import torch
-
     from hear2see_desktop.core.render.taesd import Decoders
 
     default = ScenePrompt(settings.prompt, settings.negative_prompt)
     prompts = list(prompts) if prompts is not None else [default] * len(seeds)
     pipe = loaded.pipe
     decoders = decoders if decoders is not None else Decoders(pipe)
+    ladder = ladder if ladder is not None else MemoryLadder(pipe, loaded.device, settings.width, settings.height)
     pipe.scheduler = make_scheduler(settings.scheduler, pipe.scheduler.config)
     counter = UNetCounter()
     hook = pipe.unet.register_forward_pre_hook(counter, with_kwargs=True)
@@ -93,7 +97,6 @@ def render_images(
                 on_image(index, cached)
                 continue
             condition = text_condition(loaded, prompts[index].prompt, prompts[index].negative, use_cfg)
-            prompt_embeds, negative_embeds = condition.prompt_embeds, condition.negative_embeds
 
             def on_step_end(_pipe: object, step: int, _timestep: object, tensors: dict, index: int = index) -> dict:
                 latents = tensors["latents"]
@@ -104,24 +107,34 @@ def render_images(
                     raise CancelledError()
                 return tensors
 
-            generator = torch.Generator(device="cpu").manual_seed(int(seed))
-            with torch.inference_mode():
-                result = pipe(
-                    prompt_embeds=prompt_embeds,
-                    negative_prompt_embeds=negative_embeds if use_cfg else None,
-                    num_inference_steps=steps,
-                    guidance_scale=settings.cfg,
-                    width=settings.width,
-                    height=settings.height,
-                    generator=generator,
-                    output_type="latent",
-                    callback_on_step_end=on_step_end,
-                    callback_on_step_end_tensor_inputs=["latents"],
-                )
-            rgb = decoders.final(pipe, result.images[:1])
-            if cache is not None and key is not None:
+            label = f"Image {index + 1}/{len(seeds)}"
+            latents = ladder.run(DENOISE, label, partial(_denoise_image, pipe, settings, seed, condition, on_step_end))
+            rgb = ladder.run(DECODE, label, partial(decoders.final, pipe, latents))
+            if cache is not None and key is not None and ladder.pictures_cacheable:
                 cache.put_image(key, rgb)
             on_image(index, rgb)
     finally:
         hook.remove()
     return counter
+
+
+def _denoise_image(pipe: Any, settings: RenderSettings, seed: int, condition: TextCondition,
+                   on_step_end: Callable[..., dict]) -> Any:
+    """The clean latents (1, 4, h/8, w/8) of one image; a retry draws the same noise from the same seed."""
+    import torch
+
+    use_cfg = settings.cfg > 1.0
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    with torch.inference_mode():
+        return pipe(
+            prompt_embeds=condition.prompt_embeds,
+            negative_prompt_embeds=condition.negative_embeds if use_cfg else None,
+            num_inference_steps=settings.steps,
+            guidance_scale=settings.cfg,
+            width=settings.width,
+            height=settings.height,
+            generator=generator,
+            output_type="latent",
+            callback_on_step_end=on_step_end,
+            callback_on_step_end_tensor_inputs=["latents"],
+        ).images[:1]

@@ -33,6 +33,8 @@ class LoadedPipeline:
     load_s: float = 0.0
     text_conditions: OrderedDict[tuple[str, str, bool], Any] = field(default_factory=OrderedDict)
     """Encoded prompts of this model with these LoRAs (see `text_condition`), most recently used last."""
+    memory_ladder: Any = None
+    """The `memory_ladder.MemoryLadder` of the last render: its steps down after running out of memory."""
 
 
 TEXT_CACHE_SIZE = 64
@@ -66,7 +68,12 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
     to its own copy."""
     import torch
     from diffusers import StableDiffusionPipeline
+    from diffusers.loaders.single_file_utils import SingleFileComponentError
+    from safetensors import SafetensorError
 
+    from hear2see_desktop.core.render.model_files import check_model_files
+
+    check_model_files(source)  # a damaged or incomplete model: one sentence naming the file, before loading
     dtype = getattr(torch, device.dtype_name)
     common = dict(torch_dtype=dtype, safety_checker=None, requires_safety_checker=False, local_files_only=True)
     try:
@@ -76,7 +83,7 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
             )
         else:
             pipe = StableDiffusionPipeline.from_pretrained(str(source.path), feature_extractor=None, **common)
-    except (OSError, ValueError, KeyError, RuntimeError) as error:
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError, SingleFileComponentError) as error:
         log.exception("loading %s failed", source.path)
         if isinstance(error, OSError) and "tokenizer" in str(error).lower():
             raise ModelMissingError(
@@ -102,9 +109,9 @@ def vae_tile_px(device: DeviceChoice) -> int:
     return CPU_VAE_TILE_PX if device.device == "cpu" else 512
 
 
-def configure_vae_tiling(pipe: Any, device: DeviceChoice) -> None:
-    """Tiled VAE decoding above `vae_tile_px`; a no-op for pictures up to that size."""
-    tile = vae_tile_px(device)
+def configure_vae_tiling(pipe: Any, device: DeviceChoice, tile_px: int | None = None) -> None:
+    """Tiled VAE decoding above `tile_px` (default `vae_tile_px`); a no-op for pictures up to that size."""
+    tile = tile_px or vae_tile_px(device)
     vae = pipe.vae
     vae.enable_tiling()
     vae.tile_sample_min_size = tile
@@ -130,6 +137,10 @@ def get_pipeline(source: ModelSource, device: DeviceChoice) -> LoadedPipeline:
 
 def apply_loras(loaded: LoadedPipeline, loras: list[LoraSpec]) -> None:
     """Make exactly `loras` active with their weights; files are loaded only when the set changes."""
+    from safetensors import SafetensorError
+
+    from hear2see_desktop.core.render.model_files import check_lora_file
+
     wanted = tuple(loras)
     if wanted == loaded.loras:
         return
@@ -153,20 +164,35 @@ def apply_loras(loaded: LoadedPipeline, loras: list[LoraSpec]) -> None:
             raise BadInputError(f"The LoRA {path.name} is not a .safetensors file: only safetensors LoRAs are loaded.")
         name = f"lora{index}"
         try:
+            check_lora_file(path, loaded.source)
             pipe.load_lora_weights(str(path), adapter_name=name)
-        except (OSError, ValueError, KeyError, RuntimeError) as error:
+        except BadInputError:  # damaged, or made for another base model (from its header)
+            if names:
+                pipe.unload_lora_weights()
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as error:
             log.exception("loading LoRA %s failed", path)
             if names:
                 pipe.unload_lora_weights()
-            raise BadInputError(
-                f"The LoRA {path.name} could not be applied to this model ({type(error).__name__}): "
-                "check that it was trained for Stable Diffusion 1.5."
-            ) from error
+            raise lora_failed(path, error) from error
         names.append(name)
     if names:
         pipe.set_adapters(names, adapter_weights=[lora.weight for lora in wanted])
     loaded.adapter_names = names
     loaded.loras = wanted
+
+
+def lora_failed(path: Path, error: BaseException) -> BadInputError:
+    """The sentence for a LoRA the library refused: its layers do not fit, or none of them is in this model."""
+    text = str(error)
+    if "size mismatch" in text:
+        why = "its layers have other sizes than this model's, so it was trained for another base model"
+    elif "not found in the base model" in text or type(error).__name__ == "NoMatchingPeftModuleError":
+        why = "none of its layers exists in this model, so it was trained for another base model"
+    else:
+        why = f"{type(error).__name__}: {text.splitlines()[0][:120] if text else 'no details'}"
+    return BadInputError(f"The LoRA {path} could not be applied to this model ({why}): use a LoRA trained for "
+                         "Stable Diffusion 1.5, or render without it.")
 
 
 def release() -> None:
@@ -176,11 +202,14 @@ def release() -> None:
         _cached = None
 
 
-def render_failed_for(error: BaseException, settings_hint: str) -> RenderFailedError:
-    """Turn a backend failure into a sentence; out-of-memory says what to lower."""
-    text = str(error).lower()
-    if "out of memory" in text or isinstance(error, MemoryError):
+def render_failed_for(error: BaseException, settings_hint: str, device: str = "cpu") -> RenderFailedError:
+    """Turn a backend failure into a sentence; out-of-memory says what to lower (and, on a GPU, the way out
+    to the CPU, which has more memory)."""
+    from hear2see_desktop.core.render.memory_ladder import is_out_of_memory
+
+    if is_out_of_memory(error):
+        remedy = "close other programs" if device == "cpu" else "use --device cpu"
         return RenderFailedError(
-            f"The render ran out of memory at {settings_hint}: lower the width/height, or use --device cpu."
+            f"The render ran out of memory at {settings_hint}: lower the width/height, or {remedy}."
         )
     return RenderFailedError(f"The render failed ({type(error).__name__}: {str(error)[:200]}).")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from hear2see_desktop.core.render.denoise import (
 )
 from hear2see_desktop.core.render.frame_cache import FrameCache, cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
+from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline, text_condition
 from hear2see_desktop.core.render.taesd import Decoders
 from hear2see_desktop.core.settings import RenderSettings
@@ -173,10 +175,12 @@ class SequenceRenderer:
         identity: dict[str, Any],
         decoders: Decoders | None = None,
         batch_size: int | None = None,
+        ladder: MemoryLadder | None = None,
     ) -> None:
         """`identity`: what else decides the pixels (model weights hash, LoRAs) for the cache keys;
         `decoders`: step previews and finished pictures (default `Decoders(pipe)`); `batch_size`: most
-        in-betweens denoised at once (default `inbetween_batch_size` for the device and size)."""
+        in-betweens denoised at once (default `inbetween_batch_size` for the device and size); `ladder`: runs
+        every denoise and decode, leaner after running out of memory (default: a fresh one)."""
         self.loaded = loaded
         self.settings = settings
         self.plan = plan
@@ -186,6 +190,8 @@ class SequenceRenderer:
         self.decoders = decoders if decoders is not None else Decoders(loaded.pipe)
         self.batch_size = max(1, batch_size or inbetween_batch_size(loaded.device.device, settings.width,
                                                                     settings.height))
+        self.ladder = ladder if ladder is not None else MemoryLadder(loaded.pipe, loaded.device, settings.width,
+                                                                     settings.height)
         self.counter = UNetCounter()
         self._conditions: dict[ScenePrompt, TextCondition] = {}
         self._base_noise = seeded_noise(settings.seed, latent_shape(settings.width, settings.height))
@@ -242,12 +248,16 @@ class SequenceRenderer:
                 preview = self.decoders.preview(current)
                 self._report(step, progress, f"{label}, step {step}/{count}", preview)
 
-            latents = denoise(self.loaded.pipe, s.scheduler, s.steps, s.cfg, self._condition(keyframe.scene),
-                              noise, seed=variation, cancelled=cancelled, on_step=on_step).float().cpu()
+            def denoise_keyframe() -> Any:
+                return denoise(self.loaded.pipe, s.scheduler, s.steps, s.cfg, self._condition(keyframe.scene),
+                               noise, seed=variation, cancelled=cancelled, on_step=on_step).float().cpu()
+
+            latents = self.ladder.run(DENOISE, label, denoise_keyframe)
             self._done += s.steps
-            image = self.decoders.final(self.loaded.pipe, latents)
-            self.cache.put_array(key, latents.numpy())
-            self.cache.put_image(key, image)
+            image = self.ladder.run(DECODE, label, partial(self.decoders.final, self.loaded.pipe, latents))
+            if self.ladder.pictures_cacheable:
+                self.cache.put_array(key, latents.numpy())
+                self.cache.put_image(key, image)
         on_keyframe(keyframe.index, keyframe.time_s, image)
         return _Key(key, latents, noise, image, keyframe.scene)
 
@@ -283,7 +293,7 @@ class SequenceRenderer:
                 self._advance(item.run, progress, f"In-between at {frame.t:.2f} (cached)", None)
                 on_frame(frame.frame, zoom_pulse(cached, frame.pulse))
                 continue
-            if batch and (batch[0].run != item.run or len(batch) >= self.batch_size):
+            if batch and (batch[0].run != item.run or len(batch) >= self.ladder.batch_size(self.batch_size)):
                 flush()
             batch.append(item)  # consecutive in-betweens with the same timesteps denoise as one batch
         flush()
@@ -296,15 +306,33 @@ class SequenceRenderer:
 
     def _denoise_batch(self, first: _Key, second: _Key, batch: list[_Inbetween], progress: ProgressFn,
                        cancelled: CancelledFn) -> list[np.ndarray]:
-        """Denoise in-betweens that share their timesteps in one UNet batch; each keeps its own noise,
-        blended embeddings and sampler seed, so it comes out as it would alone."""
+        """Denoise in-betweens that share their timesteps in UNet batches (split further when one runs out of
+        memory), then decode them together; each keeps its own noise, blended embeddings and sampler seed, so it
+        comes out as it would alone."""
         if not batch:
             return []
         import torch
 
+        label = (f"In-between at {batch[0].t:.2f}" if len(batch) == 1
+                 else f"In-betweens {batch[0].t:.2f}-{batch[-1].t:.2f}")
+        latents = self.ladder.run_batched(
+            DENOISE, label, batch,
+            lambda chunk: list(self._denoise_chunk(first, second, chunk, progress, cancelled).split(1)))
+        pictures = self.ladder.run(DECODE, label,
+                                   partial(self.decoders.final_batch, self.loaded.pipe, torch.cat(latents)))
+        if self.ladder.pictures_cacheable:
+            for item, picture in zip(batch, pictures, strict=True):
+                self.cache.put_image(item.key, picture)
+        return pictures
+
+    def _denoise_chunk(self, first: _Key, second: _Key, chunk: list[_Inbetween], progress: ProgressFn,
+                       cancelled: CancelledFn) -> Any:
+        """The clean latents (n, 4, h/8, w/8) of in-betweens that share their timesteps, in one UNet batch."""
+        import torch
+
         s = self.settings
         first_condition, second_condition = self._condition(first.scene), self._condition(second.scene)
-        ts = [item.t for item in batch]
+        ts = [item.t for item in chunk]
         condition = TextCondition(
             torch.cat([lerp(first_condition.prompt_embeds, second_condition.prompt_embeds, t) for t in ts]),
             None if first_condition.negative_embeds is None
@@ -312,20 +340,17 @@ class SequenceRenderer:
         )
         start = torch.cat([lerp(first.latents, second.latents, t) for t in ts])
         noise = torch.cat([slerp(first.noise, second.noise, t) for t in ts])
-        label = (f"In-between at {ts[0]:.2f}" if len(batch) == 1
-                 else f"In-betweens {ts[0]:.2f}-{ts[-1]:.2f} ({len(batch)} at once)")
+        label = (f"In-between at {ts[0]:.2f}" if len(chunk) == 1
+                 else f"In-betweens {ts[0]:.2f}-{ts[-1]:.2f} ({len(chunk)} at once)")
 
         def on_step(step: int, count: int, current: Any) -> None:
-            self._report(step * len(batch), progress, f"{label}, step {step}/{count}", None)
+            self._report(step * len(chunk), progress, f"{label}, step {step}/{count}", None)
 
-        latents = denoise(self.loaded.pipe, s.scheduler, batch[0].schedule, s.cfg, condition, noise, start=start,
-                          strength=batch[0].strength, seed=[int(item.key[:8], 16) for item in batch],
+        latents = denoise(self.loaded.pipe, s.scheduler, chunk[0].schedule, s.cfg, condition, noise, start=start,
+                          strength=chunk[0].strength, seed=[int(item.key[:8], 16) for item in chunk],
                           cancelled=cancelled, on_step=on_step, guidance_end=GUIDANCE_END)
-        self._done += batch[0].run * len(batch)
-        pictures = self.decoders.final_batch(self.loaded.pipe, latents)
-        for item, picture in zip(batch, pictures, strict=True):
-            self.cache.put_image(item.key, picture)
-        return pictures
+        self._done += chunk[0].run * len(chunk)
+        return latents
 
     # --- progress ------------------------------------------------------------------------------
     def _report(self, step: int, progress: ProgressFn, message: str, preview: np.ndarray | None) -> None:
