@@ -109,3 +109,35 @@ def save_tiny_lora_kohya(
     metadata = {"ss_network_module": "networks.lora", "ss_network_dim": str(rank), "ss_network_alpha": str(alpha)}
     save_file(layers, str(out_path), metadata=metadata)
     return out_path
+
+
+def save_tiny_lora_for_another_model(
+    out_path: Path,
+    *,
+    block_out_channels: tuple[int, ...] = (32, 64),
+    cross_attention_dim: int = 32,
+    seed: int = 1,
+    rank: int = 4,
+) -> Path:
+    """Write a UNet LoRA (PEFT key names, as `save_tiny_lora_peft`) for a tiny UNet of other widths; returns the file.
+
+    With the defaults it fits the tiny pipeline; another `cross_attention_dim` makes it a LoRA "for another base
+    model" (as an SD 2.x or SDXL LoRA is for SD 1.5: its cross-attention takes other text features); other
+    `block_out_channels` give layers of the same names but other sizes.
+    """
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+
+    from tests.tiny_pipeline import TINY_UNET_DOWN_BLOCKS, TINY_UNET_UP_BLOCKS
+
+    with torch.random.fork_rng(devices=[]):  # leave the global RNG as it was
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(
+            sample_size=8, in_channels=4, out_channels=4, down_block_types=TINY_UNET_DOWN_BLOCKS,
+            up_block_types=TINY_UNET_UP_BLOCKS, block_out_channels=block_out_channels, layers_per_block=2,
+            cross_attention_dim=cross_attention_dim, attention_head_dim=4, norm_num_groups=32,
+        )
+    layers = {f"unet.{key}": tensor for key, tensor in _random_lora_factors(unet, _UNET_TARGETS, seed, rank).items()}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(layers, str(out_path), metadata={"format": "pt"})
+    return out_path
