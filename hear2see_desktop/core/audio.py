@@ -1,10 +1,12 @@
 """Narration audio in one shape for every engine: 16 kHz mono float32, whatever file it came from.
 
-WAV, FLAC, OGG (and AIFF/AU) are read with soundfile and resampled with soxr; MP3, M4A and anything
-else go through the bundled ffmpeg binary. Which path a file takes is decided by its first bytes,
-not its name, so a WAV renamed to `.mp3` still loads. Both paths decode in blocks into one array,
-so a two-hour narration peaks at about its 440 MB of output rather than several times that. Every
-way a file can be unusable ends in a `BadInputError` whose message is one sentence the user can act on.
+WAV, FLAC, OGG (and AIFF/AU) are decoded by soundfile; MP3, M4A and anything else by the bundled
+ffmpeg binary. Which path a file takes is decided by its first bytes, not its name, so a WAV renamed
+to `.mp3` still loads. Either way the decoded channels meet one `_MonoMixer`: the plain mean over
+all channels (LFE included, no surround weights), then soxr to 16 kHz, so the same sound gives the
+same mono from any container. Both paths work in blocks into one array, so a two-hour narration
+peaks at about its 440 MB of output rather than several times that. Every way a file can be
+unusable ends in a `BadInputError` whose message is one sentence the user can act on.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import soundfile as sf
@@ -167,24 +170,42 @@ def _load_with_soundfile_or_ffmpeg(path: Path, magic: bytes) -> np.ndarray:
 
 
 def _read_mono_16k(handle: sf.SoundFile, size_bytes: int) -> np.ndarray:
-    """Read block by block, downmix by mean and resample with soxr as we go, so memory stays flat.
+    """Read block by block through a `_MonoMixer`, so memory stays flat.
 
     The output is reserved from the header's length, but never more than 32 samples per byte of
     file (low-bitrate Vorbis is about 16), so a damaged header can't reserve gigabytes up front.
     """
     rate = int(handle.samplerate)
-    resampler = None
-    if rate != SAMPLE_RATE_HZ:
-        resampler = soxr.ResampleStream(rate, SAMPLE_RATE_HZ, 1, dtype="float32", quality="HQ")
     claimed = int(handle.frames) * SAMPLE_RATE_HZ // rate + 1024 if handle.frames > 0 else 0
-    out = _SampleBuffer(expected=min(claimed, 32 * size_bytes))
+    mixer = _MonoMixer(rate, expected=min(claimed, 32 * size_bytes))
     for block in handle.blocks(blocksize=max(256, _BLOCK_SAMPLES // handle.channels), dtype="float32",
                                always_2d=True):
+        mixer.add(block)
+    return mixer.result()
+
+
+class _MonoMixer:
+    """Blocks of (frames, channels) float32 at the file's rate in, 16 kHz mono out: the mean over the
+    channels, then soxr's streaming HQ resampler, appended to a `_SampleBuffer` as it goes.
+
+    Both decoding paths end here, so a 5.1 file gives the same mono whether libsndfile or ffmpeg
+    decoded it (ffmpeg's own `-ac 1` would weight the channels its way and drop the LFE).
+    """
+
+    def __init__(self, rate_hz: int, expected: int = 0) -> None:
+        self._resampler = (soxr.ResampleStream(rate_hz, SAMPLE_RATE_HZ, 1, dtype="float32", quality="HQ")
+                           if rate_hz != SAMPLE_RATE_HZ else None)
+        self._out = _SampleBuffer(expected=expected)
+
+    def add(self, block: np.ndarray) -> None:
         mono = np.ascontiguousarray(block.mean(axis=1, dtype=np.float32))
-        out.append(resampler.resample_chunk(mono) if resampler else mono)
-    if resampler is not None:
-        out.append(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
-    return out.result()
+        self._out.append(self._resampler.resample_chunk(mono) if self._resampler else mono)
+
+    def result(self) -> np.ndarray:
+        """The mono samples; the mixer must not be used after this."""
+        if self._resampler is not None:
+            self._out.append(self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+        return self._out.result()
 
 
 class _SampleBuffer:
@@ -249,16 +270,16 @@ def _no_window_flags() -> int:
 
 
 def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
-    """Decode through ffmpeg to 16 kHz mono f32le on a pipe, read in blocks into one growing array.
+    """Decode through ffmpeg to float32 WAV on a pipe, every channel at the file's own rate, and mix
+    it down block by block in a `_MonoMixer`, as the soundfile path does.
 
-    The downmix is normalised (`rematrix_maxval=1`): the plain mean for stereo, ffmpeg's standard
-    weights for surround (LFE left out). Resampling uses ffmpeg's soxr resampler. ffmpeg's messages
-    go to a temporary file, so a chatty decode can never fill a pipe and stall the other one.
+    The WAV header on the pipe says how many channels and what rate ffmpeg decoded; its lengths are
+    unknown (a pipe cannot be rewound), so the samples are read until ffmpeg closes it. ffmpeg's
+    messages go to a temporary file, so a chatty decode can never fill a pipe and stall the other one.
     """
-    audio_filter = f"aresample=resampler=soxr:osr={SAMPLE_RATE_HZ}:ochl=mono:osf=flt:rematrix_maxval=1"
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning",
-        "-i", str(path), "-map", "0:a:0", "-vn", "-af", audio_filter, "-f", "f32le", "pipe:1",
+        "-i", str(path), "-map", "0:a:0", "-vn", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1",
     ]  # fmt: skip
     with tempfile.TemporaryFile() as stderr_file:
         try:
@@ -269,7 +290,7 @@ def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
         except OSError as e:
             raise Hear2SeeError(f"The bundled ffmpeg program could not be started ({e}); reinstall the app.") from e
         try:
-            samples = _read_f32_pipe(proc)
+            samples = _read_wav_pipe(proc, path)
             returncode = proc.wait()
         finally:
             if proc.poll() is None:
@@ -292,18 +313,52 @@ def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
     return samples
 
 
-def _read_f32_pipe(proc: subprocess.Popen[bytes]) -> np.ndarray:
-    """Little-endian float32 samples from ffmpeg's stdout until it closes; a trailing partial sample is dropped."""
+def _read_wav_pipe(proc: subprocess.Popen[bytes], path: Path) -> np.ndarray:
+    """16 kHz mono from the float32 WAV ffmpeg writes to stdout, read until it closes.
+
+    A trailing partial frame is dropped; no header at all (ffmpeg could not open the file) gives no
+    samples, and the caller reads why from ffmpeg's messages.
+    """
     assert proc.stdout is not None
-    out = _SampleBuffer()
-    carry = b""
     with proc.stdout:
+        header = _read_wav_header(proc.stdout)
+        if header is None:
+            return np.zeros(0, dtype=np.float32)
+        channels, rate = header
+        if rate < MIN_SAMPLE_RATE_HZ:
+            raise BadInputError(
+                f"{path} has a sample rate of only {rate} Hz, far too low for speech "
+                "(its header is probably damaged); export the narration again at 16 kHz."
+            )
+        mixer = _MonoMixer(rate)
+        frame_bytes = 4 * channels
+        carry = b""
         while chunk := proc.stdout.read(_PIPE_READ_BYTES):
             chunk = carry + chunk if carry else chunk
-            usable = len(chunk) - len(chunk) % 4
-            out.append(np.frombuffer(chunk, dtype="<f4", count=usable // 4))
+            usable = len(chunk) - len(chunk) % frame_bytes
+            if usable:
+                mixer.add(np.frombuffer(chunk, dtype="<f4", count=usable // 4).reshape(-1, channels))
             carry = chunk[usable:]
-    return out.result()
+    return mixer.result()
+
+
+def _read_wav_header(stream: IO[bytes]) -> tuple[int, int] | None:
+    """(channels, rate) of the float32 WAV on `stream`, which is left at the first sample; None at an early end."""
+    if len(riff := stream.read(12)) < 12 or riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+        return None
+    channels = rate = 0
+    while len(head := stream.read(8)) == 8:
+        chunk_id, size = head[:4], int.from_bytes(head[4:8], "little")
+        if chunk_id == b"data":
+            return (channels, rate) if channels > 0 and rate > 0 else None
+        body = stream.read(size + (size & 1))
+        if chunk_id == b"fmt " and len(body) >= 16:
+            channels, rate, bits = (int.from_bytes(body[2:4], "little"), int.from_bytes(body[4:8], "little"),
+                                    int.from_bytes(body[14:16], "little"))
+            if bits != 32:  # asked for pcm_f32le; anything else would be misread
+                raise Hear2SeeError(f"ffmpeg wrote {bits}-bit samples where 32-bit floats were asked for; "
+                                    "reinstall the app.")
+    return None
 
 
 def _tail(text: str, lines: int = 15) -> str:
