@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import soxr
 
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
 from hear2see_desktop.core.ffmpeg import ffmpeg_exe
+from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate_hz:
     """
     path = Path(path)
     data = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32)), -1.0, 1.0)
-    part = path.with_name(f".{path.name}.part-{secrets.token_hex(4)}.wav")
+    part = part_path(path)  # the format is given, so the name needs no .wav
     try:
         sf.write(str(part), data, int(sample_rate_hz), subtype="PCM_16", format="WAV")
         os.replace(part, path)

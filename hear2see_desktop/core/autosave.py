@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +35,7 @@ from typing import Any
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.file_lock import FileLock
+from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.project import AUDIO_SUFFIX, FRAMES_SUFFIX, Project, save_project
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Small enough for the UI thread; through a temporary file and a rename, so it is never half written."""
-    part = path.with_name(f".{path.name}.part-{secrets.token_hex(4)}")
+    part = part_path(path)
     try:
         with open(part, "w", encoding="utf-8") as handle:
             json.dump(data, handle)

@@ -10,7 +10,6 @@ under a final name (and no temporary file either).
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
-from hear2see_desktop.core.part_files import sweep_stale_parts
+from hear2see_desktop.core.part_files import part_path, sweep_stale_parts
 from hear2see_desktop.core.transcript import Transcript
 
 EXPORT_KINDS = ("mp4", "frames", "transcript", "subtitles")
@@ -237,7 +236,7 @@ def _check_target_file(target: Path) -> None:
 
 def _part_name(final: Path) -> Path:
     """A hidden temporary name beside `final`, so the rename is atomic (same file system)."""
-    return final.with_name(f".{final.name}.part-{secrets.token_hex(4)}")
+    return part_path(final)
 
 
 def _open_part(part: Path, final: Path) -> BinaryIO:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,15 @@ log = logging.getLogger(__name__)
 
 STALE_PART_AGE_S = 6 * 3600.0
 _PART_NAME = re.compile(r"\.(?P<name>.+)\.part-[0-9a-f]{8}(?P<suffix>\.[^.]+)?")
+
+
+def part_path(final: str | os.PathLike[str], keep_suffix: bool = False) -> Path:
+    """A fresh hidden part name beside `final` for an atomic write (`.clip.mp4.part-1a2b3c4d`); with
+    `keep_suffix` the final suffix is repeated (`.clip.mp4.part-1a2b3c4d.mp4`) for writers that pick the
+    format from the name (ffmpeg, libsndfile, PIL). `sweep_stale_parts` recognises exactly these names."""
+    final = Path(final)
+    suffix = final.suffix if keep_suffix else ""
+    return final.with_name(f".{final.name}.part-{secrets.token_hex(4)}{suffix}")
 
 
 def is_part_name(name: str) -> bool:

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import types
 import typing
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.transcript import Transcript
 
@@ -309,7 +309,7 @@ def _copy_atomically(source: Path, target: Path) -> None:
 
 def _atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write through a hidden part file, fsync, then rename: a crash never leaves half a file."""
-    part = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
+    part = part_path(target)
     try:
         with open(part, "wb") as handle:
             write(handle)

@@ -24,6 +24,7 @@ from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 from hear2see_desktop.core.transcript import Transcript
 
@@ -82,7 +83,7 @@ def save_png(rgb: Any, path: Path) -> None:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.part")
+    temp = part_path(path, keep_suffix=True)
     Image.fromarray(rgb).save(temp, format="PNG")
     os.replace(temp, path)
 
@@ -473,7 +474,7 @@ class RenderJob:
         temps = []
         for path in (request.srt_path, request.vtt_path):
             if path is not None:
-                temp = path.with_name(f".{path.stem}.part{path.suffix}")
+                temp = part_path(path, keep_suffix=True)
                 write_subtitles(cues, temp)
                 temps.append((temp, path))
         return temps

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def rate_run(log_path: Path, run_id: str, rating: int) -> dict[str, Any]:
             ending = line[len(line.rstrip(b"\r\n")) :] or b"\n"
             lines[number] = _json_line(value)[:-1] + ending
             record = value
-    temp = log_path.with_name(f".{log_path.name}.{secrets.token_hex(3)}.part")
+    temp = part_path(log_path)
     try:
         with open(temp, "wb") as handle:
             handle.writelines(lines)

@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import numpy as np
 from hear2see_desktop.core.audio import Audio, write_wav
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError, RenderFailedError
 from hear2see_desktop.core.ffmpeg import ffmpeg_exe
-from hear2see_desktop.core.part_files import sweep_stale_parts
+from hear2see_desktop.core.part_files import part_path, sweep_stale_parts
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ class VideoWriter:
         if audio_path is not None and not Path(audio_path).is_file():
             raise BadInputError(f"There is no narration file at {audio_path}; check the path and try again.")
         sweep_stale_parts(folder)  # what a render killed earlier left here (see core/part_files.py)
-        self._part_path = folder / f".{self.out_path.name}.part-{secrets.token_hex(4)}.mp4"
+        self._part_path = part_path(folder / self.out_path.name, keep_suffix=True)
         try:
             if audio is not None:
                 fd, tmp_name = tempfile.mkstemp(prefix="hear2see-narration-", suffix=".wav")

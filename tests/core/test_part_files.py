@@ -14,7 +14,13 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.autosave import autosave_dir
 from hear2see_desktop.core.export_job import ExportJob
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
-from hear2see_desktop.core.part_files import STALE_PART_AGE_S, is_part_name, sweep_app_folders, sweep_stale_parts
+from hear2see_desktop.core.part_files import (
+    STALE_PART_AGE_S,
+    is_part_name,
+    part_path,
+    sweep_app_folders,
+    sweep_stale_parts,
+)
 from hear2see_desktop.core.transcript import Transcript
 from hear2see_desktop.core.video import VideoWriter
 
@@ -55,6 +61,18 @@ def names(folder: Path) -> set[str]:
 @pytest.mark.parametrize("name", LEFTOVERS)
 def test_the_names_our_atomic_writes_use_are_recognised(name: str) -> None:
     assert is_part_name(name)
+
+
+@pytest.mark.parametrize("final", ["clip.mp4", "take.wav", "owl.h2s", "frame_0001.png", "runs.jsonl", "no_suffix"])
+@pytest.mark.parametrize("keep_suffix", [False, True])
+def test_every_name_part_path_makes_is_recognised_and_fresh(tmp_path: Path, final: str, keep_suffix: bool) -> None:
+    made = {part_path(tmp_path / final, keep_suffix=keep_suffix) for _ in range(20)}
+    assert len(made) == 20  # a fresh name each time: two writers of one file never share a part
+    for path in made:
+        assert path.parent == tmp_path and is_part_name(path.name)
+        assert path.name.startswith(f".{final}.part-")
+        if keep_suffix:
+            assert path.name.endswith(Path(final).suffix)
 
 
 @pytest.mark.parametrize("name", KEPT)

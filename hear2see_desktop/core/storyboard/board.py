@@ -18,13 +18,13 @@ import json
 import math
 import os
 import re
-import secrets
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.prompt.builder import PromptResult, build_prompt
 from hear2see_desktop.core.prompt.styles import load_style
 from hear2see_desktop.core.storyboard.scenes import split_scenes
@@ -350,7 +350,7 @@ def save_storyboard(board: Storyboard, path: Path) -> None:
     board.validate()
     path = Path(path)
     text = json.dumps(board.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    part = path.with_name(f".{path.name}.part-{secrets.token_hex(4)}")
+    part = part_path(path)
     try:
         with open(part, "wb") as handle:
             handle.write(text.encode("utf-8"))
