@@ -28,8 +28,10 @@ from hear2see_desktop.core.transcript import Transcript, Word
 
 ENV_VAR = "HEAR2SEE_VOSK_MODEL"
 MODELS_PAGE = "https://alphacephei.com/vosk/models"
-# Vosk decodes in fixed 0.25 s pieces whatever the caller's chunking, so live and batch results agree.
-PIECE_SAMPLES = SAMPLE_RATE_HZ // 4
+# Vosk decodes in fixed 0.1 s pieces whatever the caller's chunking, so live and batch results agree.
+# 0.1 s is the recorder's block: live text then waits for no more audio than the microphone delivers
+# at once (0.25 s pieces showed words 0.06-0.08 s later; the CPU cost is the same: bench/results/asr_latency.md).
+PIECE_SAMPLES = SAMPLE_RATE_HZ // 10
 BATCH_CHUNK_SAMPLES = SAMPLE_RATE_HZ // 2
 
 _models: dict[Path, Any] = {}
@@ -130,12 +132,13 @@ def _to_pcm16(samples: np.ndarray) -> np.ndarray:
 class VoskStream:
     """One take fed to a Kaldi recogniser; word times count from the first sample fed."""
 
-    def __init__(self, model: Any, model_name: str) -> None:
+    def __init__(self, model: Any, model_name: str, piece_samples: int = PIECE_SAMPLES) -> None:
         import vosk
 
         self._recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE_HZ)
         self._recognizer.SetWords(True)
         self._model_name = model_name
+        self._piece = piece_samples
         self._pending = np.zeros(0, dtype=np.int16)
         self._words: list[Word] = []
         self._samples_fed = 0
@@ -160,10 +163,10 @@ class VoskStream:
         pcm = _to_pcm16(as_mono_16k(samples16k))
         self._samples_fed += len(pcm)
         buffer = np.concatenate([self._pending, pcm]) if len(self._pending) else pcm
-        whole = len(buffer) - len(buffer) % PIECE_SAMPLES
+        whole = len(buffer) - len(buffer) % self._piece
         new_words: list[Word] = []
-        for start in range(0, whole, PIECE_SAMPLES):
-            if self._recognizer.AcceptWaveform(buffer[start : start + PIECE_SAMPLES].tobytes()):
+        for start in range(0, whole, self._piece):
+            if self._recognizer.AcceptWaveform(buffer[start : start + self._piece].tobytes()):
                 new_words += self._commit(self._recognizer.Result())
         self._pending = buffer[whole:]
         return new_words
@@ -203,9 +206,9 @@ class VoskEngine:
         self.model_name = vosk_model_name(self.model_path)
         self._model = load_vosk_model(self.model_path)
 
-    def stream(self) -> VoskStream:
-        """A fresh recogniser for one live take."""
-        return VoskStream(self._model, self.model_name)
+    def stream(self, piece_samples: int = PIECE_SAMPLES) -> VoskStream:
+        """A fresh recogniser for one live take (`piece_samples`: how much audio Vosk decodes at a time)."""
+        return VoskStream(self._model, self.model_name, piece_samples)
 
     def transcribe(self, samples: np.ndarray, progress: ProgressFn, cancelled: CancelledFn) -> Transcript:
         """Recognise a whole take in 0.5 s chunks, reporting seconds done and checking cancel between."""
