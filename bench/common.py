@@ -207,6 +207,16 @@ def write_results(
     return md_path, json_path
 
 
+def save_plot(figure: Any, path: Path) -> str:
+    """Write a matplotlib figure as PNG, free it, and return the results header's note naming it."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return f"Plot: {path.name}."
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Test models
 

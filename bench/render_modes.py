@@ -30,6 +30,7 @@ from common import (
     machine_description,
     peak_rss_mib,
     resolve_bench_model,
+    save_plot,
     write_results,
 )
 
@@ -206,10 +207,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> str:
         axis.set_title(title, fontsize=9)
     for axis in list(axes.flat)[len(panels):]:
         axis.axis("off")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return f"Plot: {path.name}."
+    return save_plot(figure, path)
 
 
 def main(argv: list[str] | None = None) -> int:
