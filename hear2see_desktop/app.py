@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication
@@ -36,26 +36,40 @@ def run_app(argv: Sequence[str] | None = None, open_path: Path | None = None) ->
     icon = paths.resource_path("icons", "hear2see.png")
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    window = MainWindow()
+    quit_after_s = _quit_after_s()
+    # An unattended smoke test has nobody to answer "Save changes?": its close drops the work, as intended.
+    window = MainWindow(ask_to_save=None if quit_after_s is None else _discard_unattended)
     window.show()
     if open_path is not None:
         if open_path.suffix.lower() == ".h2s":
             window.open_project(open_path)
         else:
             window.import_audio(open_path)
-    _quit_after_env(app)
+    if quit_after_s is not None:
+        _quit_after(app, quit_after_s)
     return app.exec()
 
 
-def _quit_after_env(app: QCoreApplication) -> None:
-    """Close the app after $HEAR2SEE_QUIT_AFTER_S seconds, when set (packaging smoke tests)."""
+def _quit_after_s() -> float | None:
+    """$HEAR2SEE_QUIT_AFTER_S as seconds, or None when it is not set (packaging smoke tests set it)."""
     text = os.environ.get(QUIT_AFTER_ENV_VAR, "").strip()
     if not text:
-        return
-    from PySide6.QtCore import QTimer
-
+        return None
     try:
-        seconds = float(text)
+        return float(text)
     except ValueError:
         raise SystemExit(f"{QUIT_AFTER_ENV_VAR} must be a number of seconds, not {text!r}.") from None
+
+
+def _discard_unattended(*_args: object) -> Any:
+    """The answer to "Save changes?" when the app runs unattended."""
+    from PySide6.QtWidgets import QMessageBox
+
+    return QMessageBox.StandardButton.Discard
+
+
+def _quit_after(app: QCoreApplication, seconds: float) -> None:
+    """Close the app after `seconds`."""
+    from PySide6.QtCore import QTimer
+
     QTimer.singleShot(int(seconds * 1000), app.quit)
