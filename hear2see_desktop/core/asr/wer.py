@@ -43,11 +43,7 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
     An empty reference gives 0.0 for an empty hypothesis and 1.0 otherwise.
     """
-    ref = normalise_words(reference)
-    hyp = normalise_words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return _edit_distance(ref, hyp) / len(ref)
+    return _error_rate(normalise_words(reference), normalise_words(hypothesis))
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
@@ -55,8 +51,11 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
 
     An empty reference gives 0.0 for an empty hypothesis and 1.0 otherwise.
     """
-    ref = normalise_characters(reference)
-    hyp = normalise_characters(hypothesis)
+    return _error_rate(normalise_characters(reference), normalise_characters(hypothesis))
+
+
+def _error_rate(ref: list[str], hyp: list[str]) -> float:
+    """Edit distance per reference token; an empty reference: 0.0 for an empty hypothesis, else 1.0."""
     if not ref:
         return 0.0 if not hyp else 1.0
     return _edit_distance(ref, hyp) / len(ref)
