@@ -325,11 +325,22 @@ def test_detect_kind_reads_only_the_header(tiny_models: tuple[Path, Path, Path],
         detect_kind(random_weights)
     not_safetensors = tmp_path / "notes.safetensors"
     not_safetensors.write_text("hello, this is text")
-    with pytest.raises(BadInputError, match="not a valid .safetensors file"):
+    with pytest.raises(BadInputError, match=r"^The file .*notes.safetensors is not a safetensors file \(its header"):
         detect_kind(not_safetensors)
     with pytest.raises(BadInputError, match="is a checkpoint, not a LoRA"):
         import_lora(tiny_models[1])
     assert import_file(tiny_models[1], config_dir=tiny_models[2])[0] == "checkpoint"
+
+
+def test_a_cut_short_checkpoint_is_refused_at_import_with_nothing_left(tiny_models: tuple[Path, Path, Path],
+                                                                      tmp_path: Path) -> None:
+    whole = tiny_models[1].read_bytes()
+    cut = tmp_path / "half-downloaded.safetensors"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])  # the header is whole, the tensors are not
+    with pytest.raises(BadInputError, match=r"^The file .*half-downloaded.safetensors is cut short \("):
+        import_file(cut, config_dir=tiny_models[2])
+    leftovers = [p for p in paths.models_dir().rglob("*") if p.is_file()] if paths.models_dir().exists() else []
+    assert leftovers == []
 
 
 # ---------------------------------------------------------------------------------------------------------
