@@ -1,0 +1,142 @@
+"""Half-precision model files on the CPU: loaded at their own precision and widened a tensor at a time,
+to exactly the weights the library's own widening gives, with each tensor's file pages handed back."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import StableDiffusionPipeline
+from safetensors.torch import load_file, save_file
+
+from hear2see_desktop.core.render import pipeline_cache
+from hear2see_desktop.core.render.devices import DeviceChoice
+from hear2see_desktop.core.render.model_source import resolve_model_source
+from hear2see_desktop.core.render.widen_weights import (
+    file_mappings,
+    half_precision_files,
+    hand_back_pages,
+    libc_madvise,
+    widen,
+)
+from tests.tiny_pipeline import build_tiny_pipeline, pipeline_to_ldm, save_tiny_config_dir
+
+CPU = DeviceChoice("cpu", "float32")
+LINUX = sys.platform.startswith("linux")
+
+
+def _save_half_folder(folder: Path, dtype: torch.dtype, *, keep_vae_fp32: bool = False) -> Path:
+    pipe = build_tiny_pipeline(seed=3)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    for part in ("unet", "vae", "text_encoder"):
+        if part == "vae" and keep_vae_fp32:
+            continue
+        file = next((folder / part).glob("*.safetensors"))
+        save_file({k: v.to(dtype).contiguous() for k, v in load_file(file).items()}, file, metadata={"format": "pt"})
+    return folder
+
+
+def _library_widened(folder: Path) -> StableDiffusionPipeline:
+    """What diffusers gives for the same files when asked for fp32 directly (the old way)."""
+    return StableDiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32, safety_checker=None,
+                                                   requires_safety_checker=False, local_files_only=True,
+                                                   feature_extractor=None)
+
+
+def _assert_same_weights(ours: StableDiffusionPipeline, theirs: StableDiffusionPipeline) -> None:
+    for part in ("unet", "vae", "text_encoder"):
+        mine, reference = getattr(ours, part).state_dict(), getattr(theirs, part).state_dict()
+        assert mine.keys() == reference.keys()
+        for name, tensor in mine.items():
+            assert tensor.dtype == reference[name].dtype, (part, name)
+            assert torch.equal(tensor, reference[name]), (part, name)
+        assert {p.dtype for p in getattr(ours, part).parameters()} == {torch.float32}
+
+
+@pytest.mark.parametrize("dtype, name", [(torch.float16, "F16"), (torch.bfloat16, "BF16")])
+def test_a_half_precision_folder_loads_as_exactly_the_fp32_weights(tmp_path: Path, dtype: torch.dtype,
+                                                                   name: str) -> None:
+    folder = _save_half_folder(tmp_path / "half", dtype)
+    source = resolve_model_source(str(folder))
+    assert half_precision_files(source) == name
+    ours = pipeline_cache.load_pipeline(source, CPU)
+    _assert_same_weights(ours, _library_widened(folder))
+    image = ours("a lighthouse", num_inference_steps=2, height=64, width=64, output_type="np",
+                 generator=torch.Generator().manual_seed(0)).images[0]
+    assert np.isfinite(image).all() and image.std() > 0
+
+
+def test_a_half_precision_single_file_loads_as_exactly_the_fp32_weights(tmp_path: Path) -> None:
+    pipe = build_tiny_pipeline(seed=4)
+    single = tmp_path / "half.safetensors"
+    save_file({k: v.half() for k, v in pipeline_to_ldm(pipe).items()}, single, metadata={"format": "pt"})
+    config = save_tiny_config_dir(pipe, tmp_path / "config")
+    source = resolve_model_source(str(single), str(config))
+    assert half_precision_files(source) == "F16"
+    ours = pipeline_cache.load_pipeline(source, CPU)
+    theirs = StableDiffusionPipeline.from_single_file(str(single), config=str(config), torch_dtype=torch.float32,
+                                                      local_files_only=True, safety_checker=None,
+                                                      requires_safety_checker=False)
+    _assert_same_weights(ours, theirs)
+
+
+def test_fp32_and_mixed_files_are_loaded_as_they_were(tmp_path: Path, tiny_models: tuple[Path, Path, Path]) -> None:
+    folder, single, config = tiny_models
+    assert half_precision_files(resolve_model_source(str(folder))) is None
+    assert half_precision_files(resolve_model_source(str(single), str(config))) is None
+    mixed = _save_half_folder(tmp_path / "mixed", torch.float16, keep_vae_fp32=True)
+    source = resolve_model_source(str(mixed))
+    assert half_precision_files(source) is None  # loading it at fp16 would round the fp32 VAE
+    _assert_same_weights(pipeline_cache.load_pipeline(source, CPU), _library_widened(mixed))
+
+
+def test_widening_turns_parameters_and_buffers_and_keeps_other_types() -> None:
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).half()
+    module.register_buffer("positions", torch.arange(5))
+    before = {name: tensor.clone() for name, tensor in module.state_dict().items()}
+    widen([module], torch.float32)
+    after = module.state_dict()
+    for name, tensor in before.items():
+        expected = tensor.float() if tensor.is_floating_point() else tensor
+        assert after[name].dtype == expected.dtype and torch.equal(after[name], expected), name
+    assert isinstance(module[0].weight, torch.nn.Parameter) and module[0].weight.requires_grad
+
+
+def _rss_of_mapping(path: Path) -> int:
+    """Resident kB of this process's mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+            inside = len(fields) == 6 and fields[5] == str(path)
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not LINUX, reason="pages are handed back on Linux only")
+def test_file_pages_are_handed_back_and_read_again_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "weights.safetensors"
+    values = torch.arange(4 * 2**20, dtype=torch.float32).reshape(1024, -1).half()  # 8 MiB of fp16
+    save_file({"w": values}, path)
+    tensors = load_file(path)  # memory-mapped, as the loaders do
+    mapped = tensors["w"]
+    assert torch.equal(mapped.float(), values.float())  # touches every page
+    resident = _rss_of_mapping(path)
+    assert resident >= 7 * 1024
+    mappings = file_mappings()
+    assert any(str(path) == m.path for m in mappings)
+    handed = hand_back_pages(mapped.data_ptr(), mapped.numel() * 2, mappings, libc_madvise())
+    assert handed >= 7.9 * 2**20
+    assert _rss_of_mapping(path) <= resident - 7 * 1024
+    assert torch.equal(mapped, values)  # read again from the file, unchanged
+
+
+@pytest.mark.skipif(not LINUX, reason="pages are handed back on Linux only")
+def test_memory_that_is_not_a_file_mapping_is_never_handed_back() -> None:
+    anonymous = torch.full((2**20,), 7.0)
+    handed = hand_back_pages(anonymous.data_ptr(), anonymous.numel() * 4, file_mappings(), libc_madvise())
+    assert handed == 0 and bool((anonymous == 7.0).all())
