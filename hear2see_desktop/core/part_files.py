@@ -102,8 +102,11 @@ def sweep_stale_parts(folder: str | os.PathLike[str], older_than_s: float = STAL
 
 
 def app_folders() -> list[Path]:
-    """The folders the app writes into by itself: autosave slots and their frames, takes, each render's folder."""
+    """The folders the app writes into by itself: autosave slots and their frames, takes, each render's folder,
+    and the models folders that imports and thumbnails are written into."""
     from hear2see_desktop.core.autosave import AUTOSAVE_STEM, slot_folders
+    from hear2see_desktop.core.models.importing import KIND_FOLDERS
+    from hear2see_desktop.core.models.thumbnails import THUMBNAIL_FOLDER
     from hear2see_desktop.core.project import FRAMES_SUFFIX
 
     folders = []
@@ -114,6 +117,8 @@ def app_folders() -> list[Path]:
     for slot in slots:
         folders += [slot, slot / f"{AUTOSAVE_STEM}{FRAMES_SUFFIX}"]
     folders.append(paths.data_dir() / "takes")
+    models = paths.models_dir()
+    folders += [models / name for name in (*KIND_FOLDERS.values(), THUMBNAIL_FOLDER)]
     renders = paths.cache_dir() / "renders"
     try:
         with os.scandir(renders) as entries:

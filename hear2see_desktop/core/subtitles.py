@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.transcript import Word
 
 SUBTITLE_SUFFIXES = (".srt", ".vtt")
@@ -198,15 +198,12 @@ def write_subtitles(cues: list[Cue], path: Path) -> Path:
     if not path.parent.is_dir():
         raise BadInputError(f"The folder {path.parent} does not exist: create it or choose another subtitle file.")
     text = to_srt(cues) if suffix == ".srt" else to_vtt(cues)
-    temp_name = ""
+    temp = part_path(path)
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(text.encode("utf-8"))
-        os.replace(temp_name, path)
+        temp.write_bytes(text.encode("utf-8"))
+        os.replace(temp, path)
     except OSError as error:
-        if temp_name and os.path.exists(temp_name):
-            os.remove(temp_name)
+        temp.unlink(missing_ok=True)
         reason = error.strerror or str(error)
         raise BadInputError(f"Could not write the subtitles to {path}: {reason}.") from error
     return path

@@ -137,6 +137,9 @@ def test_the_start_up_sweep_covers_the_apps_own_folders(tmp_path: Path) -> None:
         make(paths.data_dir() / "takes", ".take-20240501-100000.wav.part-1a2b3c4d.wav"),
         make(paths.cache_dir() / "renders" / "20240501-100000-000000", ".video.mp4.part-1a2b3c4d.mp4"),
         make(paths.cache_dir() / "renders" / "20240501-100000-000000" / "frames", ".frame.png.part-1a2b3c4d"),
+        make(paths.models_dir() / "sd", ".dreamlike.safetensors.part-1a2b3c4d"),  # a killed import: gigabytes
+        make(paths.models_dir() / "loras", ".ink.safetensors.part-1a2b3c4d"),
+        make(paths.models_dir() / "thumbnails", ".0f1e2d.png.part-1a2b3c4d.png"),
     ]
     fresh = make(slot_2, ".autosave.h2s.part-5e6f7a8b", mtime=time.time())
 
@@ -144,3 +147,23 @@ def test_the_start_up_sweep_covers_the_apps_own_folders(tmp_path: Path) -> None:
 
     assert sorted(removed) == sorted(leftovers)
     assert fresh.exists()
+
+
+def test_an_import_copies_through_a_part_name_the_sweep_knows(tiny_models: tuple[Path, Path, Path],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from hear2see_desktop.core.models.importing import import_file
+
+    copied_to: list[Path] = []
+    real_copy = shutil.copyfile
+
+    def copy_and_note(source: str, target: str) -> str:
+        copied_to.append(Path(target))
+        return real_copy(source, target)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_and_note)
+    kind, installed = import_file(tiny_models[1], config_dir=tiny_models[2])
+    assert kind == "checkpoint" and installed.is_file()
+    assert len(copied_to) == 1 and copied_to[0].parent == installed.parent and is_part_name(copied_to[0].name)
+    assert not copied_to[0].exists()

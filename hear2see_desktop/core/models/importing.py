@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from typing import Any, NoReturn
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
 from hear2see_desktop.core.hashing import sha256_file
+from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.render.model_source import PICKLE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -322,13 +322,12 @@ def _import(path: Path, kind: str | None, trust_pickle: bool, config_dir: Path |
         log.info("%s is already imported as %s", source, installed[1])
         return installed
 
-    # The .part file sits in the models folder (same disk, so the final rename is atomic) under a name no
-    # picker lists; a pickle is converted into it first, since its kind is only known once it is read.
+    # The part file sits in the models folder (same disk, so the final rename is atomic) under a hidden name
+    # no picker lists and the start-up sweep recognises (what a killed import leaves is gigabytes); a pickle is
+    # converted into it first, since its kind is only known once it is read.
     scratch = paths.models_dir() / KIND_FOLDERS[kind or KIND_CHECKPOINT]
     scratch.mkdir(parents=True, exist_ok=True)
-    descriptor, part_name = tempfile.mkstemp(dir=scratch, prefix=f".{source.stem}.", suffix=".part")
-    os.close(descriptor)
-    part = Path(part_name)
+    part = part_path(scratch / f"{source.stem}.safetensors")
     try:
         if pickle:
             convert_pickle(source, part)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from hear2see_desktop.core.models.registry import models_root
+from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,8 @@ def save_thumbnail(model_path: str, rgb: np.ndarray) -> Path | None:
     temporary: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".png.tmp")
-        temporary = Path(name)
-        with os.fdopen(descriptor, "wb") as out:
-            image.save(out, format="PNG")
+        temporary = part_path(target, keep_suffix=True)
+        image.save(temporary, format="PNG")
         os.replace(temporary, target)
     except OSError as error:
         log.warning("could not save the thumbnail of %s at %s: %s", model_path, target, error)

@@ -11,7 +11,6 @@ level, which newer transformers dropped from the module names and diffusers stri
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +74,12 @@ def write_safetensors(tensors: dict[str, Any], path: Path, metadata: dict[str, s
     """Write through a temporary file in the same folder and rename, so `path` is never half written."""
     from safetensors.torch import save_file
 
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
+    from hear2see_desktop.core.part_files import part_path
+
+    temp = part_path(path)
     try:
-        save_file(tensors, temp_name, metadata={"format": "pt", **metadata})
-        os.replace(temp_name, path)
+        save_file(tensors, str(temp), metadata={"format": "pt", **metadata})
+        os.replace(temp, path)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
