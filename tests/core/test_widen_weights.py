@@ -72,7 +72,10 @@ def test_a_half_precision_folder_loads_as_exactly_the_fp32_weights(tmp_path: Pat
 def test_a_half_precision_single_file_loads_as_exactly_the_fp32_weights(tmp_path: Path) -> None:
     pipe = build_tiny_pipeline(seed=4)
     single = tmp_path / "half.safetensors"
-    save_file({k: v.half() for k, v in pipeline_to_ldm(pipe).items()}, single, metadata={"format": "pt"})
+    tensors = {k: v.half() for k, v in pipeline_to_ldm(pipe).items()}
+    # As in many A1111 checkpoints: CLIP's position ids stored as fp32 beside the fp16 weights.
+    tensors["cond_stage_model.transformer.text_model.embeddings.position_ids"] = torch.arange(77.0)[None]
+    save_file(tensors, single, metadata={"format": "pt"})
     config = save_tiny_config_dir(pipe, tmp_path / "config")
     source = resolve_model_source(str(single), str(config))
     assert half_precision_files(source) == "F16"

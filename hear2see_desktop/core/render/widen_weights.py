@@ -30,6 +30,9 @@ HALF_DTYPES = ("F16", "BF16")
 _FLOAT_DTYPES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
 _FOLDER_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors", "model.safetensors")
 """The weights file of each of `model_files.WEIGHTED_COMPONENTS` in a diffusers folder."""
+_INDEX_TENSORS = ("position_ids",)
+"""Tensors of whole numbers that some checkpoints store as fp32 beside fp16 weights (CLIP's 0..76 position
+ids): exact at any precision, so they do not make a file "mixed"."""
 _MADV_DONTNEED = 4  # the same number on Linux and macOS; only Linux is used (see `file_mappings`)
 
 
@@ -53,7 +56,8 @@ def half_precision_files(source: ModelSource) -> str | None:
         except BadInputError:
             return None
         kinds |= {info.get("dtype") for name, info in header.items()
-                  if name != "__metadata__" and isinstance(info, dict) and info.get("dtype") in _FLOAT_DTYPES}
+                  if name != "__metadata__" and isinstance(info, dict) and info.get("dtype") in _FLOAT_DTYPES
+                  and not name.endswith(_INDEX_TENSORS)}
     return kinds.pop() if len(kinds) == 1 and kinds <= set(HALF_DTYPES) else None
 
 
