@@ -162,7 +162,11 @@ def test_missing_model_exits_3_and_says_how_to_get_it(narration_wav: Path, tmp_p
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "o.mp4"), *FAST], capsys)
     sentence = one_sentence(err)
-    assert code == 3 and "huggingface-cli download" in sentence and "Hugging Face cache" in sentence
+    assert code == 3 and "hear2see models download sd15" in sentence and "Hugging Face cache" in sentence
+    assert "hear2see models import FILE" in sentence
+    code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "o.mp4"), "--model", "someone/other",
+                            *FAST], capsys)
+    assert code == 3 and "huggingface-cli download someone/other" in one_sentence(err)  # not in the catalogue
     code, _, err = run_cli(["transcribe", str(narration_wav), "--engine", "vosk"], capsys)
     assert code == 3 and "Vosk" in one_sentence(err)
 

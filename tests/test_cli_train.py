@@ -130,7 +130,7 @@ def test_the_default_base_model_missing_is_the_sentence_render_gives(
     dataset = write_shapes_dataset(tmp_path / "shapes")
     code, _, err = run_cli(["train-lora", str(dataset), "-o", str(tmp_path / "style.safetensors"), *FAST], capsys)
     assert code == 3
-    assert "huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5" in one_sentence(err)
+    assert "hear2see models download sd15" in one_sentence(err)
 
 
 def test_fp16_and_gradient_checkpointing_run_on_the_cpu(

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         self._scene_timer.setInterval(SCENE_REBUILD_DELAY_MS)
         self._scene_timer.timeout.connect(self.rebuild_storyboard)
         self.settings_panel.scenes_changed.connect(self._scene_timer.start)
+        self.settings_panel.models_wanted.connect(self.open_models_dialog)
 
     def _build_menus(self) -> None:
         def action(menu: Any, text: str, slot: Callable[[], Any], shortcut: str | None = None) -> QAction:
@@ -752,6 +753,7 @@ class MainWindow(QMainWindow):
         if self.audio_path is None or "render" in self.workers or self.recorder is not None:
             return
         from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.render.model_source import missing_model, model_missing_text
         from hear2see_desktop.core.render_job import RenderJob, RenderRequest
 
         self.settings_panel.seed_for_next_render()
@@ -760,6 +762,11 @@ class MainWindow(QMainWindow):
             settings.validate()
         except BadInputError as error:
             self.show_error(self, "Check the settings", str(error))
+            return
+        missing = missing_model(settings.model)
+        if missing is not None:  # say so now, with the way to get it, rather than after a worker starts
+            if self.confirm(self, "Model needed", f"{model_missing_text(missing)}\n\nOpen File > Models… now?"):
+                self.open_models_dialog()
             return
         self._unsaved_changes = True  # a render is the riskiest moment: keep the work as it stands now
         self.autosave_now()

@@ -184,7 +184,8 @@ def test_a_missing_hub_model_says_where_it_looked(narration_wav: Path, tmp_path:
     request = RenderRequest(narration_wav, tmp_path / "m.mp4", RenderSettings(device="cpu"), transcript=FOX)
     with pytest.raises(ModelMissingError) as caught:
         RenderJob(request).run(no_progress, never_cancelled)
-    assert "huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5" in str(caught.value)
+    assert "'stable-diffusion-v1-5/stable-diffusion-v1-5' is not on this machine" in str(caught.value)
+    assert "hear2see models download sd15" in str(caught.value)
     assert not (tmp_path / "m.mp4").exists()
 
 

@@ -116,10 +116,11 @@ def test_both_loaders_read_the_trained_weights_and_draw_what_training_drew(
 ) -> None:
     from hear2see_desktop.core.render.devices import DeviceChoice
     from hear2see_desktop.core.render.model_source import resolve_model_source
-    from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline
+    from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, release
     from hear2see_desktop.core.settings import LoraSpec
     from tests.tiny_pipeline import load_tiny_diffusers
 
+    release()  # a fresh copy: an earlier test's render may have left another scheduler on the cached one
     out = trained.result.out_path
     saved = load_file(str(out))
     # The file holds the last checkpoint's weights with alpha / rank (= 2) folded into lora_B.
@@ -282,7 +283,7 @@ def test_settings_out_of_range_are_one_sentence(change: dict[str, object], messa
 def test_a_missing_base_model_says_where_it_looked_like_render(tmp_path: Path) -> None:
     dataset = write_shapes_dataset(tmp_path / "shapes")
     job = TrainLoraJob(dataset, tmp_path / "style.safetensors", TrainSettings(device="cpu"))
-    with pytest.raises(ModelMissingError, match="huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5"):
+    with pytest.raises(ModelMissingError, match="hear2see models download sd15"):
         job.run(no_progress, never_cancelled)
 
 

@@ -269,22 +269,39 @@ def test_dropping_an_audio_file_imports_it(qtbot: QtBot, tmp_path: Path, narrati
     wait_idle(qtbot, window)
 
 
-def test_a_missing_model_opens_a_dialog_that_says_how_to_get_it(qtbot: QtBot, tmp_path: Path,
-                                                                 narration_wav: Path) -> None:
-    dialogs = Dialogs()
+def test_a_missing_model_is_named_under_its_field_and_render_offers_the_models_dialog(
+        qtbot: QtBot, tmp_path: Path, narration_wav: Path, tiny_models: tuple[Path, Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))  # nothing installed anywhere
+    dialogs = Dialogs(answer=True)
     window = make_window(qtbot, tmp_path, dialogs)
+    panel = window.settings_panel
+    panel.model_edit.setText("stable-diffusion-v1-5/stable-diffusion-v1-5")  # the default, not installed
+    assert panel.model_notice.isVisible()
+    assert "Not installed" in panel.model_notice.text() and "4.3 GB" in panel.model_notice.text()
+    assert "Stable Diffusion 1.5" in panel.model_notice.toolTip() and "File > Models…" in panel.model_notice.toolTip()
+
     window.import_audio(narration_wav)
     qtbot.waitUntil(lambda: bool(window.prompt_panel.prompt_text()), timeout=TIMEOUT_MS)
     wait_idle(qtbot, window)
-    window.settings_panel.model_edit.setText("stable-diffusion-v1-5/stable-diffusion-v1-5")
-    window.settings_panel.device.setCurrentText("cpu")
     window.start_render()
-    qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=TIMEOUT_MS)
-    title, text = dialogs.errors[0]
-    assert title == "Model needed"
-    assert "stable-diffusion-v1-5" in text and "huggingface-cli download" in text
-    wait_idle(qtbot, window)
-    assert window.render_button.isEnabled()  # ready for the next try
+    assert dialogs.questions == ["Model needed"] and "render" not in window.workers  # asked before any work
+    assert window.models_dialog is not None and window.models_dialog.isVisible()  # "yes" opened File > Models…
+    window.models_dialog.reject()
+
+    panel.model_notice.linkActivated.emit("models")  # the notice's own link
+    assert window.models_dialog.isVisible()
+    window.models_dialog.reject()
+
+    use_tiny_model(window, tiny_models[0])
+    assert not panel.model_notice.isVisible()  # a folder on this machine: nothing to say
+    panel.model_edit.setText("someone/other-model")  # not in the catalogue: choose or import one
+    assert panel.model_notice.isVisible()
+    assert "'someone/other-model' is not on this machine" in panel.model_notice.toolTip()
+    dialogs.answer = False
+    window.start_render()
+    assert dialogs.questions == ["Model needed", "Model needed"] and not window.models_dialog.isVisible()
+    assert "render" not in window.workers and window.render_button.isEnabled()
 
 
 def test_bad_audio_gets_a_dialog_and_the_window_keeps_working(qtbot: QtBot, tmp_path: Path,

@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
@@ -123,15 +124,67 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
     if _looks_like_path(text):
         raise BadInputError(f"The model {text} does not exist: check the path, or pass a hub id such as "
                             "stable-diffusion-v1-5/stable-diffusion-v1-5.")
-    local_copy = paths.models_dir() / "sd" / text.split("/")[-1]
-    if (local_copy / "model_index.json").is_file():
-        return ModelSource("diffusers", local_copy.resolve(), None, text)
-    snapshot = _cached_hub_snapshot(text)
-    if snapshot is not None:
-        return ModelSource("diffusers", snapshot, None, text)
+    found = hub_model_folder(text)
+    if found is not None:
+        return ModelSource("diffusers", found, None, text)
+    local_copy = _local_copy(text)
+    where = f"looked in {local_copy} and the Hugging Face cache at {_hub_cache_dir()}"
+    entry = catalogue_entry_for(text)
+    if entry is not None:
+        raise ModelMissingError(
+            f"The Stable Diffusion model '{text}' is not on this machine ({where}): download it with "
+            f"`hear2see models download {entry.name}` (about {entry.size_bytes / 1e9:.1f} GB; File > Models… in "
+            "the app), import a checkpoint you already have with `hear2see models import FILE`, or pass --model "
+            "with a diffusers folder or a .safetensors checkpoint."
+        )
     raise ModelMissingError(
-        f"The Stable Diffusion model '{text}' is not on this machine (looked in {local_copy} and the "
-        f"Hugging Face cache at {_hub_cache_dir()}): download it once with "
+        f"The Stable Diffusion model '{text}' is not on this machine ({where}): download it once with "
         f"`huggingface-cli download {text}` or copy a diffusers folder to {local_copy}, "
         "or pass --model with a diffusers folder or a .safetensors checkpoint."
     )
+
+
+def _local_copy(hub_id: str) -> Path:
+    """Where the models folder keeps a hub model (the catalogue installs SD 1.5 there too)."""
+    return paths.models_dir() / "sd" / hub_id.split("/")[-1]
+
+
+def hub_model_folder(hub_id: str) -> Path | None:
+    """The diffusers folder of `hub_id` on this machine (the models folder, then the Hugging Face cache), or
+    None. A few `stat`s, no file is opened: cheap enough for the UI thread."""
+    local_copy = _local_copy(hub_id)
+    if (local_copy / "model_index.json").is_file():
+        return local_copy.resolve()
+    return _cached_hub_snapshot(hub_id)
+
+
+def catalogue_entry_for(hub_id: str) -> Any | None:
+    """The model catalogue's entry that installs `hub_id` (its folder is that model's local copy), or None;
+    a broken catalogue counts as none (the Models dialog says what is wrong with it)."""
+    from hear2see_desktop.core.models.catalogue import load_catalogue
+
+    folder = f"sd/{hub_id.split('/')[-1]}"
+    try:
+        entries = load_catalogue()
+    except BadInputError:
+        return None
+    return next((entry for entry in entries if entry.kind == "sd" and entry.folder == folder), None)
+
+
+def missing_model(requested: str) -> str | None:
+    """The hub id the form names when it is not on this machine, else None (also for paths: the render says what
+    is wrong with one). Stats only, so the app can check as the user types."""
+    text = requested.strip()
+    if not text or _looks_like_path(text) or Path(text).expanduser().exists():
+        return None
+    return text if hub_model_folder(text) is None else None
+
+
+def model_missing_text(hub_id: str) -> str:
+    """The app's sentence for a hub model that is not on this machine: where to get it without a terminal."""
+    entry = catalogue_entry_for(hub_id)
+    if entry is not None:
+        return (f"{entry.title} is not on this machine yet: download it (about {entry.size_bytes / 1e9:.1f} GB) "
+                "in File > Models…, or import a checkpoint you already have there.")
+    return (f"The model '{hub_id}' is not on this machine: choose an installed one with the arrow beside the "
+            "field, or download or import one in File > Models…")
