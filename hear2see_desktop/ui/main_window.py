@@ -1269,6 +1269,8 @@ class MainWindow(QMainWindow):
 
     def _on_models_dialog_closed(self, _result: int) -> None:
         self.settings_panel.refresh_model_choices()
+        if self.train_dialog is not None:
+            self.train_dialog.form.base_notice.update_notice()
         self.refresh_speech_choices()
 
     def open_train_dialog(self) -> None:
@@ -1281,6 +1283,7 @@ class MainWindow(QMainWindow):
                                             confirm=self.confirm, show_error=self.show_error)
             self.train_dialog.style_trained.connect(self._on_style_trained)
             self.train_dialog.style_chosen.connect(self.settings_panel.lora_edit.setText)
+            self.train_dialog.models_wanted.connect(self.open_models_dialog)
         self.train_dialog.suggest_base(settings.model, settings.model_config)
         self.train_dialog.show()
         self.train_dialog.raise_()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,10 +27,10 @@ from PySide6.QtWidgets import (
 
 from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
-from hear2see_desktop.core.render.model_source import catalogue_entry_for, missing_model, model_missing_text
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import DEFAULT_FPS, DEFAULT_MODEL, DEVICES, MODES, LoraSpec, RenderSettings
 from hear2see_desktop.ui.layout import row
+from hear2see_desktop.ui.model_notice import ModelNotice
 
 PRESETS: dict[str, dict[str, object]] = {
     "Draft": {"steps": 12, "cfg": 7.0, "width": 384, "height": 384, "fps": 6, "frames": 6},
@@ -118,12 +117,9 @@ class RenderSettingsPanel(QWidget):
         browse_model = _menu_button(self.model_menu, "Choose a model file; the arrow lists the installed models")
         browse_model.clicked.connect(self._browse_model)
         form.addRow("Model", row(self.model_edit, browse_model))
-        self.model_notice = QLabel()
-        self.model_notice.setTextFormat(Qt.TextFormat.RichText)
-        self.model_notice.linkActivated.connect(lambda _link: self.models_wanted.emit())
-        self.model_notice.setVisible(False)
+        self.model_notice = ModelNotice(self.model_edit)
+        self.model_notice.models_wanted.connect(self.models_wanted)
         form.addRow("", self.model_notice)
-        self.model_edit.textChanged.connect(self.update_model_notice)
 
         self.lora_edit = QLineEdit()
         self.lora_edit.setPlaceholderText("none")
@@ -195,20 +191,9 @@ class RenderSettingsPanel(QWidget):
             else "Download the LCM-LoRA in File > Models… for 4-step drafts")
         _fill_menu(self.model_menu, model_choices(), self.model_edit,
                    "No models installed: download or import one in File > Models…", self._browse_model)
-        self.update_model_notice()
+        self.model_notice.update_notice()
         _fill_menu(self.lora_menu, lora_choices(), self.lora_edit,
                    "No LoRAs installed: import one in File > Models…", self._browse_lora)
-
-    def update_model_notice(self) -> None:
-        """Say under the Model field when the model it names is not on this machine, with a link to get it."""
-        missing = missing_model(self.model_edit.text() or DEFAULT_MODEL)
-        self.model_notice.setVisible(missing is not None)
-        if missing is not None:
-            entry = catalogue_entry_for(missing)
-            link = (f"download ({entry.size_bytes / 1e9:.1f} GB) or import…" if entry is not None
-                    else "choose, download or import one…")
-            self.model_notice.setText(f"Not installed: <a href=\"models\">{html.escape(link)}</a>")
-            self.model_notice.setToolTip(model_missing_text(missing))
 
     def settings(self) -> RenderSettings:
         """The form as RenderSettings (not validated: the job validates and says what is wrong)."""

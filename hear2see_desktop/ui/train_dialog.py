@@ -75,6 +75,7 @@ class TrainDialog(QDialog):
 
     style_trained = Signal(str)
     style_chosen = Signal(str)
+    models_wanted = Signal()  # the base model's "Not installed" link: open File > Models…
 
     def __init__(
         self,
@@ -134,6 +135,7 @@ class TrainDialog(QDialog):
         form.addRow("", self.resume)
         settings_box = QGroupBox("Training")
         self.form = TrainSettingsForm(base_model, base_config)
+        self.form.base_notice.models_wanted.connect(self.models_wanted)
         QVBoxLayout(settings_box).addWidget(self.form)
         left = QVBoxLayout(self.form_box)
         left.setContentsMargins(0, 0, 0, 0)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES
 from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 from hear2see_desktop.ui.layout import row
+from hear2see_desktop.ui.model_notice import ModelNotice
 
 
 def _spin(low: int, high: int, value: int, special: str = "", step: int = 1) -> QSpinBox:
@@ -37,6 +38,8 @@ class TrainSettingsForm(QWidget):
         self.base_edit = QLineEdit(base_model or DEFAULT_MODEL)
         self.base_edit.setToolTip("The SD 1.5 model to train on: a hub id, a diffusers folder or a .safetensors file")
         form.addRow("Base model", self.base_edit)
+        self.base_notice = ModelNotice(self.base_edit)
+        form.addRow("", self.base_notice)
         self.base_config_edit = QLineEdit(base_config or "")
         self.base_config_edit.setPlaceholderText("bundled SD 1.5 configs")
         self.base_config_edit.setToolTip("Component configs for a single-file base checkpoint")

@@ -234,3 +234,28 @@ def test_the_sample_strip_shows_the_latest_image_large(qtbot: QtBot) -> None:
     assert strip.caption.text() == "Validation image after step 3"
     strip.clear()
     assert strip.samples == [] and strip.caption.text() == ""
+
+
+def test_a_base_model_that_is_not_installed_is_named_with_a_link_to_the_models_dialog(
+    qtbot: QtBot, tmp_path: Path, tiny_models: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    dialogs = Dialogs()
+    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(store=store, confirm=dialogs.confirm, show_error=dialogs.error, list_devices=lambda: [],
+                        warm_up_asr=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.train_action.trigger()
+    dialog = window.train_dialog
+    assert dialog is not None
+    notice = dialog.form.base_notice
+    assert dialog.form.base_edit.text() == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert notice.isVisible() and "Not installed" in notice.text() and "4.3 GB" in notice.text()
+    notice.linkActivated.emit("models")
+    assert window.models_dialog is not None and window.models_dialog.isVisible()
+    window.models_dialog.reject()
+    dialog.form.set_base(str(tiny_models[0]))
+    assert not notice.isVisible()
+    dialog.close()
+    window.close()
