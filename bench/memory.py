@@ -4,6 +4,8 @@ Each case runs in a fresh process (the kernel keeps only one peak per process):
 - render: a short classic render through `RenderJob` (with the app's VAE tiling) at each `--sizes`
   from the random SD-1.5 with fp32 files (as the catalogue's SD 1.5 is stored) and, if given, at
   the first size from a copy with fp16 files (converted on load);
+- load: with `--fp16-model`, loading alone, fp16 files as fp32 and fp32 files as fp16, by diffusers'
+  own conversion and by the app's loader (peak RSS against the converted weights);
 - vae: one VAE decode at each `--vae-sizes`, in one piece and in tiles of each `--vae-tiles` size (peak
   above the loaded VAE, and time).
 
@@ -72,6 +74,27 @@ def run_render(spec: dict[str, Any]) -> dict[str, Any]:
             "wall_s": wall.elapsed_s}
 
 
+def run_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Loading alone (its own process): the app's loader or diffusers' own conversion, to `dtype` on the CPU."""
+    import torch
+
+    from hear2see_desktop.core.render.devices import DeviceChoice
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+    from hear2see_desktop.core.render.pipeline_cache import load_pipeline
+
+    with Timer() as wall:
+        if spec["way"] == "app":
+            pipe = load_pipeline(resolve_model_source(spec["model"]), DeviceChoice("cpu", spec["dtype"]))
+        else:
+            from diffusers import StableDiffusionPipeline
+
+            pipe = StableDiffusionPipeline.from_pretrained(
+                spec["model"], torch_dtype=getattr(torch, spec["dtype"]), safety_checker=None,
+                requires_safety_checker=False, local_files_only=True, feature_extractor=None)
+    return {"peak_rss_mib": peak_rss_mib(), "rss_after_mib": _rss_mib(), "weights_mib": weights_mib(pipe),
+            "wall_s": wall.elapsed_s}
+
+
 def run_vae(spec: dict[str, Any]) -> dict[str, Any]:
     """One decode of a `size` picture from random latents, in one piece (`tile_px` 0) or in tiles of `tile_px`
     (its own process)."""
@@ -122,6 +145,13 @@ def main() -> None:
             print(f"render from {files} files at {size} px", file=sys.stderr)
             renders[f"{files} {size}"] = {"files": files, "size": size, **in_child(
                 "render", {"model": str(folder), "size": size, "out": str(Path(work) / f"{files}-{size}.mp4")})}
+    loads: dict[str, dict[str, Any]] = {}
+    if args.fp16_model:
+        for files, folder, dtype in (("fp16", args.fp16_model, "float32"), ("fp32", model, "float16")):
+            for way in ("library", "app"):
+                print(f"load {files} files as {dtype}, {way}", file=sys.stderr)
+                loads[f"{files} {dtype} {way}"] = {"files": files, "dtype": dtype, "way": way, **in_child(
+                    "load", {"model": str(folder), "dtype": dtype, "way": way})}
     vae: dict[str, dict[str, Any]] = {}
     for size in (int(text) for text in args.vae_sizes.split(",") if text):
         for tile_px in (int(text) for text in args.vae_tiles.split(",")):
@@ -136,6 +166,12 @@ def main() -> None:
         [[r["files"], str(r["size"]), fmt(r["weights_mib"], 0), fmt(r["peak_rss_mib"], 0),
           fmt(r["peak_rss_mib"] / r["weights_mib"], 2), fmt(r["rss_after_mib"], 0), fmt(r["wall_s"], 1)]
          for r in renders.values()])
+    load_table = Table("Loading alone, CPU: files in one precision, weights in another", [
+        "model files", "loaded as", "converted by", "weights in memory (MiB)", "peak RSS (MiB)", "peak / weights",
+        "wall (s)"],
+        [[r["files"], r["dtype"], "the app, a tensor at a time" if r["way"] == "app" else "diffusers, while loading",
+          fmt(r["weights_mib"], 0), fmt(r["peak_rss_mib"], 0), fmt(r["peak_rss_mib"] / r["weights_mib"], 2),
+          fmt(r["wall_s"], 1)] for r in loads.values()])
     vae_table = Table("One VAE decode, CPU fp32", ["size (px)", "decode", "peak above the loaded VAE (MiB)",
                                                    "wall (s)"],
                       [[str(r["size"]), f"{r['tile_px']} px tiles" if r["tile_px"] else "one piece",
@@ -144,12 +180,15 @@ def main() -> None:
              "Peak RSS from getrusage in a fresh process per case; weights = parameter bytes of UNet, VAE and text "
              "encoder as loaded. safetensors files are memory-mapped: fp32 files on the CPU are used in place "
              "(file-backed pages); fp16 files are loaded at fp16 and widened to fp32 one tensor at a time, each "
-             "tensor's file pages handed back to the kernel once copied (core/render/widen_weights.py; before "
-             "that, diffusers widened them while loading and the fp16 pages it had read stayed resident: 1.52x).",
+             "tensor's file pages handed back to the kernel once copied (core/render/convert_weights.py; "
+             "before that, diffusers widened them while loading and the fp16 pages it had read stayed resident: "
+             "1.52x). Loading alone shows both ways for fp16 files bound for fp32 (the CPU render) and for fp32 files "
+             "bound for fp16 (what a GPU render loads in host memory before the weights reach the GPU: the app "
+             "converts each tensor straight onto the GPU there; here the CPU stands in for it).",
              "VAE decodes: the tiles are diffusers' (a quarter overlap, blended); the app decodes in 256 px tiles on "
              "the CPU above 256 px."]
     write_results(args.out, "memory", "Memory: peak RSS against the weights, VAE tiling", notes,
-                  [render_table, vae_table], {"renders": renders, "vae": vae},
+                  [render_table, load_table, vae_table], {"renders": renders, "loads": loads, "vae": vae},
                   machine)
     print((args.out / "memory.md").read_text())
 
@@ -157,7 +196,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         sys.path.insert(0, str(REPO_ROOT))
-        result = (run_render if sys.argv[2] == "render" else run_vae)(json.loads(sys.argv[3]))
+        result = {"render": run_render, "load": run_load, "vae": run_vae}[sys.argv[2]](json.loads(sys.argv[3]))
         print(json.dumps(result))
     else:
         main()

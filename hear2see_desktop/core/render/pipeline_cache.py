@@ -71,13 +71,14 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
     from diffusers.loaders.single_file_utils import SingleFileComponentError
     from safetensors import SafetensorError
 
+    from hear2see_desktop.core.render.convert_weights import TORCH_DTYPES, convert, files_precision
     from hear2see_desktop.core.render.model_files import check_model_files
-    from hear2see_desktop.core.render.widen_weights import half_precision_files, widen
 
     check_model_files(source)  # a damaged or incomplete model: one sentence naming the file, before loading
     dtype = getattr(torch, device.dtype_name)
-    half = half_precision_files(source) if dtype == torch.float32 else None
-    load_dtype = {"F16": torch.float16, "BF16": torch.bfloat16}.get(half or "", dtype)
+    stored = files_precision(source)  # None: a mix, or unreadable headers: the library converts as it loads
+    load_dtype = getattr(torch, TORCH_DTYPES[stored]) if stored else dtype
+    converting = stored is not None and (load_dtype != dtype or device.device != "cpu")
     common = dict(torch_dtype=load_dtype, safety_checker=None, requires_safety_checker=False, local_files_only=True)
     try:
         if source.kind == "single_file":
@@ -97,18 +98,18 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
             f"{source.path} could not be loaded as a Stable Diffusion 1.5 model ({type(error).__name__}): "
             "check that it is an SD 1.5 checkpoint and that the file is complete."
         ) from error
-    if load_dtype != dtype:  # half-precision files, widened a tensor at a time (see widen_weights)
-        widen([pipe.unet, pipe.vae, pipe.text_encoder], dtype)
+    if converting:  # a tensor at a time, straight to the device (see convert_weights)
+        convert([pipe.unet, pipe.vae, pipe.text_encoder], dtype, device.device)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device.device)
 
 
 CPU_VAE_TILE_PX = 256
 """On the CPU the VAE decodes pictures larger than this in overlapping tiles of this size: at 512 px the
-decode's peak falls from ~980 to ~480 MiB for 1.2x its time (bench/results/memory.md), which keeps a 512 px
-render's peak RSS within 1.3x the weights with room to spare. Larger tiles are no faster (320 and 384 px
-tiles took as long at 512 px), and at 384 px tiles cost the same time and memory as one piece. Pictures this
-size or smaller decode in one piece."""
+decode's peak falls from ~1 GB to ~0.45 GB for 1.2-1.4x its time (bench/results/memory.md, three runs),
+which keeps a 512 px render's peak RSS within 1.3x the weights. Larger tiles were no faster at 512 px (320
+and 384 px tiles), and at 384 px tiles and one piece took about as long, either way round from run to run.
+Pictures this size or smaller decode in one piece."""
 
 
 def vae_tile_px(device: DeviceChoice) -> int:

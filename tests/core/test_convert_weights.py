@@ -1,5 +1,6 @@
-"""Half-precision model files on the CPU: loaded at their own precision and widened a tensor at a time,
-to exactly the weights the library's own widening gives, with each tensor's file pages handed back."""
+"""Model files in another precision than the render's: loaded at their own precision and converted a tensor
+at a time, to exactly the weights the library's own conversion gives, with each tensor's file pages handed
+back. (The CUDA and MPS path is the same call with another device; fp16 on the CPU stands in for it here.)"""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ import torch
 from diffusers import StableDiffusionPipeline
 from safetensors.torch import load_file, save_file
 
-from hear2see_desktop.core.render import pipeline_cache
-from hear2see_desktop.core.render.devices import DeviceChoice
-from hear2see_desktop.core.render.model_source import resolve_model_source
-from hear2see_desktop.core.render.widen_weights import (
+from hear2see_desktop.core.render import convert_weights, pipeline_cache
+from hear2see_desktop.core.render.convert_weights import (
+    convert,
     file_mappings,
-    half_precision_files,
+    files_precision,
     hand_back_pages,
     libc_madvise,
-    widen,
 )
+from hear2see_desktop.core.render.devices import DeviceChoice
+from hear2see_desktop.core.render.model_source import resolve_model_source
 from tests.tiny_pipeline import build_tiny_pipeline, pipeline_to_ldm, save_tiny_config_dir
 
 CPU = DeviceChoice("cpu", "float32")
@@ -39,21 +40,22 @@ def _save_half_folder(folder: Path, dtype: torch.dtype, *, keep_vae_fp32: bool =
     return folder
 
 
-def _library_widened(folder: Path) -> StableDiffusionPipeline:
-    """What diffusers gives for the same files when asked for fp32 directly (the old way)."""
-    return StableDiffusionPipeline.from_pretrained(str(folder), torch_dtype=torch.float32, safety_checker=None,
+def _library_widened(folder: Path, dtype: torch.dtype = torch.float32) -> StableDiffusionPipeline:
+    """What diffusers gives for the same files when asked for `dtype` directly (the old way)."""
+    return StableDiffusionPipeline.from_pretrained(str(folder), torch_dtype=dtype, safety_checker=None,
                                                    requires_safety_checker=False, local_files_only=True,
                                                    feature_extractor=None)
 
 
-def _assert_same_weights(ours: StableDiffusionPipeline, theirs: StableDiffusionPipeline) -> None:
+def _assert_same_weights(ours: StableDiffusionPipeline, theirs: StableDiffusionPipeline,
+                         dtype: torch.dtype = torch.float32) -> None:
     for part in ("unet", "vae", "text_encoder"):
         mine, reference = getattr(ours, part).state_dict(), getattr(theirs, part).state_dict()
         assert mine.keys() == reference.keys()
         for name, tensor in mine.items():
             assert tensor.dtype == reference[name].dtype, (part, name)
             assert torch.equal(tensor, reference[name]), (part, name)
-        assert {p.dtype for p in getattr(ours, part).parameters()} == {torch.float32}
+        assert {p.dtype for p in getattr(ours, part).parameters()} == {dtype}
 
 
 @pytest.mark.parametrize("dtype, name", [(torch.float16, "F16"), (torch.bfloat16, "BF16")])
@@ -61,7 +63,7 @@ def test_a_half_precision_folder_loads_as_exactly_the_fp32_weights(tmp_path: Pat
                                                                    name: str) -> None:
     folder = _save_half_folder(tmp_path / "half", dtype)
     source = resolve_model_source(str(folder))
-    assert half_precision_files(source) == name
+    assert files_precision(source) == name
     ours = pipeline_cache.load_pipeline(source, CPU)
     _assert_same_weights(ours, _library_widened(folder))
     image = ours("a lighthouse", num_inference_steps=2, height=64, width=64, output_type="np",
@@ -78,7 +80,7 @@ def test_a_half_precision_single_file_loads_as_exactly_the_fp32_weights(tmp_path
     save_file(tensors, single, metadata={"format": "pt"})
     config = save_tiny_config_dir(pipe, tmp_path / "config")
     source = resolve_model_source(str(single), str(config))
-    assert half_precision_files(source) == "F16"
+    assert files_precision(source) == "F16"
     ours = pipeline_cache.load_pipeline(source, CPU)
     theirs = StableDiffusionPipeline.from_single_file(str(single), config=str(config), torch_dtype=torch.float32,
                                                       local_files_only=True, safety_checker=None,
@@ -86,21 +88,45 @@ def test_a_half_precision_single_file_loads_as_exactly_the_fp32_weights(tmp_path
     _assert_same_weights(ours, theirs)
 
 
+def _note_conversions(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, str]]:
+    """The (dtype, device) of every `convert` the loader makes (passed through to the real one)."""
+    calls: list[tuple[object, str]] = []
+    real = convert_weights.convert
+
+    def noted(modules: object, dtype: object, device: str = "cpu") -> int:
+        calls.append((dtype, device))
+        return real(modules, dtype, device)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(convert_weights, "convert", noted)
+    return calls
+
+
+def test_fp32_files_bound_for_fp16_are_narrowed_a_tensor_at_a_time(tiny_models: tuple[Path, Path, Path],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tiny_models[0]
+    calls = _note_conversions(monkeypatch)
+    ours = pipeline_cache.load_pipeline(resolve_model_source(str(folder)), DeviceChoice("cpu", "float16"))
+    assert calls == [(torch.float16, "cpu")]
+    _assert_same_weights(ours, _library_widened(folder, torch.float16), torch.float16)
+    pipeline_cache.load_pipeline(resolve_model_source(str(folder)), CPU)
+    assert len(calls) == 1  # fp32 files for an fp32 CPU render are used in place: nothing to convert
+
+
 def test_fp32_and_mixed_files_are_loaded_as_they_were(tmp_path: Path, tiny_models: tuple[Path, Path, Path]) -> None:
     folder, single, config = tiny_models
-    assert half_precision_files(resolve_model_source(str(folder))) is None
-    assert half_precision_files(resolve_model_source(str(single), str(config))) is None
+    assert files_precision(resolve_model_source(str(folder))) == "F32"  # used in place on the CPU
+    assert files_precision(resolve_model_source(str(single), str(config))) == "F32"
     mixed = _save_half_folder(tmp_path / "mixed", torch.float16, keep_vae_fp32=True)
     source = resolve_model_source(str(mixed))
-    assert half_precision_files(source) is None  # loading it at fp16 would round the fp32 VAE
+    assert files_precision(source) is None  # loading it at fp16 would round the fp32 VAE
     _assert_same_weights(pipeline_cache.load_pipeline(source, CPU), _library_widened(mixed))
 
 
-def test_widening_turns_parameters_and_buffers_and_keeps_other_types() -> None:
+def test_converting_turns_parameters_and_buffers_and_keeps_other_types() -> None:
     module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).half()
     module.register_buffer("positions", torch.arange(5))
     before = {name: tensor.clone() for name, tensor in module.state_dict().items()}
-    widen([module], torch.float32)
+    convert([module], torch.float32)
     after = module.state_dict()
     for name, tensor in before.items():
         expected = tensor.float() if tensor.is_floating_point() else tensor

@@ -1,12 +1,14 @@
-"""Half-precision model files in an fp32 render, without holding both copies at once.
+"""Model files in another precision (or for another device) than the render's, without two copies at once.
 
-safetensors files are memory-mapped: fp32 files are used in place, but fp16 (or bf16) files must be
-widened for the CPU. When the library widens them while loading, every page of the half-precision file
-it read stays resident beside the fp32 copy until the whole component is loaded: 1.52x the weights at
-the peak (bench/results/memory.md). Loading at the files' own precision keeps the file mapped but
-unread; widening one tensor at a time, and handing that tensor's file pages back to the kernel at once
-(Linux `madvise`), keeps the peak near the fp32 weights alone. The pages are clean copies of the file, so
-handing them back loses nothing.
+safetensors files are memory-mapped: fp32 files on the CPU are used in place, but fp16 files must be
+widened for an fp32 CPU render, and fp32 files narrowed for a GPU's fp16. When the library converts them
+while loading, every page of the file it read stays resident beside the converted copy until the whole
+component is loaded: 1.52x the weights at the peak for fp16 files on the CPU (bench/results/memory.md),
+and the same for fp32 files bound for a GPU, in host memory, before anything reaches the GPU. Loading at
+the files' own precision keeps the file mapped but unread; converting one tensor at a time straight to its
+device and precision, and handing that tensor's file pages back to the kernel at once (Linux `madvise`),
+keeps the peak near the converted weights alone. The pages are clean copies of the file, so handing them
+back loses nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from hear2see_desktop.core.render.model_source import ModelSource
 
 log = logging.getLogger(__name__)
 
-HALF_DTYPES = ("F16", "BF16")
-"""safetensors dtype names of half-precision weights."""
+TORCH_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+"""safetensors dtype names of the precisions a model is loaded in, and their torch names."""
 _FLOAT_DTYPES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
 _FOLDER_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors", "model.safetensors")
 """The weights file of each of `model_files.WEIGHTED_COMPONENTS` in a diffusers folder."""
@@ -36,10 +38,10 @@ ids): exact at any precision, so they do not make a file "mixed"."""
 _MADV_DONTNEED = 4  # the same number on Linux and macOS; only Linux is used (see `file_mappings`)
 
 
-def half_precision_files(source: ModelSource) -> str | None:
-    """"F16" or "BF16" when every floating-point weight the loader reads is stored in that half precision,
-    else None: fp32 files, a mix (loading a mix at half precision would round its fp32 parts), or files
-    whose headers cannot be read here (.bin folders; damaged files, which the loader refuses by itself)."""
+def files_precision(source: ModelSource) -> str | None:
+    """The one safetensors dtype ("F32", "F16", "BF16") every floating-point weight the loader reads is stored
+    in, else None: a mix (loading a mix at one precision would round its wider parts), or files whose headers
+    cannot be read here (.bin folders; damaged files, which the loader refuses by itself)."""
     from hear2see_desktop.core.errors import BadInputError
     from hear2see_desktop.core.render.model_files import WEIGHTED_COMPONENTS, safetensors_header
 
@@ -58,7 +60,7 @@ def half_precision_files(source: ModelSource) -> str | None:
         kinds |= {info.get("dtype") for name, info in header.items()
                   if name != "__metadata__" and isinstance(info, dict) and info.get("dtype") in _FLOAT_DTYPES
                   and not name.endswith(_INDEX_TENSORS)}
-    return kinds.pop() if len(kinds) == 1 and kinds <= set(HALF_DTYPES) else None
+    return kinds.pop() if len(kinds) == 1 and kinds <= set(TORCH_DTYPES) else None
 
 
 @dataclass(frozen=True)
@@ -121,12 +123,13 @@ def hand_back_pages(start: int, length: int, mappings: list[FileMapping], madvis
     return last - first
 
 
-def widen(modules: Iterable[Any], dtype: Any) -> int:
-    """Turn every fp16/bf16 parameter and buffer of `modules` into `dtype`, one tensor at a time, handing the
-    file pages of each half-precision tensor back as soon as it is copied. Returns the bytes handed back."""
+def convert(modules: Iterable[Any], dtype: Any, device: str = "cpu") -> int:
+    """Put every parameter and buffer of `modules` on `device`, floating-point ones in `dtype`, one tensor at a
+    time, handing the file pages of each converted tensor back as soon as it is copied. Returns the bytes
+    handed back."""
     import torch
 
-    half = (torch.float16, torch.bfloat16)
+    target = torch.device(device)
     mappings = file_mappings()
     madvise = libc_madvise() if mappings else None
     handed_back = 0
@@ -135,13 +138,16 @@ def widen(modules: Iterable[Any], dtype: Any) -> int:
             for owner in module.modules():
                 for table in (owner._parameters, owner._buffers):
                     for name, tensor in table.items():
-                        if tensor is None or tensor.dtype not in half:
+                        if tensor is None:
                             continue
-                        wide = tensor.detach().to(dtype)
+                        wanted = dtype if tensor.is_floating_point() else tensor.dtype
+                        if tensor.dtype == wanted and tensor.device == target:
+                            continue
+                        converted = tensor.detach().to(device=target, dtype=wanted)
                         start, length = tensor.data_ptr(), tensor.numel() * tensor.element_size()
                         if isinstance(tensor, torch.nn.Parameter):
-                            tensor.data = wide
+                            tensor.data = converted
                         else:
-                            table[name] = wide
+                            table[name] = converted
                         handed_back += hand_back_pages(start, length, mappings, madvise)
     return handed_back
