@@ -74,7 +74,7 @@ class FileMapping:
 
 def file_mappings() -> list[FileMapping]:
     """This process's private mappings of .safetensors files (Linux); empty elsewhere, where pages are not
-    handed back (the widening still works, with the higher peak)."""
+    handed back (the conversion still works, with the higher peak)."""
     if not sys.platform.startswith("linux"):
         return []
     try:
