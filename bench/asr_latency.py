@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for asr_latency.md / .json")
     parser.add_argument("--blocks", default=",".join(map(str, BLOCKS_S)), help="microphone block sizes (s)")
-    parser.add_argument("--pieces", default="0.1,0.25", help="Vosk piece sizes (s) to compare (the app's: 0.25)")
+    parser.add_argument("--pieces", default="0.02,0.1,0.25",
+                        help="Vosk piece sizes (s) to compare (the app's: core/asr/vosk_engine.py PIECE_SAMPLES)")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip the 0.02 s blocks and pieces row (the delay of the model and decoder alone)")
     parser.add_argument("--voices", default=",".join(KOREAN_VOICES), help="espeak-ng voices, comma-separated")
