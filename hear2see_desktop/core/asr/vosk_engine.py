@@ -106,8 +106,9 @@ def find_vosk_model(explicit: str | os.PathLike[str] | None = None) -> Path | No
 FRAMES_PER_CHUNK = 10
 """Audio frames (10 ms each) the acoustic model evaluates at a time, where a model's own config does not say:
 Kaldi's default of 20 holds words back until a 0.2 s chunk is complete. With 10, live text shows a word a
-median 0.14 s sooner on the Korean model for 3% more CPU (bench/results/asr_latency.md). Vosk reads it only
-from the model's conf/model.conf, so the model is loaded through `tuned_model_dir`."""
+median 0.57 s after it ends instead of 0.66 s on the Korean model (bench/results/asr_latency.md), for 7% more
+CPU (bench/results/asr_ko.md). Vosk reads it only from the model's conf/model.conf, so the model is loaded
+through `tuned_model_dir`."""
 
 
 def tuned_model_dir(model_path: Path) -> Path:
