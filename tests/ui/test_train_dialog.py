@@ -25,7 +25,7 @@ from hear2see_desktop.ui.settings_store import SettingsStore
 from hear2see_desktop.ui.train_dialog import TrainDialog
 from hear2see_desktop.ui.train_job import loss_from_message
 from tests.tiny_dataset import write_shapes_dataset
-from tests.ui.test_main_window import Dialogs
+from tests.ui.test_main_window import Dialogs, make_window
 
 TIMEOUT_MS = 90_000
 
@@ -240,12 +240,7 @@ def test_a_base_model_that_is_not_installed_is_named_with_a_link_to_the_models_d
     qtbot: QtBot, tmp_path: Path, tiny_models: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
-    dialogs = Dialogs()
-    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(store=store, confirm=dialogs.confirm, show_error=dialogs.error, list_devices=lambda: [],
-                        warm_up_asr=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, tmp_path, Dialogs(), warm_up_asr=False)
     window.train_action.trigger()
     dialog = window.train_dialog
     assert dialog is not None
