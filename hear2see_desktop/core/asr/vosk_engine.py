@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 ENV_VAR = "HEAR2SEE_VOSK_MODEL"
 MODELS_PAGE = "https://alphacephei.com/vosk/models"
 # Vosk decodes in fixed 0.02 s pieces whatever the caller's chunking, so live and batch results agree.
-# With the recorder's 0.1 s blocks, live text shows a word a median 0.66 s after it ends against 0.75 s with
-# 0.1 s pieces and 0.81 s with 0.25 s, at the same CPU cost (bench/results/asr_latency.md); a piece divides
+# With the recorder's 0.1 s blocks and Kaldi's 20-frame chunks, live text showed a word a median 0.66 s after it
+# ended against 0.74 s with 0.1 s pieces, at the same CPU cost (see also FRAMES_PER_CHUNK); a piece divides
 # the block, so no audio waits for the next block.
 PIECE_SAMPLES = SAMPLE_RATE_HZ // 50
 BATCH_CHUNK_SAMPLES = SAMPLE_RATE_HZ // 2

@@ -10,10 +10,13 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.models.catalogue import CatalogueEntry
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
@@ -144,9 +147,14 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
     )
 
 
+def _local_folder(hub_id: str) -> str:
+    """The models folder's sub-folder for a hub model, as the catalogue names it ("sd/<name>")."""
+    return f"sd/{hub_id.split('/')[-1]}"
+
+
 def _local_copy(hub_id: str) -> Path:
     """Where the models folder keeps a hub model (the catalogue installs SD 1.5 there too)."""
-    return paths.models_dir() / "sd" / hub_id.split("/")[-1]
+    return paths.models_dir().joinpath(*_local_folder(hub_id).split("/"))
 
 
 def hub_model_folder(hub_id: str) -> Path | None:
@@ -158,12 +166,12 @@ def hub_model_folder(hub_id: str) -> Path | None:
     return _cached_hub_snapshot(hub_id)
 
 
-def catalogue_entry_for(hub_id: str) -> Any | None:
+def catalogue_entry_for(hub_id: str) -> CatalogueEntry | None:
     """The model catalogue's entry that installs `hub_id` (its folder is that model's local copy), or None;
     a broken catalogue counts as none (the Models dialog says what is wrong with it)."""
     from hear2see_desktop.core.models.catalogue import load_catalogue
 
-    folder = f"sd/{hub_id.split('/')[-1]}"
+    folder = _local_folder(hub_id)
     try:
         entries = load_catalogue()
     except BadInputError:
