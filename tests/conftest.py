@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Session- and module-scoped fixtures run before `isolated_home`: they too must not write into the user's
+# folders (a Vosk model's tuned config, for one, goes into the cache folder).
+os.environ.setdefault("HEAR2SEE_HOME", tempfile.mkdtemp(prefix="hear2see-test-session-"))
 
 
 @pytest.fixture(autouse=True)
