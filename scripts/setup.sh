@@ -1,52 +1,67 @@
 #!/usr/bin/env bash
-# Set up HEAR2SEE Desktop in ./.venv on a fresh machine.
-#   bash scripts/setup.sh          the app and everything the main job needs
-#   bash scripts/setup.sh --test   also the test tools and the system programs the tests use
-# torch: the CPU build on machines without an NVIDIA GPU (the default PyPI build pulls several GB
-# of CUDA libraries that such a machine cannot use).
+# Set up HEAR2SEE Desktop in ./.venv on a fresh machine, from the committed locks in requirements/.
+#   bash scripts/setup.sh            the app, and the system libraries its window and recording need
+#   bash scripts/setup.sh --test     also the test tools and the system programs the tests use
+#   bash scripts/setup.sh --package  also PyInstaller, to build the app bundle (packaging/build.py)
+# Python packages come from the hashed lock (scripts/lock.sh refreshes it); torch is installed here, at
+# TORCH_VERSION: the CPU build on machines without an NVIDIA GPU (the default PyPI build pulls several
+# GB of CUDA libraries that such a machine cannot use), the CUDA build where nvidia-smi answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_tests=0
-[ "${1:-}" = "--test" ] && with_tests=1
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
-
-if [ "$with_tests" = 1 ] && command -v apt-get >/dev/null; then
-  need=()
-  command -v espeak-ng >/dev/null || need+=(espeak-ng)
-  command -v sox >/dev/null || need+=(sox)
-  command -v Xvfb >/dev/null || need+=(xvfb)
-  ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
-  for lib in libEGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 libGL.so.1; do
-    ldconfig -p 2>/dev/null | grep -q "$lib" || need+=("$(case $lib in
-      libEGL*) echo libegl1;; libxkbcommon*) echo libxkbcommon0;; libfontconfig*) echo libfontconfig1;;
-      libdbus*) echo libdbus-1-3;; libGL.so*) echo libgl1;; esac)")
-  done
-  if [ ${#need[@]} -gt 0 ]; then
-    echo "Installing system packages: ${need[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-fi
-
+TORCH_VERSION=2.13.0
+mode=app
+case "${1:-}" in
+  "") ;;
+  --test) mode=test ;;
+  --package) mode=package ;;
+  *) echo "setup.sh: unknown option '$1'; use --test, --package or nothing." >&2; exit 2 ;;
+esac
 python=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-pip=(.venv/bin/python -m pip install --quiet)
 
-if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  if command -v nvidia-smi >/dev/null 2>&1; then
-    "${pip[@]}" "torch==2.13.0"
-  elif ls "${PIP_FIND_LINKS:-/nonexistent}"/torch-2.13.0+cpu-* >/dev/null 2>&1 || [ "$(uname -s)" = Darwin ]; then
-    "${pip[@]}" "torch==2.13.0"
-  else
-    "${pip[@]}" "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+
+# --- System packages (Linux) ------------------------------------------------------------------------
+# The window (Qt's xcb plugin) and recording (PortAudio) need the distribution's libraries; the tests
+# also speak (espeak-ng), convert audio (sox), draw on a virtual screen (Xvfb) and inspect the bundle
+# (objdump from binutils). hear2see_desktop/qt_libraries.py holds the library -> package table.
+if [ "$(uname -s)" = Linux ]; then
+  app_missing=$("$python" hear2see_desktop/qt_libraries.py)
+  test_missing=()
+  if [ "$mode" = test ]; then
+    command -v espeak-ng >/dev/null || test_missing+=(espeak-ng)
+    command -v sox >/dev/null || test_missing+=(sox)
+    command -v Xvfb >/dev/null || test_missing+=(xvfb)
+    command -v objdump >/dev/null || test_missing+=(binutils)
+  fi
+  # shellcheck disable=SC2206 # the package names are words
+  need=($app_missing ${test_missing[@]+"${test_missing[@]}"})
+  if [ ${#need[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null && echo "Installing system packages: ${need[*]}" &&
+       as_root apt-get update -qq &&
+       as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then
+      :
+    elif [ ${#test_missing[@]} -gt 0 ]; then
+      echo "setup.sh: the tests need these system packages: ${need[*]}; install them and run again." >&2
+      exit 1
+    else
+      names=$("$python" hear2see_desktop/qt_libraries.py --names)
+      echo "Note: the window and recording need system libraries that are missing here ($names)." >&2
+      echo "      Install them (Debian/Ubuntu: sudo apt-get install $app_missing); the app names them too." >&2
+    fi
   fi
 fi
 
-if [ "$with_tests" = 1 ]; then
-  "${pip[@]}" -e ".[test]"
-else
-  "${pip[@]}" -e .
+# --- Python packages, from the lock -----------------------------------------------------------------
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${pip[@]}" --require-hashes --no-deps -r "requirements/$mode.txt"
+
+bash scripts/install_torch.sh .venv/bin/python "$TORCH_VERSION"
+"${pip[@]}" --no-deps -e .
+if ! problems=$(.venv/bin/python -m pip check 2>&1); then
+  echo "setup.sh: the installed packages do not fit together:" >&2
+  echo "$problems" >&2
+  exit 1
 fi
 echo "HEAR2SEE Desktop is set up in .venv (run .venv/bin/hear2see --help)."
