@@ -19,16 +19,20 @@ QUIT_AFTER_ENV_VAR = "HEAR2SEE_QUIT_AFTER_S"
 def run_app(argv: Sequence[str] | None = None, open_path: Path | None = None) -> int:
     """Show the main window (optionally opening a project or audio file) and run the event loop."""
     from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
 
     from hear2see_desktop import __version__
     from hear2see_desktop.core import paths
     from hear2see_desktop.logging_setup import install_crash_log, setup_logging
+    from hear2see_desktop.qt_start import NoWindowError, create_application
     from hear2see_desktop.ui.main_window import MainWindow
 
     setup_logging()
     install_crash_log()
-    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    try:
+        app = create_application(argv or sys.argv[:1])
+    except NoWindowError as error:
+        print(f"hear2see: {error}", file=sys.stderr)
+        return error.exit_code
     app.setApplicationName("HEAR2SEE")
     app.setOrganizationName("hear2see")
     app.setApplicationVersion(__version__)
