@@ -162,15 +162,16 @@ def tiny_scheduler() -> DPMSolverMultistepScheduler:
     )
 
 
-def build_tiny_pipeline(seed: int = 0) -> StableDiffusionPipeline:
+def build_tiny_pipeline(seed: int = 0, *, vae_channels: tuple[int, ...] = TINY_VAE_CHANNELS) -> StableDiffusionPipeline:
     """A complete SD 1.5-architecture pipeline with random weights, identical for the same seed.
 
     The global torch RNG is left as it was, so building one inside a test does not shift other seeds.
+    `vae_channels` sets the VAE's levels: n levels downsample by 2**(n-1) (SD 1.5: 4 levels, 8x).
     """
     tokenizer = build_tiny_tokenizer()
     with torch.random.fork_rng(devices=[]):
         unet = tiny_unet(seed)
-        vae = tiny_vae(seed)
+        vae = tiny_vae(seed, block_out_channels=vae_channels)
         text_encoder = tiny_text_encoder(
             seed,
             bos_token_id=tokenizer.bos_token_id,
@@ -350,10 +351,10 @@ def pipeline_to_ldm(pipe: StableDiffusionPipeline) -> dict[str, torch.Tensor]:
 # Saving
 
 
-def save_tiny_diffusers(dir: Path, *, seed: int = 0) -> Path:
+def save_tiny_diffusers(dir: Path, *, seed: int = 0, vae_channels: tuple[int, ...] = TINY_VAE_CHANNELS) -> Path:
     """Save the tiny pipeline as a diffusers folder (safetensors weights); returns the folder."""
     dir = Path(dir)
-    build_tiny_pipeline(seed).save_pretrained(dir, safe_serialization=True)
+    build_tiny_pipeline(seed, vae_channels=vae_channels).save_pretrained(dir, safe_serialization=True)
     return dir
 
 

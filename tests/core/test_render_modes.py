@@ -293,3 +293,16 @@ def test_batched_inbetweens_match_one_at_a_time(tiny_models: tuple[Path, Path, P
         a = np.asarray(Image.open(tmp_path / "alone" / name), dtype=int)
         b = np.asarray(Image.open(tmp_path / "together" / name), dtype=int)
         assert np.abs(a - b).max() <= 2, name  # the same pictures, up to float rounding in batched kernels
+
+
+@pytest.mark.parametrize("mode", ["classic", "smooth", "fast"])
+def test_a_model_whose_vae_downsamples_by_two_renders_in_every_mode(narration_wav: Path, tmp_path: Path,
+                                                                     mode: str) -> None:
+    """Latents take their shape from the loaded model, not from SD 1.5's 1/8 (a 2-level VAE: 1/2)."""
+    from tests.tiny_pipeline import save_tiny_diffusers
+
+    model = save_tiny_diffusers(tmp_path / "vae-2x", vae_channels=(32, 32))
+    out = tmp_path / f"{mode}.mp4"
+    record = render(narration_wav, out, tiny_settings(model, mode=mode, fps=4, steps=2))
+    frames = frames_of(out)
+    assert len(frames) == record["output_frames"] and frames[0].shape == (64, 64, 3)

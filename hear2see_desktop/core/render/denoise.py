@@ -3,8 +3,8 @@
 The pipeline's `__call__` always starts from pure noise; the smooth mode also needs SDEdit-style
 partial denoising of an interpolated latent with *our* interpolated noise (the pipeline's img2img
 draws its own), so the loop is written here on the pipeline's own parts: its UNet, scheduler
-config and VAE. Shapes: latents are (1, 4, height/8, width/8) float tensors on the pipeline's
-device; text embeddings (1, 77, 768) as `pipe.encode_prompt` returns them.
+config and VAE. Shapes: latents are (1, 4, height/8, width/8) float tensors for SD 1.5 on the pipeline's
+device (`latent_shape`); text embeddings (1, 77, 768) as `pipe.encode_prompt` returns them.
 """
 
 from __future__ import annotations
@@ -53,9 +53,11 @@ def seeded_noise(seed: int, shape: tuple[int, ...]) -> Any:
     return torch.randn(shape, generator=generator, dtype=torch.float32)
 
 
-def latent_shape(width: int, height: int) -> tuple[int, int, int, int]:
-    """SD-1.5 latents: 4 channels at 1/8 of the picture size."""
-    return (1, 4, height // 8, width // 8)
+def latent_shape(pipe: Any, width: int, height: int) -> tuple[int, int, int, int]:
+    """The latents of one `width` x `height` picture for this pipeline: its UNet's input channels at
+    1/`vae_scale_factor` of the size (SD 1.5: 4 channels at 1/8; other VAEs downsample by other factors)."""
+    factor = int(getattr(pipe, "vae_scale_factor", 8))
+    return (1, int(pipe.unet.config.in_channels), height // factor, width // factor)
 
 
 def steps_for_strength(steps: int, strength: float) -> int:

@@ -194,7 +194,7 @@ class SequenceRenderer:
                                                                      settings.height)
         self.counter = UNetCounter()
         self._conditions: dict[ScenePrompt, TextCondition] = {}
-        self._base_noise = seeded_noise(settings.seed, latent_shape(settings.width, settings.height))
+        self._base_noise = seeded_noise(settings.seed, latent_shape(loaded.pipe, settings.width, settings.height))
         self._done = 0
         self._total = max(1, planned_unet_work(plan, settings, self.scene_prompts)[0])
 
