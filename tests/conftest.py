@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 # Before anything imports huggingface_hub / Qt: never reach a network, never need a screen.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -15,6 +16,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Session- and module-scoped fixtures run before `isolated_home`: they too must not write into the user's
 # folders (a Vosk model's tuned config, for one, goes into the cache folder).
 os.environ.setdefault("HEAR2SEE_HOME", tempfile.mkdtemp(prefix="hear2see-test-session-"))
+
+# Property tests draw the same examples on every run, so a run's result depends on the code, not on luck;
+# HYPOTHESIS_PROFILE=explore searches with fresh random examples (and remembers failures) to hunt for new bugs.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)

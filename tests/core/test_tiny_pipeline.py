@@ -240,6 +240,7 @@ def _torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+@pytest.mark.timing
 def test_render_is_fast(reference: StableDiffusionPipeline) -> None:
     # One intra-op thread: the tensors are too small to gain from more, and on a 2-core machine shared
     # with another test run, OpenMP threads that wait on each other make the same render 5-10x slower.

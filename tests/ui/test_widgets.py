@@ -103,6 +103,7 @@ def test_waveform_paints_with_no_samples_at_any_size(qtbot: QtBot) -> None:
     assert view.duration_s == 0.0 and view.playhead_s is None
 
 
+@pytest.mark.timing
 def test_two_hours_of_audio_load_and_paint_fast(qtbot: QtBot) -> None:
     view = WaveformView()
     qtbot.addWidget(view)
