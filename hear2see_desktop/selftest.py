@@ -139,6 +139,40 @@ def check_qt() -> str:
     return f"{len(found)} platform plugins in {plugins}"
 
 
+VERSIONS_OF = (("torch", "torch"), ("diffusers", "diffusers"), ("transformers", "transformers"), ("peft", "peft"),
+               ("PySide6", "PySide6-Essentials"))
+
+
+def versions_line() -> str:
+    """The versions of the libraries that decide the pictures and the window, for a bug report."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for label, dist in VERSIONS_OF:
+        try:
+            parts.append(f"{label} {version(dist)}")
+        except PackageNotFoundError:
+            parts.append(f"{label} (not installed)")
+    return "Versions: " + ", ".join(parts)
+
+
+def check_packages() -> str:
+    """Every run-time package is there: in a bundle, each module and data file its build listed;
+    from source, each requirement installed at a version that fits."""
+    from hear2see_desktop import runtime_packages
+
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is not None:
+        count, problems = runtime_packages.check_bundle(Path(bundle))
+        where = "in the bundle"
+    else:
+        count, problems = runtime_packages.check_installed()
+        where = "installed at versions that fit"
+    if problems:
+        raise StageFailed("; ".join(problems))
+    return f"{count} run-time packages {where}"
+
+
 def run_self_test(out: TextIO | None = None) -> bool:
     """Run every stage, print one line each and a verdict; True when all passed."""
     from hear2see_desktop import __version__
@@ -147,8 +181,10 @@ def run_self_test(out: TextIO | None = None) -> bool:
     test = SelfTest(out or sys.stdout)
     frozen = " (frozen)" if getattr(sys, "frozen", False) else ""
     test.say(f"HEAR2SEE {__version__} self-test{frozen}, Python {sys.version.split()[0]}, {sys.platform}")
+    test.say(versions_line())
     with _isolated_home() as tmp:
         test.stage("resources", (), check_resources)
+        test.stage("packages", (), check_packages)
         test.stage("ffmpeg", (), check_ffmpeg)
         test.stage("vosk", (), check_vosk)
         test.stage("qt", (), check_qt)

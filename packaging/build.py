@@ -3,9 +3,12 @@
     python packaging/build.py                  build into dist/hear2see (work files in build/pyinstaller)
     python packaging/build.py --cache DIR      build into DIR/<key>/hear2see, or reuse it when nothing changed
     python packaging/build.py --clean          also empty PyInstaller's caches first
+    python packaging/build.py --no-sync        build from the packages as installed, even if not the locked ones
 
-The cache key hashes what the bundle is made of: the spec, this script, the entry point, the package's
-sources, resources/, the Python version and every installed distribution's version. A cached bundle is
+Before building, the environment is brought to the committed lock (requirements/package.txt) when any
+locked package differs from it, so a bundle is built from the versions the tests ran on. The cache key
+hashes what the bundle is made of: the spec, this script, the entry point, the package's sources,
+resources/, the Python version and every installed distribution's version. A cached bundle is
 only used when it was completed (its marker file is written last), so a killed build is never reused.
 The last line printed is the bundle's folder; `dist/hear2see/hear2see --self-test` checks it.
 """
@@ -18,6 +21,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +32,40 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "hear2see.spec"
 APP_NAME = "hear2see"
 MARKER = "hear2see-build.json"
+LOCK = ROOT / "requirements" / "package.txt"
 KEY_INPUTS = ("packaging/hear2see.spec", "packaging/build.py", "packaging/hear2see_entry.py", "hear2see_desktop",
               "resources")
+
+
+def locked_versions(lock: Path) -> dict[str, str]:
+    """{normalised name: version} of the lock's entries that apply to this interpreter and platform."""
+    from packaging.markers import Marker
+
+    versions = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)==([^\s;\\]+)\s*(?:;\s*(.+?))?\s*\\?$", line)
+        if match and (not match[3] or Marker(match[3]).evaluate()):
+            versions[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return versions
+
+
+def differences_from_lock(lock: Path) -> list[str]:
+    """'name: installed -> locked' for every locked package this environment has at another version or lacks."""
+    installed = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version
+                 for d in importlib.metadata.distributions()}
+    return [f"{name}: {installed.get(name, 'missing')} -> {version}"
+            for name, version in sorted(locked_versions(lock).items()) if installed.get(name) != version]
+
+
+def sync_to_lock(lock: Path = LOCK) -> None:
+    """Install the lock (hash-checked, no resolving) into this environment when it differs from it."""
+    changes = differences_from_lock(lock)
+    if not changes:
+        return
+    print(f"Bringing the environment to {lock.relative_to(ROOT)}: {'; '.join(changes)}", file=sys.stderr)
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(lock)]
+    if subprocess.run(cmd, check=False).returncode != 0:
+        raise SystemExit(f"Installing {lock} failed; see pip's output above.")
 
 
 def bundle_key() -> str:
@@ -129,12 +165,15 @@ def main() -> None:
     parser.add_argument("--work", metavar="DIR", type=Path, default=ROOT / "build" / "pyinstaller")
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches before building")
     parser.add_argument("--key", action="store_true", help="print the cache key and exit")
+    parser.add_argument("--no-sync", action="store_true", help="do not bring the environment to the lock first")
     args = parser.parse_args()
     if args.key:
         print(bundle_key())
         return
     if importlib.util.find_spec("PyInstaller") is None:
-        raise SystemExit("PyInstaller is not installed: `pip install -e .[package]` (or .[test]) first.")
+        raise SystemExit("PyInstaller is not installed: `bash scripts/setup.sh --package` (or --test) first.")
+    if not args.no_sync:
+        sync_to_lock()
     if args.cache:
         bundle, seconds = cached_build(args.cache.expanduser().resolve(), args.clean)
     else:

@@ -26,7 +26,7 @@ from hear2see_desktop.core import paths
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "io.github.hear2see.Hear2See"
 BUNDLE_BUILD_TIMEOUT_S = 75 * 60
-STAGES = ("resources", "ffmpeg", "vosk", "qt", "audio", "asr", "prompt", "model", "render", "video")
+STAGES = ("resources", "packages", "ffmpeg", "vosk", "qt", "audio", "asr", "prompt", "model", "render", "video")
 
 
 def _stage_lines(output: str) -> dict[str, str]:
@@ -45,6 +45,48 @@ def test_self_test_from_source_passes_every_stage(capsys: pytest.CaptureFixture[
     assert code == 0, out
     assert _stage_lines(out) == dict.fromkeys(STAGES, "PASS"), out
     assert out.rstrip().endswith("Self-test PASSED")
+
+
+def test_self_test_names_the_versions_that_decide_pictures_and_window(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    assert cli.main(["--self-test"]) == 0
+    versions = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Versions: "))
+    for label, dist in (("torch", "torch"), ("diffusers", "diffusers"), ("transformers", "transformers"),
+                        ("peft", "peft"), ("PySide6", "PySide6-Essentials")):
+        assert f"{label} {version(dist)}" in versions, versions
+
+
+def test_a_bundle_missing_a_data_file_or_module_fails_the_packages_stage(tmp_path: Path) -> None:
+    """What the frozen self-test does with the manifest its build wrote (kernels' python_depends.json once)."""
+    from hear2see_desktop import runtime_packages
+
+    (tmp_path / "kernels" / "_internals").mkdir(parents=True)
+    (tmp_path / "kernels" / "_internals" / "present.json").write_text("{}", encoding="utf-8")
+    runtime_packages.write_manifest([
+        runtime_packages.PackageEntry("kernels", "0.19.1", ["json"],
+                                      ["kernels/_internals/present.json", "kernels/_internals/python_depends.json"]),
+        runtime_packages.PackageEntry("lost", "1.0", ["hear2see_not_a_module"], []),
+    ], tmp_path / runtime_packages.MANIFEST_NAME)
+    count, problems = runtime_packages.check_bundle(tmp_path)
+    assert count == 2
+    assert problems == ["kernels 0.19.1: data file kernels/_internals/python_depends.json not in the bundle",
+                        "lost 1.0: module hear2see_not_a_module not in the bundle"]
+    assert runtime_packages.check_bundle(tmp_path / "elsewhere")[1] == [
+        "hear2see-runtime-packages.json is not in the bundle: it was not built by packaging/hear2see.spec"]
+
+
+def test_the_run_time_packages_are_read_from_the_installed_metadata() -> None:
+    from hear2see_desktop import runtime_packages
+
+    names = {runtime_packages.canonical(d.metadata["Name"]) for d in runtime_packages.runtime_distributions()}
+    assert {"hear2see-desktop", "torch", "diffusers", "transformers", "peft", "huggingface-hub", "safetensors",
+            "pyside6-essentials", "vosk"} <= names
+    assert "pytest" not in names and "pyinstaller" not in names  # test and packaging extras are not run time
+    whisper = next(d for d in runtime_packages.runtime_distributions() if d.metadata["Name"] == "faster-whisper")
+    assert runtime_packages.import_names(whisper) == ["faster_whisper"]
+    assert any(name.endswith(".onnx") for name in runtime_packages.data_files(whisper))  # the VAD model it reads
+    assert runtime_packages.check_installed()[1] == []
 
 
 def test_self_test_leaves_the_users_data_alone(isolated_home: Path) -> None:
