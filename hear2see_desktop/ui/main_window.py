@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,11 @@ from hear2see_desktop.ui.scene_strip import SceneStrip
 from hear2see_desktop.ui.settings_store import Key, SettingsStore
 from hear2see_desktop.ui.timeline_view import TimelineView
 from hear2see_desktop.ui.waveform_view import WaveformView
+from hear2see_desktop.ui.wiring import without_arguments
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.storyboard.board import Storyboard
+    from hear2see_desktop.ui.export_dialog import ExportChoice, ExportDialog
     from hear2see_desktop.ui.models_dialog import ModelsDialog
     from hear2see_desktop.ui.train_dialog import TrainDialog
 
@@ -121,6 +124,7 @@ class MainWindow(QMainWindow):
         self._warm_worker: JobWorker | None = None
         self.models_dialog: ModelsDialog | None = None  # made the first time it is opened
         self.train_dialog: TrainDialog | None = None  # likewise
+        self.export_dialog: ExportDialog | None = None  # while it is open
         self._unsaved_changes = False  # changed since the last autosave or save
         self._autosave_worker: JobWorker | None = None  # one autosave job at a time, in order
         self._autosave_queued: tuple[Callable[[], object], str] | None = None
@@ -264,7 +268,7 @@ class MainWindow(QMainWindow):
             act = QAction(text, self)
             if shortcut:
                 act.setShortcut(QKeySequence(shortcut))
-            act.triggered.connect(slot)
+            act.triggered.connect(without_arguments(slot))
             menu.addAction(act)
             self.addAction(act)
             return act
@@ -290,7 +294,7 @@ class MainWindow(QMainWindow):
         self.addAction(self._shortcut("Ctrl+Enter", self.start_render))
         action(render, "&Cancel", self.cancel_current, "Esc")
         for name in ("Draft", "Balanced", "Final"):
-            action(render, f"{name} preset", lambda n=name: self.settings_panel.apply_preset(n))
+            action(render, f"{name} preset", partial(self.settings_panel.apply_preset, name))
         render.addSeparator()
         self.train_action = action(render, "&Train a style…", self.open_train_dialog)
         help_menu = self.menuBar().addMenu("&Help")
@@ -299,7 +303,7 @@ class MainWindow(QMainWindow):
     def _shortcut(self, keys: str, slot: Callable[[], Any]) -> QAction:
         act = QAction(self)
         act.setShortcut(QKeySequence(keys))
-        act.triggered.connect(slot)
+        act.triggered.connect(without_arguments(slot))
         return act
 
     def _refresh_devices(self, list_devices: Callable[[], list[Any]] | None) -> None:
@@ -451,7 +455,11 @@ class MainWindow(QMainWindow):
         self.rebuild_storyboard()
         self._update_actions()
 
-    def rebuild_prompt(self, ask: bool = True) -> None:
+    def rebuild_prompt(self, *, ask: bool = True) -> None:
+        """Build the prompt from the transcript in a worker; with `ask`, the user's edited prompt is asked about first.
+
+        `ask` is keyword-only: this is a slot, and a signal's argument must never land in it.
+        """
         from hear2see_desktop.core.errors import BadInputError
         from hear2see_desktop.core.prompt.builder import build_prompt
 
@@ -922,22 +930,39 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # Export
 
-    def export(self, choice: Any = None) -> None:
-        """Export through the dialog (or a given ExportChoice, for tests and scripting)."""
+    def export(self) -> None:
+        """Ask what to export and where (the Export dialog, window-modal); `export_to` runs it once accepted.
+
+        A slot for the Export… button, File > Export… and Ctrl+E: it takes no arguments, so their
+        `checked` flag has nowhere to land.
+        """
+        from hear2see_desktop.ui.export_dialog import ExportDialog
+
+        if "export" in self.workers:
+            return
+        if self.export_dialog is not None and self.export_dialog.isVisible():
+            self.export_dialog.raise_()
+            return
+        stem = self.project_path or self.audio_path or Path.home() / "hear2see"
+        base = Path(self.store.text(Key.LAST_FOLDER, str(stem.parent))) / stem.stem
+        has_word_times = self.transcript is not None and bool(self.transcript.words)
+        dialog = ExportDialog(base, self.last_render is not None, self.transcript is not None, self,
+                              has_word_times=has_word_times)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.export_to(dialog.choice()))
+        dialog.finished.connect(self._forget_export_dialog)
+        self.export_dialog = dialog
+        dialog.open()
+
+    def _forget_export_dialog(self, _result: int) -> None:
+        self.export_dialog = None
+
+    def export_to(self, choice: ExportChoice) -> None:
+        """Write what `choice` names (MP4, frames, transcript, subtitles) in one export worker."""
         if "export" in self.workers:
             return
         from hear2see_desktop.core.export_job import ExportJob
-        from hear2see_desktop.ui.export_dialog import ExportDialog
 
-        if choice is None:
-            stem = self.project_path or self.audio_path or Path.home() / "hear2see"
-            base = Path(self.store.text(Key.LAST_FOLDER, str(stem.parent))) / stem.stem
-            has_word_times = self.transcript is not None and bool(self.transcript.words)
-            dialog = ExportDialog(base, self.last_render is not None, self.transcript is not None, self,
-                                  has_word_times=has_word_times)
-            if dialog.exec() != ExportDialog.DialogCode.Accepted:
-                return
-            choice = dialog.choice()
         jobs: list[Any] = []
         if choice.mp4 is not None and self.last_render is not None:
             jobs.append(ExportJob.mp4_file(self.last_render["mp4"], choice.mp4))
@@ -1168,7 +1193,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         for entry in recent if recent is not None else self.store.recent_projects():
             act = self.recent_menu.addAction(entry)
-            act.triggered.connect(lambda _=False, p=entry: self.open_project(Path(p)))
+            act.triggered.connect(without_arguments(partial(self.open_project, Path(entry))))
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     # ------------------------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+from hear2see_desktop.ui.wiring import without_arguments
 
 
 class MetricsPanel(QWidget):
@@ -27,7 +30,7 @@ class MetricsPanel(QWidget):
             star = QToolButton(text="☆")
             star.setToolTip(f"Rate this render {n}/5")
             star.setAutoRaise(True)
-            star.clicked.connect(lambda _=False, n=n: self._rate(n))
+            star.clicked.connect(without_arguments(partial(self._rate, n)))
             layout.addWidget(star)
             self.stars.append(star)
         self.set_rating_enabled(False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -31,6 +32,7 @@ from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import DEFAULT_FPS, DEFAULT_MODEL, DEVICES, MODES, LoraSpec, RenderSettings
 from hear2see_desktop.ui.layout import row
 from hear2see_desktop.ui.model_notice import ModelNotice
+from hear2see_desktop.ui.wiring import without_arguments
 
 PRESETS: dict[str, dict[str, object]] = {
     "Draft": {"steps": 12, "cfg": 7.0, "width": 384, "height": 384, "fps": 6, "frames": 6},
@@ -72,7 +74,7 @@ class RenderSettingsPanel(QWidget):
         for name in PRESETS:
             button = QPushButton(name)
             button.setToolTip(_preset_tooltip(name))
-            button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            button.clicked.connect(without_arguments(partial(self.apply_preset, name)))
             presets.addWidget(button)
             self.preset_buttons[name] = button
         self.lcm_button = QPushButton(LCM_PRESET)
@@ -335,11 +337,11 @@ def _fill_menu(menu: QMenu, choices: list[ModelChoice], edit: QLineEdit, empty_t
         thumbnail = thumbnail_path(choice.path)
         if thumbnail.is_file():
             action.setIcon(QIcon(str(thumbnail)))
-        action.triggered.connect(lambda _=False, path=choice.path: edit.setText(path))
+        action.triggered.connect(without_arguments(partial(edit.setText, choice.path)))
     if not choices:
         menu.addAction(empty_text).setEnabled(False)
     menu.addSeparator()
-    menu.addAction("Browse…").triggered.connect(browse)
+    menu.addAction("Browse…").triggered.connect(without_arguments(browse))
 
 
 def _preset_tooltip(name: str) -> str:

@@ -6,9 +6,13 @@ to copy its pictures), so each thumbnail is labelled with its step and a click s
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
+
+from hear2see_desktop.ui.wiring import without_arguments
 
 LARGE_PX = 256
 THUMB_PX = 72
@@ -55,7 +59,7 @@ class SampleStrip(QWidget):
         button.setText(f"step {step}")
         button.setAutoRaise(True)
         index = len(self.samples) - 1
-        button.clicked.connect(lambda _=False, index=index: self.show_sample(index))
+        button.clicked.connect(without_arguments(partial(self.show_sample, index)))
         self._row.insertWidget(self._row.count() - 1, button)
         self.show_sample(index)
         bar = self.scroll.horizontalScrollBar()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hear2see_desktop.ui import save_guard
+from tests.ui.driving import Modals, modal_fixture
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +21,15 @@ def no_real_save_question(monkeypatch: pytest.MonkeyPatch) -> None:
     fixtures are torn down, so this holds for those closes too.
     """
     monkeypatch.setattr(save_guard, "ask_save_changes", lambda *_args: QMessageBox.StandardButton.Discard)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def qt_file_dialogs(qapp: QApplication) -> None:
+    """Qt's own file dialog, never the desktop's: the tests type into it (on a desktop session too)."""
+    qapp.setAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs, True)
+
+
+@pytest.fixture
+def modals() -> Iterator[Modals]:
+    """Answers the dialogs a test queues answers for; a question it did not expect fails it (see driving.py)."""
+    yield from modal_fixture()

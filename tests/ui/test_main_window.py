@@ -133,7 +133,7 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
 
     out = tmp_path / "exported"
     out.mkdir()
-    window.export(ExportChoice(mp4=out / "clip.mp4", frames_dir=out / "frames", transcript_txt=out / "clip.txt"))
+    window.export_to(ExportChoice(mp4=out / "clip.mp4", frames_dir=out / "frames", transcript_txt=out / "clip.txt"))
     qtbot.waitUntil(lambda: (out / "clip.txt").exists(), timeout=TIMEOUT_MS)
     wait_idle(qtbot, window)
     info = probe_video(out / "clip.mp4")
@@ -396,7 +396,7 @@ def test_scenes_appear_after_transcription_and_an_edited_scene_prompt_is_rendere
 
     out = tmp_path / "subtitles"
     out.mkdir()
-    window.export(ExportChoice(srt=out / "fox.srt", vtt=out / "fox.vtt"))
+    window.export_to(ExportChoice(srt=out / "fox.srt", vtt=out / "fox.vtt"))
     qtbot.waitUntil(lambda: (out / "fox.vtt").exists(), timeout=TIMEOUT_MS)
     wait_idle(qtbot, window)
     cues = list(srt.parse((out / "fox.srt").read_text(encoding="utf-8")))
