@@ -24,6 +24,7 @@ def run_app(argv: Sequence[str] | None = None, open_path: Path | None = None) ->
     from hear2see_desktop.core import paths
     from hear2see_desktop.logging_setup import install_crash_log, setup_logging
     from hear2see_desktop.qt_start import NoWindowError, create_application
+    from hear2see_desktop.ui.error_dialog import install_error_dialog
     from hear2see_desktop.ui.main_window import MainWindow
 
     setup_logging()
@@ -33,6 +34,7 @@ def run_app(argv: Sequence[str] | None = None, open_path: Path | None = None) ->
     except NoWindowError as error:
         print(f"hear2see: {error}", file=sys.stderr)
         return error.exit_code
+    install_error_dialog()  # an exception in a slot: a dialog naming the crash log, not only the terminal
     app.setApplicationName("HEAR2SEE")
     app.setOrganizationName("hear2see")
     app.setApplicationVersion(__version__)
