@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
+    QCheckBox,
     QDialog,
     QFileDialog,
     QLineEdit,
@@ -85,6 +86,13 @@ def button_named(parent: QWidget, text: str) -> QAbstractButton:
     return buttons[0]
 
 
+def button_for(parent: QWidget, accessible_name: str) -> QAbstractButton:
+    """The button under `parent` that a screen reader calls `accessible_name` (for icon and "…" buttons)."""
+    buttons = [b for b in parent.findChildren(QAbstractButton) if b.accessibleName() == accessible_name]
+    assert buttons, f"no button called {accessible_name!r} in {parent.windowTitle()!r}"
+    return buttons[0]
+
+
 def windows_of(kind: type[W]) -> list[W]:
     """The visible top-level windows of `kind` (dialogs included)."""
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
@@ -110,6 +118,40 @@ def type_text(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
     qtbot.keyClicks(edit, text)
 
 
+def set_check(qtbot: QtBot, check: QCheckBox, checked: bool) -> None:
+    """Click a check box's tick box until it is `checked`."""
+    if check.isChecked() != checked:
+        assert check.isEnabled(), f"{check.text()!r} is greyed out"
+        qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+    assert check.isChecked() == checked, f"clicking {check.text()!r} did not change it"
+
+
+EXPORT_ROWS = ("mp4", "frames", "txt", "srt", "vtt")
+
+
+def export_through_dialog(qtbot: QtBot, window: QMainWindow, open_dialog: Callable[[], object],
+                          timeout_ms: int = 120_000, **targets: Path) -> None:
+    """Open the Export dialog with `open_dialog` (the button, the menu item, Ctrl+E), tick exactly the outputs
+    named in `targets` (mp4=, frames=, txt=, srt=, vtt=) with their paths typed in, press Export, and wait
+    until it is done (the "Exported" box, closed with its Close button, when the window shows one)."""
+    from hear2see_desktop.ui.export_dialog import ExportDialog
+
+    assert set(targets) <= set(EXPORT_ROWS), targets
+    open_dialog()
+    dialog = wait_for_window(qtbot, ExportDialog, "Export")
+    for row in EXPORT_ROWS:
+        check: QCheckBox = getattr(dialog, f"{row}_check")
+        set_check(qtbot, check, row in targets)
+        if row in targets:
+            type_text(qtbot, getattr(dialog, f"{row}_path"), str(targets[row]))
+    click(qtbot, button_named(dialog, "Export"))
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    if getattr(window, "show_export_done", True):
+        done = wait_for_window(qtbot, QMessageBox, "Exported", timeout_ms=timeout_ms)
+        click(qtbot, button_named(done, "Close"))
+    qtbot.waitUntil(lambda: "export" not in window.workers, timeout=timeout_ms)  # type: ignore[attr-defined]
+
+
 def file_dialog_answer(path: Path | str) -> Callable[[QWidget], None]:
     """An answer for Qt's file dialog: type `path` as the file name and press Enter."""
 
@@ -123,14 +165,19 @@ def file_dialog_answer(path: Path | str) -> Callable[[QWidget], None]:
     return answer
 
 
-def button_answer(text: str) -> Callable[[QWidget], None]:
-    """An answer for a message box: click its button labelled `text` ("Yes", "No", "Save", "Don't Save")."""
+def button_answer(which: QMessageBox.StandardButton | str) -> Callable[[QWidget], None]:
+    """An answer for a message box: click its standard button `which` (Yes, No, Discard: labelled as the
+    platform labels them, "Don't Save" on a Mac), or the button labelled `which`."""
 
     def answer(box: QWidget) -> None:
         assert isinstance(box, QMessageBox)
-        buttons = {clean(b.text()): b for b in box.buttons()}
-        assert text in buttons, f"the box {box.text()!r} has no {text!r} button, only {sorted(buttons)}"
-        QTest.mouseClick(buttons[text], Qt.MouseButton.LeftButton)
+        if isinstance(which, str):
+            button = next((b for b in box.buttons() if clean(b.text()) == which), None)
+        else:
+            button = box.button(which)
+        assert button is not None, f"the box {box.text()!r} has no {which!r} button, only " \
+                                   f"{[clean(b.text()) for b in box.buttons()]}"
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
 
     return answer
 
@@ -161,7 +208,8 @@ class Modals:
     def expect_file(self, path: Path | str) -> None:
         self.expect(QFileDialog, file_dialog_answer(path))
 
-    def expect_question(self, title: str, button: str) -> None:
+    def expect_question(self, title: str, button: QMessageBox.StandardButton | str) -> None:
+        """The next message box titled `title` is answered by clicking `button` (see `button_answer`)."""
         self.expect(QMessageBox, button_answer(button), title)
 
     def wait_answered(self, qtbot: QtBot, timeout_ms: int = 10_000) -> None:
@@ -179,7 +227,12 @@ class Modals:
                 if isinstance(widget, kind) and (title is None or widget.windowTitle() == title):
                     self.expected.pop(0)
                     self.answered.append(widget.windowTitle())
-                    answer(widget)
+                    try:
+                        answer(widget)
+                    except Exception as error:  # fail the test, not hang it: close what could not be answered
+                        self.unexpected.append(f"could not answer {widget.windowTitle()!r}: {error}")
+                        if isinstance(widget, QDialog):
+                            widget.reject()
                     return
             if isinstance(widget, (QMessageBox, QFileDialog)):
                 seen = self._first_seen.setdefault(id(widget), time.monotonic())

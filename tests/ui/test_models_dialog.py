@@ -25,6 +25,7 @@ from hear2see_desktop.core.models.thumbnails import save_thumbnail
 from hear2see_desktop.ui.models_dialog import TRUST_QUESTION, ModelsDialog
 from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
 from tests.model_server import ModelServer, Served, block_internet, model_server, sha256
+from tests.ui.driving import choose, click
 
 WEIGHTS = os.urandom(64 * 1024)
 SLOW_BYTES = 2 * 1024 * 1024  # served 4 KB per 10 ms: about five seconds, long enough to cancel
@@ -368,12 +369,12 @@ def test_the_main_window_opens_the_dialog_and_its_pickers_follow(qtbot: QtBot, s
                         warm_up_asr=False)
     qtbot.addWidget(window)
     window.show()
-    window.models_action.trigger()
+    choose(window, "File", "Models…")
     dialog = window.models_dialog
     assert dialog is not None and dialog.isVisible() and dialog.windowTitle() == "Models"
     dialog.choose_file = lambda _parent: str(sd15_lora(tmp_path / "watercolour.safetensors"))
     with qtbot.waitSignal(dialog.models_changed, timeout=TIMEOUT_MS):
-        dialog.import_button.click()
+        click(qtbot, dialog.import_button)
     imported = str(models_root() / "loras" / "watercolour.safetensors")
     assert menu_paths(window.settings_panel.lora_menu) == {"watercolour (imported)": imported}
 
@@ -382,6 +383,6 @@ def test_the_main_window_opens_the_dialog_and_its_pickers_follow(qtbot: QtBot, s
     dialog.close()
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert menu_paths(window.settings_panel.lora_menu) == {}
-    window.models_action.trigger()
+    choose(window, "File", "Models…")
     assert window.models_dialog is dialog and dialog.isVisible()
     dialog.close()

@@ -25,6 +25,7 @@ from hear2see_desktop.ui.settings_store import SettingsStore
 from hear2see_desktop.ui.train_dialog import TrainDialog
 from hear2see_desktop.ui.train_job import loss_from_message
 from tests.tiny_dataset import write_shapes_dataset
+from tests.ui.driving import choose, click
 from tests.ui.test_main_window import Dialogs, make_window
 
 TIMEOUT_MS = 90_000
@@ -76,7 +77,7 @@ def test_a_style_trained_from_the_render_menu_lands_in_the_lora_picker(
                         warm_up_asr=False)
     qtbot.addWidget(window)
     window.settings_panel.model_edit.setText(str(tiny_models[0]))
-    window.train_action.trigger()
+    choose(window, "Render", "Train a style…")
     dialog = window.train_dialog
     assert dialog is not None and dialog.isVisible()
     made.append(dialog)
@@ -88,7 +89,7 @@ def test_a_style_trained_from_the_render_menu_lands_in_the_lora_picker(
     out = models_root() / "training" / "shapes.safetensors"
     assert dialog.output_edit.text() == str(out)  # named after the dataset folder
 
-    dialog.start_button.click()
+    click(qtbot, dialog.start_button)
     assert not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: not dialog.is_training(), timeout=TIMEOUT_MS)
     assert dialogs.errors == []
@@ -103,7 +104,7 @@ def test_a_style_trained_from_the_render_menu_lands_in_the_lora_picker(
     assert str(installed) in menu_paths  # the picker was refreshed without reopening anything
 
     assert dialog.use_button.isVisible()
-    dialog.use_button.click()
+    click(qtbot, dialog.use_button)
     assert window.settings_panel.lora_edit.text() == str(installed)
     window.close()
 
@@ -241,7 +242,7 @@ def test_a_base_model_that_is_not_installed_is_named_with_a_link_to_the_models_d
 ) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     window = make_window(qtbot, tmp_path, Dialogs(), warm_up_asr=False)
-    window.train_action.trigger()
+    choose(window, "Render", "Train a style…")
     dialog = window.train_dialog
     assert dialog is not None
     notice = dialog.form.base_notice
