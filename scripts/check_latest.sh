@@ -105,17 +105,25 @@ PY
 
 echo
 echo "Running the test suite on the newest versions (the bundle test builds its own, in the scratch folder)..."
-HEAR2SEE_BUNDLE_CACHE=$scratch/bundle "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" \
+# -v: each test's result is in the log as it ends, so a run that crashes still says what failed before.
+HEAR2SEE_BUNDLE_CACHE=$scratch/bundle "$venv/bin/python" -m pytest -v -p no:cacheprovider "$@" \
   >"$scratch/tests.log" 2>&1
 status=$?
-summary=$(grep -E "^[0-9]+ (passed|failed)|^=+ .*(passed|failed|error).* =+$" "$scratch/tests.log" | tail -n 1)
+summary=$(grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s.* =+$" "$scratch/tests.log" | tail -n 1 | tr -d '=')
 if [ $status = 0 ]; then
-  echo "PASS: $summary"
+  echo "PASS:$summary"
   echo "The newest allowed versions work: \`bash scripts/lock.sh\` can move the lock to them."
   exit 0
 fi
-echo "BROKEN on the newest allowed versions: $summary"
-grep -E "^(FAILED|ERROR) " "$scratch/tests.log" | cut -c1-300
+if [ -z "$summary" ]; then  # killed before pytest could sum up (a native crash, an abort)
+  running=$(grep -E "^tests/[^ ]+::" "$scratch/tests.log" | tail -n 1 | cut -d' ' -f1)
+  echo "CRASHED on the newest allowed versions (exit $status) in $running:"
+  grep -m 3 -E "Fatal Python error|Aborted|Segmentation fault" "$scratch/tests.log" | cut -c1-300
+else
+  echo "BROKEN on the newest allowed versions:$summary"
+fi
+echo "Failed tests:"
+grep -E "^tests/[^ ]+ (FAILED|ERROR)" "$scratch/tests.log" | cut -d' ' -f1,2 | awk '!seen[$0]++'
 echo "First errors:"
 grep -E "^E   " "$scratch/tests.log" | awk '!seen[$0]++' | head -n 15 | cut -c1-300
 [ "$keep" = 1 ] && echo "Full log: $scratch/tests.log"
