@@ -1,0 +1,136 @@
+"""Build the toy world's models: `python -m tests.toyworld.build DIR` writes DIR/clip and DIR/sd.
+
+DIR/clip is a folder `CLIPModel` / `CLIPProcessor.from_pretrained` (and `hear2see eval --clip-model`) load
+offline; DIR/sd a diffusers folder `StableDiffusionPipeline.from_pretrained` (and `hear2see render --model`)
+load offline. Training runs on the CPU and is deterministic; the result is cached under a key made of this
+package's sources and the versions of torch, diffusers and transformers, so a second call with the same
+code returns at once. DIR/report.json holds what the build measured.
+
+    python -m tests.toyworld.build DIR            build (or take from the cache) and copy to DIR
+    python -m tests.toyworld.build DIR --only clip   just the toy CLIP (minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MARKER = "complete.json"
+
+
+def build_key() -> str:
+    """A hash of what decides the models: this package's code and the libraries that run it."""
+    digest = hashlib.sha256()
+    for source in sorted(HERE.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    for name in ("torch", "diffusers", "transformers"):
+        digest.update(f"{name}=={version(name)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hear2see-toyworld"
+    return Path(os.environ.get("HEAR2SEE_TOYWORLD_CACHE", default))
+
+
+def _log(message: str) -> None:
+    print(f"[toyworld {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Recipes:
+    """How long each model trains; the defaults make the world the tests and the bench use."""
+
+    clip: Any = None
+    vae: Any = None
+    unet: Any = None
+
+    @classmethod
+    def smoke(cls) -> Recipes:
+        """A few steps of each, on a few pictures: the whole build's plumbing in seconds (the models learn nothing)."""
+        from tests.toyworld import clip, sd
+
+        return cls(clip.ClipTraining(steps=3, batch=8, pictures=16), sd.VaeTraining(steps=3, batch=4, pictures=16),
+                   sd.UnetTraining(steps=3, batch=4, pictures=16))
+
+
+def train_into(folder: Path, only: str | None = None, recipes: Recipes | None = None) -> dict:
+    """Train the world's models into `folder` (clip/, sd/); returns what was measured on the way."""
+    import torch
+
+    from tests.toyworld import clip, sd
+
+    recipes = recipes or Recipes()
+    torch.manual_seed(0)
+    report: dict = {"key": build_key()}
+    started = time.perf_counter()
+    clip.train_clip(folder / "clip", recipes.clip, log=_log)
+    report["clip_train_s"] = round(time.perf_counter() - started, 1)
+    report["clip_zero_shot"] = clip.zero_shot_accuracy(folder / "clip")
+    _log(f"toy CLIP zero-shot accuracy on held-out pictures: {report['clip_zero_shot']}")
+    if only == "clip":
+        return report
+    from transformers import CLIPModel, CLIPTextModel
+
+    started = time.perf_counter()
+    vae = sd.train_vae(recipes.vae, log=_log)
+    report["vae_train_s"] = round(time.perf_counter() - started, 1)
+    clip_model = CLIPModel.from_pretrained(folder / "clip", local_files_only=True)
+    text_encoder = CLIPTextModel(clip_model.config.text_config)  # the toy CLIP's text tower, as SD's encoder
+    source = clip_model.text_model  # transformers 5: a CLIPTextModel itself; 4: the inner transformer
+    weights = getattr(source, "text_model", source).state_dict()
+    getattr(text_encoder, "text_model", text_encoder).load_state_dict(weights)
+    tokenizer = clip.tokenizer(folder / "tokenizer-work")
+    started = time.perf_counter()
+    unet = sd.train_unet(vae, text_encoder, tokenizer, recipes.unet, log=_log)
+    report["unet_train_s"] = round(time.perf_counter() - started, 1)
+    sd.save_pipeline(folder / "sd", vae, unet, text_encoder.eval(), tokenizer)
+    shutil.rmtree(folder / "tokenizer-work", ignore_errors=True)
+    return report
+
+
+def build(target: Path | None = None, only: str | None = None) -> Path:
+    """The built world's folder in the cache (trained when missing), copied to `target` when given."""
+    key = build_key() + (f"-{only}" if only else "")
+    entry = cache_root() / key
+    if not (entry / MARKER).is_file():
+        staging = cache_root() / f"{key}.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        report = train_into(staging, only)
+        (staging / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+        shutil.rmtree(entry, ignore_errors=True)
+        os.replace(staging, entry)
+        (entry / MARKER).write_text(json.dumps({"key": key}), encoding="utf-8")
+    if target is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        for part in ("clip", "sd", "report.json"):
+            source = entry / part
+            if source.is_dir():
+                shutil.copytree(source, target / part, dirs_exist_ok=True)
+            elif source.is_file():
+                shutil.copy2(source, target / part)
+    return entry
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="where to write clip/ and sd/")
+    parser.add_argument("--only", choices=("clip",), help="build only this part")
+    args = parser.parse_args()
+    entry = build(args.dir, args.only)
+    print((entry / "report.json").read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""A toy Stable Diffusion trained on the toy world: SD 1.5's architecture and schedule at toy size.
+
+`AutoencoderKL` with four levels (SD's 8x latent downscale: 64x64 pictures are 4x8x8 latents) and a
+`UNet2DConditionModel` with cross-attention on the toy CLIP's text encoder (trained first, then frozen:
+the UNet learns to follow a text model that already separates the world's words). SD 1.5's scheduler
+configuration, epsilon prediction, caption dropout so classifier-free guidance works, EMA weights.
+Saved as a diffusers folder that `StableDiffusionPipeline.from_pretrained` and `hear2see render
+--model` load offline.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tests.toyworld import world
+from tests.toyworld.optim import warmup_cosine
+
+VAE_CHANNELS = (16, 32, 32, 32)
+UNET_CHANNELS = (64, 128)
+CAPTION_DROPOUT = 0.1
+SD15_SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
+                  "beta_schedule": "scaled_linear", "prediction_type": "epsilon", "steps_offset": 1,
+                  "clip_sample": False, "set_alpha_to_one": False, "timestep_spacing": "leading"}
+
+
+def make_vae() -> Any:
+    from diffusers import AutoencoderKL
+
+    levels = len(VAE_CHANNELS)
+    return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * levels,
+                         up_block_types=("UpDecoderBlock2D",) * levels, block_out_channels=VAE_CHANNELS,
+                         layers_per_block=1, latent_channels=4, norm_num_groups=8, sample_size=world.SIZE_PX)
+
+
+def make_unet(cross_attention_dim: int) -> Any:
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=world.SIZE_PX // 8, in_channels=4, out_channels=4, block_out_channels=UNET_CHANNELS,
+        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=2,
+        cross_attention_dim=cross_attention_dim, attention_head_dim=8, norm_num_groups=32)
+
+
+def to_unit(pictures: np.ndarray) -> torch.Tensor:
+    """(n, 64, 64, 3) uint8 -> (n, 3, 64, 64) floats in [-1, 1], as the SD pipeline's VAE sees them."""
+    return torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+@dataclass
+class VaeTraining:
+    steps: int = 1500
+    batch: int = 32
+    pictures: int = 8000
+    lr: float = 2e-3
+    kl_weight: float = 1e-6
+    seed: int = 1
+
+
+def train_vae(recipe: VaeTraining | None = None, log: Any = print) -> Any:
+    """An AutoencoderKL that reconstructs the world's pictures; its scaling factor gives latents unit std."""
+    recipe = recipe or VaeTraining()
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    pictures = np.stack([e.picture() for e in world.examples(world.training_scenes(), recipe.pictures,
+                                                              seed=recipe.seed + 10, with_app_prompts=False)])
+    vae = make_vae()
+    optimiser = torch.optim.AdamW(vae.parameters(), lr=recipe.lr, weight_decay=0.0)
+    schedule = warmup_cosine(optimiser, recipe.steps, 50)
+    vae.train()
+    for step in range(recipe.steps):
+        x = to_unit(pictures[rng.sample(range(len(pictures)), recipe.batch)])
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample()).sample
+        mse = F.mse_loss(recon, x)
+        loss = mse + recipe.kl_weight * posterior.kl().mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        if step % 200 == 0 or step == recipe.steps - 1:
+            log(f"vae step {step}/{recipe.steps} mse {mse.item():.4f}")
+    vae.eval()
+    with torch.inference_mode():
+        latents = torch.cat([vae.encode(to_unit(pictures[i:i + 256])).latent_dist.mean
+                             for i in range(0, min(len(pictures), 2048), 256)])
+    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    return vae
+
+
+@dataclass
+class UnetTraining:
+    steps: int = 6000
+    batch: int = 64
+    pictures: int = 16_000
+    lr: float = 1e-3
+    ema: float = 0.999
+    seed: int = 2
+
+
+def train_unet(vae: Any, text_encoder: Any, tokenizer: Any, recipe: UnetTraining | None = None,
+               log: Any = print) -> Any:
+    """A text-conditioned UNet on the VAE's latents, the text encoder frozen; returns the EMA weights."""
+    recipe = recipe or UnetTraining()
+    from diffusers import DDPMScheduler
+
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    data = world.examples(world.training_scenes(), recipe.pictures, seed=recipe.seed + 20)
+    scale = vae.config.scaling_factor
+    with torch.inference_mode():
+        latents = torch.cat([vae.encode(to_unit(np.stack([e.picture() for e in data[i:i + 256]]))).latent_dist.mean
+                             for i in range(0, len(data), 256)]) * scale
+    texts = [[c.text for c in e.captions] for e in data]
+    text_encoder.requires_grad_(False).eval()
+    encoded: dict[str, torch.Tensor] = {}
+
+    def encode(batch: list[str]) -> torch.Tensor:
+        missing = sorted({t for t in batch if t not in encoded})
+        if missing:
+            tokens = tokenizer(missing, padding="max_length", max_length=tokenizer.model_max_length,
+                               truncation=True, return_tensors="pt")
+            with torch.inference_mode():
+                hidden = text_encoder(tokens.input_ids)[0]
+            encoded.update(zip(missing, hidden.clone(), strict=True))
+        return torch.stack([encoded[t] for t in batch])
+
+    unet = make_unet(text_encoder.config.hidden_size)
+    ema = copy.deepcopy(unet).requires_grad_(False)
+    noise_schedule = DDPMScheduler.from_config(SD15_SCHEDULER)
+    optimiser = torch.optim.AdamW(unet.parameters(), lr=recipe.lr, weight_decay=0.01)
+    schedule = warmup_cosine(optimiser, recipe.steps, 200)
+    unet.train()
+    for step in range(recipe.steps):
+        index = rng.sample(range(len(data)), recipe.batch)
+        prompts = ["" if rng.random() < CAPTION_DROPOUT else rng.choice(texts[i]) for i in index]
+        clean = latents[index]
+        noise = torch.randn_like(clean)
+        t = torch.randint(0, noise_schedule.config.num_train_timesteps, (recipe.batch,))
+        noisy = noise_schedule.add_noise(clean, noise, t)
+        prediction = unet(noisy, t, encoder_hidden_states=encode(prompts)).sample
+        loss = F.mse_loss(prediction, noise)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        decay = min(recipe.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for kept, live in zip(ema.parameters(), unet.parameters(), strict=True):
+                kept.mul_(decay).add_(live.detach(), alpha=1 - decay)
+        if step % 250 == 0 or step == recipe.steps - 1:
+            log(f"unet step {step}/{recipe.steps} loss {loss.item():.4f}")
+    return ema.eval()
+
+
+def save_pipeline(folder: Path, vae: Any, unet: Any, text_encoder: Any, tokenizer: Any) -> Path:
+    """The diffusers folder: SD 1.5's layout, the toy parts, SD 1.5's scheduler (DPM++ 2M as the app's default)."""
+    from diffusers import PNDMScheduler, StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=PNDMScheduler.from_config({**SD15_SCHEDULER, "skip_prk_steps": True}),
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
