@@ -32,6 +32,8 @@ if [ "$(uname -s)" = Linux ]; then
     command -v espeak-ng >/dev/null || test_missing+=(espeak-ng)
     command -v sox >/dev/null || test_missing+=(sox)
     command -v Xvfb >/dev/null || test_missing+=(xvfb)
+  fi
+  if [ "$mode" != app ]; then  # PyInstaller reads libraries' dependencies with objdump
     command -v objdump >/dev/null || test_missing+=(binutils)
   fi
   # shellcheck disable=SC2206 # the package names are words
@@ -42,7 +44,7 @@ if [ "$(uname -s)" = Linux ]; then
        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then
       :
     elif [ ${#test_missing[@]} -gt 0 ]; then
-      echo "setup.sh: the tests need these system packages: ${need[*]}; install them and run again." >&2
+      echo "setup.sh: the tests or the bundle need these system packages: ${need[*]}; install them and run again." >&2
       exit 1
     else
       names=$("$python" hear2see_desktop/qt_libraries.py --names)
