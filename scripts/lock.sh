@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Refresh the committed dependency locks in requirements/ from pyproject.toml's ranges.
 #   bash scripts/lock.sh                 re-resolve everything to the newest versions pyproject.toml allows
-#   bash scripts/lock.sh --upgrade-package NAME   (any uv pip compile option) move one package only
+#   bash scripts/lock.sh --upgrade-package NAME   (any uv pip compile option) move one package only: with
+#                                        options, every other package keeps its locked version where the
+#                                        ranges allow (a package newly added to pyproject.toml comes in
+#                                        at its newest fitting version without moving the rest)
 # The locks are universal (Linux, macOS, Windows; every Python pyproject.toml accepts) and hashed, made
 # with uv's pip compile. torch and the CUDA libraries only torch needs are left out: scripts/setup.sh
 # installs torch==TORCH_VERSION itself, the CPU or the CUDA build for the machine.
@@ -21,10 +24,14 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "torch==$TORCH_VERSION" >"$tmp/torch.txt"
 # Packages that only torch's CUDA build pulls in: setup.sh lets torch bring them on NVIDIA machines.
 no_emit=(--no-emit-package torch --no-emit-package triton)
+# uv prefers the versions already in its output file: seed it with the committed lock, and ask for
+# everything newest only when no options were given.
+upgrade=(); [ $# -eq 0 ] && upgrade=(--upgrade)
 compile() {  # compile OUTPUT [options...]
   local out=$1; shift
+  if [ -f "$out" ]; then cp "$out" "$tmp/out.txt"; else rm -f "$tmp/out.txt"; fi
   "$tools/bin/uv" pip compile pyproject.toml --universal --python-version 3.10 --generate-hashes \
-    --override "$tmp/torch.txt" "${no_emit[@]}" --no-header --quiet "$@" -o "$tmp/out.txt"
+    --override "$tmp/torch.txt" "${no_emit[@]}" --no-header --quiet ${upgrade[@]+"${upgrade[@]}"} "$@" -o "$tmp/out.txt"
   # Drop the CUDA-only packages (their names are not known before resolving) from the output.
   python3 - "$tmp/out.txt" "$out" <<'PY'
 import re, sys
