@@ -6,7 +6,8 @@ to `.mp3` still loads. Either way the decoded channels meet one `_MonoMixer`: th
 all channels (LFE included, no surround weights), then soxr to 16 kHz, so the same sound gives the
 same mono from any container. Both paths work in blocks into one array, so a two-hour narration
 peaks at about its 440 MB of output rather than several times that. Every way a file can be
-unusable ends in a `BadInputError` whose message is one sentence the user can act on.
+unusable ends in a `BadInputError` whose message is one sentence the user can act on. AV-Align asks
+for the file's own rate instead (`load_audio(path, None)`), since it resamples once, as its reference does.
 """
 
 from __future__ import annotations
@@ -59,18 +60,20 @@ class Audio:
         return len(self.samples) / float(self.sample_rate_hz)
 
 
-def load_audio(path: str | os.PathLike[str]) -> Audio:
-    """Decode any narration file to 16 kHz mono float32; raises `BadInputError` with one sentence."""
+def load_audio(path: str | os.PathLike[str], sample_rate_hz: int | None = SAMPLE_RATE_HZ) -> Audio:
+    """Decode any narration file to mono float32 at `sample_rate_hz` (16 kHz; None keeps the file's own
+    rate, for a metric that resamples as its reference does); raises `BadInputError` with one sentence.
+    """
     path = Path(path)
     _check_is_readable_file(path)
     magic = _read_magic(path)
     if magic.startswith(_SOUNDFILE_MAGIC):
-        samples = _load_with_soundfile_or_ffmpeg(path, magic)
+        samples, rate = _load_with_soundfile_or_ffmpeg(path, magic, sample_rate_hz)
     else:
-        samples = _load_with_ffmpeg(path, looks_like_audio=magic.startswith(_AUDIO_MAGIC) or _is_mp4(magic))
+        samples, rate = _load_with_ffmpeg(path, magic.startswith(_AUDIO_MAGIC) or _is_mp4(magic), sample_rate_hz)
     if samples.size == 0:
         raise BadInputError(f"{path} contains no audio samples; record or export the narration again.")
-    audio = Audio(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, source_path=path)
+    audio = Audio(samples=samples, sample_rate_hz=rate, source_path=path)
     if audio.duration_s < MIN_DURATION_S:
         raise BadInputError(
             f"{path} is too short ({audio.duration_s:.2f} s) to transcribe; "
@@ -145,13 +148,14 @@ def _not_audio(path: Path) -> BadInputError:
     return BadInputError(f"{path} is not an audio file we can read; use a WAV, FLAC, OGG, MP3 or M4A recording.")
 
 
-def _load_with_soundfile_or_ffmpeg(path: Path, magic: bytes) -> np.ndarray:
-    """soundfile for the containers it knows; ffmpeg when libsndfile cannot open one (e.g. odd codecs)."""
+def _load_with_soundfile_or_ffmpeg(path: Path, magic: bytes, target_hz: int | None) -> tuple[np.ndarray, int]:
+    """(mono samples, their rate): soundfile for the containers it knows; ffmpeg when libsndfile cannot open
+    one (e.g. odd codecs)."""
     try:
         handle = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError) as e:
         log.info("soundfile could not open %s (%s); trying ffmpeg", path, e)
-        return _load_with_ffmpeg(path, looks_like_audio=True)
+        return _load_with_ffmpeg(path, True, target_hz)
     with handle:
         if handle.format in ("WAV", "WAVEX") and _wav_is_cut_short(path):
             raise _damaged(path)
@@ -163,38 +167,41 @@ def _load_with_soundfile_or_ffmpeg(path: Path, magic: bytes) -> np.ndarray:
                 "(its header is probably damaged); export the narration again at 16 kHz."
             )
         try:
-            return _read_mono_16k(handle, size_bytes=path.stat().st_size)
+            return _read_mono(handle, path.stat().st_size, target_hz)
         except (sf.LibsndfileError, RuntimeError) as e:
             log.warning("soundfile failed while reading %s: %s", path, e)
             raise _damaged(path) from e
 
 
-def _read_mono_16k(handle: sf.SoundFile, size_bytes: int) -> np.ndarray:
-    """Read block by block through a `_MonoMixer`, so memory stays flat.
+def _read_mono(handle: sf.SoundFile, size_bytes: int, target_hz: int | None) -> tuple[np.ndarray, int]:
+    """Read block by block through a `_MonoMixer`, so memory stays flat; (samples, their rate).
 
     The output is reserved from the header's length, but never more than 32 samples per byte of
     file (low-bitrate Vorbis is about 16), so a damaged header can't reserve gigabytes up front.
     """
     rate = int(handle.samplerate)
-    claimed = int(handle.frames) * SAMPLE_RATE_HZ // rate + 1024 if handle.frames > 0 else 0
-    mixer = _MonoMixer(rate, expected=min(claimed, 32 * size_bytes))
+    claimed = int(handle.frames) * (target_hz or rate) // rate + 1024 if handle.frames > 0 else 0
+    mixer = _MonoMixer(rate, target_hz, expected=min(claimed, 32 * size_bytes))
     for block in handle.blocks(blocksize=max(256, _BLOCK_SAMPLES // handle.channels), dtype="float32",
                                always_2d=True):
         mixer.add(block)
-    return mixer.result()
+    return mixer.result(), mixer.rate_hz
 
 
 class _MonoMixer:
-    """Blocks of (frames, channels) float32 at the file's rate in, 16 kHz mono out: the mean over the
-    channels, then soxr's streaming HQ resampler, appended to a `_SampleBuffer` as it goes.
+    """Blocks of (frames, channels) float32 at the file's rate in, mono at `target_hz` out (None: the file's
+    rate): the mean over the channels, then soxr's streaming HQ resampler (the same samples as its one-shot
+    `soxr.resample`), appended to a `_SampleBuffer` as it goes.
 
     Both decoding paths end here, so a 5.1 file gives the same mono whether libsndfile or ffmpeg
     decoded it (ffmpeg's own `-ac 1` would weight the channels its way and drop the LFE).
     """
 
-    def __init__(self, rate_hz: int, expected: int = 0) -> None:
-        self._resampler = (soxr.ResampleStream(rate_hz, SAMPLE_RATE_HZ, 1, dtype="float32", quality="HQ")
-                           if rate_hz != SAMPLE_RATE_HZ else None)
+    def __init__(self, rate_hz: int, target_hz: int | None = SAMPLE_RATE_HZ, expected: int = 0) -> None:
+        self.rate_hz = target_hz or rate_hz
+        """Rate of the samples `result` returns."""
+        self._resampler = (soxr.ResampleStream(rate_hz, self.rate_hz, 1, dtype="float32", quality="HQ")
+                           if rate_hz != self.rate_hz else None)
         self._out = _SampleBuffer(expected=expected)
 
     def add(self, block: np.ndarray) -> None:
@@ -269,9 +276,9 @@ def _no_window_flags() -> int:
     return getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
 
 
-def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
+def _load_with_ffmpeg(path: Path, looks_like_audio: bool, target_hz: int | None) -> tuple[np.ndarray, int]:
     """Decode through ffmpeg to float32 WAV on a pipe, every channel at the file's own rate, and mix
-    it down block by block in a `_MonoMixer`, as the soundfile path does.
+    it down block by block in a `_MonoMixer`, as the soundfile path does; (samples, their rate).
 
     The WAV header on the pipe says how many channels and what rate ffmpeg decoded; its lengths are
     unknown (a pipe cannot be rewound), so the samples are read until ffmpeg closes it. ffmpeg's
@@ -290,7 +297,7 @@ def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
         except OSError as e:
             raise Hear2SeeError(f"The bundled ffmpeg program could not be started ({e}); reinstall the app.") from e
         try:
-            samples = _read_wav_pipe(proc, path)
+            samples, rate = _read_wav_pipe(proc, path, target_hz)
             returncode = proc.wait()
         finally:
             if proc.poll() is None:
@@ -310,11 +317,12 @@ def _load_with_ffmpeg(path: Path, looks_like_audio: bool) -> np.ndarray:
         raise _not_audio(path)
     if stderr.strip():
         log.info("ffmpeg warnings while decoding %s:\n%s", path, _tail(stderr))
-    return samples
+    return samples, rate
 
 
-def _read_wav_pipe(proc: subprocess.Popen[bytes], path: Path) -> np.ndarray:
-    """16 kHz mono from the float32 WAV ffmpeg writes to stdout, read until it closes.
+def _read_wav_pipe(proc: subprocess.Popen[bytes], path: Path, target_hz: int | None) -> tuple[np.ndarray, int]:
+    """(mono at `target_hz` or the stream's rate, that rate) from the float32 WAV ffmpeg writes to stdout,
+    read until it closes.
 
     A trailing partial frame is dropped; no header at all (ffmpeg could not open the file) gives no
     samples, and the caller reads why from ffmpeg's messages.
@@ -323,14 +331,14 @@ def _read_wav_pipe(proc: subprocess.Popen[bytes], path: Path) -> np.ndarray:
     with proc.stdout:
         header = _read_wav_header(proc.stdout)
         if header is None:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float32), target_hz or SAMPLE_RATE_HZ
         channels, rate = header
         if rate < MIN_SAMPLE_RATE_HZ:
             raise BadInputError(
                 f"{path} has a sample rate of only {rate} Hz, far too low for speech "
                 "(its header is probably damaged); export the narration again at 16 kHz."
             )
-        mixer = _MonoMixer(rate)
+        mixer = _MonoMixer(rate, target_hz)
         frame_bytes = 4 * channels
         carry = b""
         while chunk := proc.stdout.read(_PIPE_READ_BYTES):
@@ -339,7 +347,7 @@ def _read_wav_pipe(proc: subprocess.Popen[bytes], path: Path) -> np.ndarray:
             if usable:
                 mixer.add(np.frombuffer(chunk, dtype="<f4", count=usable // 4).reshape(-1, channels))
             carry = chunk[usable:]
-    return mixer.result()
+    return mixer.result(), mixer.rate_hz
 
 
 def _read_wav_header(stream: IO[bytes]) -> tuple[int, int] | None:

@@ -95,6 +95,19 @@ def test_every_format_loads_as_16k_mono_float32_with_the_same_speech(
     assert similarity(reference.samples, audio.samples) >= min_similarity
 
 
+@pytest.mark.parametrize(("kind", "rate_hz"), [("wav_48k_stereo_24bit", 48000), ("flac", 44100), ("m4a", 22050),
+                                              ("six_channels", 48000)])
+def test_the_files_own_rate_on_request(files: dict[str, Path], kind: str, rate_hz: int) -> None:
+    """AV-Align resamples as librosa does, so it asks for the file's rate: the same mono, not resampled."""
+    audio = load_audio(files[kind], sample_rate_hz=None)
+    at_16k = load_audio(files[kind])
+    assert audio.sample_rate_hz == rate_hz and audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.duration_s == pytest.approx(at_16k.duration_s, abs=0.01)
+    if kind != "m4a":  # PCM and FLAC: the plain mean of the channels, sample for sample
+        raw, _ = sf.read(str(files[kind]), dtype="float32", always_2d=True)
+        assert np.array_equal(audio.samples, np.clip(raw.mean(axis=1, dtype=np.float32), -1.0, 1.0))
+
+
 def test_reference_duration_matches_the_file(files: dict[str, Path]) -> None:
     info = sf.info(str(files["reference"]))
     audio = load_audio(str(files["reference"]))  # str paths work too
