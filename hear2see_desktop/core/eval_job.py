@@ -1,5 +1,8 @@
 """The eval job: the numbers the paper reports (AV-Align, CLIPSIM) plus flicker, FVD and IS, for one MP4.
 
+AV-Align is the TempoTokens reference's number (`result["av_align"]["score"]`), with the stricter
+one-to-one variant beside it (`result["av_align"]["one_to_one"]["score"]`).
+
 Frames are decoded again for each video metric rather than held in memory, so a long clip costs time,
 not RAM. CLIPSIM runs only with a local CLIP model. FVD and IS run only with a reference set (--reference)
 and their TorchScript feature models on disk (`metrics.feature_models`); when either is missing the
@@ -65,7 +68,7 @@ class EvalJob:
         total = 4 if reference is None else 6
 
         progress(0, total, "Reading the audio", None)
-        audio = load_audio(self.audio_path or self.video_path)
+        audio = load_audio(self.audio_path or self.video_path, sample_rate_hz=None)  # AV-Align resamples as librosa
         raise_if_cancelled(cancelled)
         progress(1, total, "AV-Align: onsets and optical flow", None)
         alignment = av_align(audio, read_frames(self.video_path), info.fps)

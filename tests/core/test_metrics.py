@@ -8,9 +8,10 @@ from scipy.ndimage import gaussian_filter
 
 from hear2see_desktop.core.audio import SAMPLE_RATE_HZ, Audio
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.metrics.av_align import av_align, av_align_score, match_events
+from hear2see_desktop.core.metrics.av_align import av_align, av_align_score, hits, video_peaks
+from hear2see_desktop.core.metrics.av_align_one_to_one import match_events, one_to_one_score
 from hear2see_desktop.core.metrics.flicker import flicker
-from hear2see_desktop.core.metrics.onsets import HOP_LENGTH, onset_times, pick_peaks
+from hear2see_desktop.core.metrics.spectral_flux import HOP_LENGTH, flux_onset_times, pick_peaks
 
 FPS = 10.0
 N_FRAMES = 40
@@ -45,15 +46,15 @@ def _clicks(times_s: list[float], seconds: float = N_FRAMES / FPS) -> Audio:
     return Audio(samples)
 
 
-def test_onsets_of_click_train_within_one_hop() -> None:
+def test_flux_onsets_of_click_train_within_one_hop() -> None:
     times = [0.25, 0.7, 1.13, 1.6, 2.2, 2.71]
-    found = onset_times(_clicks(times, 3.0).samples, SAMPLE_RATE_HZ)
+    found = flux_onset_times(_clicks(times, 3.0).samples, SAMPLE_RATE_HZ)
     assert len(found) == len(times)
     assert np.all(np.abs(found - times) <= HOP_LENGTH / SAMPLE_RATE_HZ + 1e-9)
 
 
-def test_onsets_of_silence_are_empty() -> None:
-    assert onset_times(np.zeros(SAMPLE_RATE_HZ, dtype=np.float32), SAMPLE_RATE_HZ).size == 0
+def test_flux_onsets_of_silence_are_empty() -> None:
+    assert flux_onset_times(np.zeros(SAMPLE_RATE_HZ, dtype=np.float32), SAMPLE_RATE_HZ).size == 0
 
 
 def test_pick_peaks_keeps_minimum_distance() -> None:
@@ -67,11 +68,15 @@ def test_aligned_clicks_and_jumps_score_near_one() -> None:
     assert result.video_peaks_s == pytest.approx([f / FPS for f in EVENT_FRAMES])
     assert len(result.matched_audio) == len(result.matched_video) == len(EVENT_FRAMES)
     assert result.note == ""
+    strict = result.one_to_one
+    assert strict.score is not None and strict.score >= 0.9
+    assert len(strict.matched_audio) == len(strict.matched_video) == len(EVENT_FRAMES)
 
 
 def test_clicks_shifted_by_many_frames_score_near_zero() -> None:
     result = av_align(_clicks([(f + 3) / FPS for f in EVENT_FRAMES]), _jumping_video(), FPS)
     assert result.score is not None and result.score <= 0.1
+    assert result.one_to_one.score is not None and result.one_to_one.score <= 0.1
 
 
 def test_accepts_an_iterator_of_frames() -> None:
@@ -82,7 +87,7 @@ def test_accepts_an_iterator_of_frames() -> None:
 def test_no_events_gives_none() -> None:
     still = [_rgb(_texture())] * 10
     result = av_align(Audio(np.zeros(SAMPLE_RATE_HZ, dtype=np.float32)), still, FPS)
-    assert result.score is None
+    assert result.score is None and result.one_to_one.score is None
     assert result.note == "no events"
 
 
@@ -93,12 +98,29 @@ def test_one_side_empty_scores_zero() -> None:
     assert result.video_peaks_s == ()
 
 
-def test_score_formula_is_iou() -> None:
+def test_reference_score_counts_audio_hits_within_one_frame() -> None:
     assert av_align_score(0, 0, 0) is None
     assert av_align_score(3, 0, 0) == 0.0
     assert av_align_score(4, 2, 2) == pytest.approx(2 / 4)
-    pairs = match_events(np.array([0.0, 0.1, 1.0]), np.array([0.05, 2.0]), 0.1)
+    audio, video = np.array([0.0, 0.1, 1.0]), np.array([0.05, 2.0])
+    hit_audio, hit_video = hits(audio, video, fps=10.0)
+    assert hit_audio.tolist() == [0.0, 0.1] and hit_video.tolist() == [0.05]  # two audio peaks share 0.05
+    assert hits(np.array([0.2]), np.array([0.1]), fps=10.0)[0].size == 0  # exactly one frame away: open window
+    pairs = match_events(audio, video, 0.1)
     assert pairs == [(0.0, 0.05)]  # one-to-one: the second audio event cannot reuse 0.05
+    assert one_to_one_score(3, 2, 1) == pytest.approx(1 / 4)
+
+
+def test_reference_score_exceeds_one_when_audio_peaks_crowd_few_video_peaks() -> None:
+    audio = np.array([0.95, 0.98, 1.0, 1.03, 1.06, 2.95, 2.98, 3.0, 3.03, 3.06])
+    hit_audio, _ = hits(audio, np.array([1.0, 3.0]), fps=10.0)
+    assert len(hit_audio) == 10
+    assert av_align_score(10, 2, len(hit_audio)) == pytest.approx(5.0)
+
+
+def test_video_peaks_are_every_strict_local_maximum() -> None:
+    trajectory = np.array([0.5, 0.5, 0.2, 0.9, 0.1, 0.7, 0.7, 0.3, 0.6, 0.4, 0.8])
+    assert video_peaks(trajectory, fps=2.0).tolist() == [3 / 2, 8 / 2]  # no threshold; plateaus and ends never count
 
 
 def test_bad_fps_is_rejected() -> None:

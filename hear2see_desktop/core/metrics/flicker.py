@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.metrics.av_align import FARNEBACK, load_cv2
+from hear2see_desktop.core.metrics.optical_flow import FARNEBACK, load_cv2
 
 
 @dataclass(frozen=True)

@@ -1,185 +1,227 @@
-"""Spectral-flux onset detection (librosa-style) and the peak picker shared with the video side of AV-Align.
+"""Audio onsets exactly as librosa finds them at its defaults, in numpy/scipy/soxr: AV-Align's audio events.
 
-Written with numpy/scipy so the metric needs no librosa; the envelope and the picking rules follow
-`librosa.onset.onset_strength` / `librosa.util.peak_pick` closely enough that scores are comparable
-with the TempoTokens AV-Align reference (which uses librosa's onset detector).
+The TempoTokens AV-Align reference takes its audio peaks from `librosa.load` (22,050 Hz mono),
+`librosa.onset.onset_strength` and `librosa.onset.onset_detect`, all at their defaults. The app does
+not ship librosa (numba, llvmlite and scikit-learn would grow the bundle), so this module reproduces
+those steps: the same soxr resampler, the same mel filterbank, the same float32 arithmetic in the same
+order, so the onset frames come out identical (tests/core/test_onsets.py checks it against librosa).
+
+The steps, with librosa's defaults:
+1. `resample`: mono float32 to 22,050 Hz with soxr at its "HQ" quality (librosa's `res_type="soxr_hq"`),
+   length fixed to ceil(n * 22050 / rate) samples.
+2. `mel_power`: centred STFT (zero padding of n_fft // 2 each side), periodic Hann window, n_fft 2048,
+   hop 512, power |X|^2, then 128 Slaney-normalised Slaney-scale mel bands from 0 Hz to sr / 2.
+3. `onset_strength`: dB (10 log10 with amin 1e-10, ref 1.0, floored 80 dB below the loudest bin), the
+   positive difference to the previous frame (lag 1, no max filter), averaged over the bands, shifted
+   right by lag + n_fft // (2 * hop) = 3 frames and cut to the frame count.
+4. `onset_detect`: the envelope scaled to [0, 1], then `peak_pick` with the windows librosa derives
+   from sr and hop (at 22,050 Hz: pre_max 1, post_max 1, pre_avg 4, post_avg 5, wait 1) and delta 0.07.
+   Frame k is at k * 512 / 22050 seconds (23.2 ms per frame).
 """
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
+import soxr
 from scipy.signal import get_window
 
 from hear2see_desktop.core.errors import BadInputError
 
-N_FFT = 1024
-"""STFT window length in samples: 64 ms at 16 kHz, near librosa's 93 ms default at 22.05 kHz."""
+SAMPLE_RATE_HZ = 22050
+"""Rate the audio is analysed at: `librosa.load`'s default, whatever the file's own rate."""
+N_FFT = 2048
+"""STFT window length in samples (93 ms at 22,050 Hz)."""
 HOP_LENGTH = 512
-"""STFT hop in samples: 32 ms at 16 kHz, librosa's default hop; onset times are quantised to it."""
+"""Samples between STFT frames (23.2 ms at 22,050 Hz): onset times are multiples of it."""
+N_MELS = 128
+"""Mel bands the spectral flux is averaged over."""
 AMIN = 1e-10
-"""Power floor before the log (-100 dB), so digital silence gives a flat, peak-free envelope."""
+"""Power floor before the log (-100 dB)."""
 TOP_DB = 80.0
-"""Dynamic range kept below the loudest bin, as librosa's `power_to_db(top_db=80)`."""
-DELTA = 0.07
-"""Height a peak must clear above its local mean, in units of the [0, 1]-normalised envelope (librosa)."""
+"""Dynamic range kept below the loudest mel bin, in dB."""
+DELTA = np.float32(0.07)
+"""Height an onset must clear above its local mean on the [0, 1] envelope (float32, as librosa's picker takes it)."""
+_BLOCK_FRAMES = 256
+"""STFT frames transformed at a time, so a long narration never holds all its windows in float64 at once."""
 
 
-def onset_strength(
-    samples: np.ndarray,
-    sample_rate_hz: int,
-    n_fft: int = N_FFT,
-    hop_length: int = HOP_LENGTH,
-    lag: int = 1,
-) -> np.ndarray:
-    """Spectral-flux envelope: one value per STFT frame, frame `t` centred at `t * hop_length` samples.
+def resample(samples: np.ndarray, sample_rate_hz: float, target_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """Mono float32 at `target_hz`, as `librosa.resample(res_type="soxr_hq")` makes it.
 
-    Why this form: the positive increase of log power over frequency responds to any new sound
-    (clicks, plosives, drum hits) independent of loudness, which is what AV-Align calls an audio event.
-
-    Steps (librosa's `onset_strength` on a linear instead of mel spectrogram):
-    1. centred STFT (reflect-free zero padding of `n_fft // 2`), Hann window, power |X|^2;
-    2. dB: `10 * log10(max(power, AMIN))`, clipped to `max - TOP_DB`;
-    3. flux: `max(0, S[:, t] - S[:, t - lag])`, averaged over frequency (a sum up to the constant bin count);
-    4. shift right by `lag + n_fft // (2 * hop_length)` frames so a peak lands at the onset, not
-       half a window before it (librosa's `center=True` compensation), and keep one value per frame.
-
-    Args:
-        samples: mono waveform, float in [-1, 1] (any float/int dtype is cast to float64).
-        sample_rate_hz: sampling rate of `samples`; only validated here, the result is in frames.
-        n_fft: STFT window length in samples (power of two is fastest).
-        hop_length: samples between frames; sets the time resolution `hop_length / sample_rate_hz`.
-        lag: frame distance of the difference; 1 compares each frame with the one just before it.
-
-    Returns:
-        float64 array of length `1 + len(samples) // hop_length` (0 for empty input), all >= 0.
+    soxr's one-shot HQ resampler (the library librosa calls), then the length fixed to
+    ceil(n * target / rate) samples: cut, or padded with zeros.
     """
-    if sample_rate_hz <= 0 or n_fft <= 0 or hop_length <= 0 or lag < 1:
-        raise BadInputError("Onset detection needs a positive sample rate, n_fft, hop length and lag.")
-    x = np.asarray(samples, dtype=np.float64).reshape(-1)
+    x = np.ascontiguousarray(np.asarray(samples, dtype=np.float32).reshape(-1))
+    if sample_rate_hz <= 0:
+        raise BadInputError(f"Onset detection needs a positive sample rate, got {sample_rate_hz!r}.")
+    if sample_rate_hz == target_hz or x.size == 0:
+        return x
+    n_out = int(math.ceil(x.size * (float(target_hz) / sample_rate_hz)))
+    y = np.asarray(soxr.resample(x, sample_rate_hz, target_hz, quality="soxr_hq"), dtype=np.float32)
+    if y.size >= n_out:
+        return y[:n_out]
+    return np.concatenate([y, np.zeros(n_out - y.size, dtype=np.float32)])
+
+
+_MEL_HZ_PER_BAND = 200.0 / 3
+"""Below 1 kHz Slaney's mel scale is linear: one mel per 66.7 Hz."""
+_LOG_FROM_HZ = 1000.0
+_LOG_FROM_MEL = _LOG_FROM_HZ / _MEL_HZ_PER_BAND
+_LOG_STEP = np.log(6.4) / 27.0
+"""Above 1 kHz each mel is a constant ratio: 27 mels per factor 6.4."""
+
+
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default, not HTK's): linear below 1 kHz, logarithmic above."""
+    hz = np.atleast_1d(np.asarray(hz, dtype=np.float64))
+    mel = hz / _MEL_HZ_PER_BAND
+    above = hz >= _LOG_FROM_HZ
+    mel[above] = _LOG_FROM_MEL + np.log(hz[above] / _LOG_FROM_HZ) / _LOG_STEP
+    return mel
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Inverse of `hz_to_mel`."""
+    mel = np.atleast_1d(np.asarray(mel, dtype=np.float64))
+    hz = _MEL_HZ_PER_BAND * mel
+    above = mel >= _LOG_FROM_MEL
+    hz[above] = _LOG_FROM_HZ * np.exp(_LOG_STEP * (mel[above] - _LOG_FROM_MEL))
+    return hz
+
+
+@lru_cache(maxsize=4)
+def mel_filterbank(sample_rate_hz: int = SAMPLE_RATE_HZ, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) float32 triangles on the Slaney mel scale from 0 Hz to sr / 2, each
+    scaled by 2 / its width in Hz (Slaney's constant-energy norm), as `librosa.filters.mel` builds them.
+    """
+    fft_hz = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate_hz)
+    edges = mel_to_hz(np.linspace(hz_to_mel(0.0)[0], hz_to_mel(0.5 * sample_rate_hz)[0], n_mels + 2))
+    widths = np.diff(edges)
+    ramps = np.subtract.outer(edges, fft_hz)
+    weights = np.zeros((n_mels, n_fft // 2 + 1), dtype=np.float32)
+    for i in range(n_mels):
+        rising = -ramps[i] / widths[i]
+        falling = ramps[i + 2] / widths[i + 1]
+        weights[i] = np.maximum(0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2 : n_mels + 2] - edges[:n_mels]))[:, np.newaxis]
+    weights.setflags(write=False)
+    return weights
+
+
+def mel_power(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """(N_MELS, 1 + len // HOP_LENGTH) float32 mel power spectrogram of float32 `samples`, frame t centred
+    at sample t * HOP_LENGTH (zero padding beyond the ends).
+
+    Each window is taken in float64 times the periodic Hann window, transformed, and the spectrum kept
+    as complex64, as librosa's STFT does; the mel projection is one float32 matrix product per block.
+    """
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    n_frames = 1 + x.size // HOP_LENGTH
+    padded = np.pad(x, (N_FFT // 2, N_FFT // 2))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:n_frames]
+    hann = get_window("hann", N_FFT, fftbins=True)
+    mel_t = mel_filterbank(sample_rate_hz, N_FFT, N_MELS).T
+    out = np.empty((n_frames, N_MELS), dtype=np.float32)
+    for start in range(0, n_frames, _BLOCK_FRAMES):
+        block = windows[start : start + _BLOCK_FRAMES]
+        spectrum = np.fft.rfft(hann * block, axis=-1).astype(np.complex64)
+        out[start : start + len(block)] = np.dot(np.abs(spectrum) ** 2, mel_t)
+    return np.ascontiguousarray(out.T)  # bands x frames in C order, so the band mean sums as librosa's does
+
+
+def onset_strength(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """float32 onset envelope of `samples` (already at `sample_rate_hz`, 22,050 Hz for the reference),
+    one value per STFT frame; the same numbers as `librosa.onset.onset_strength(y=samples, sr=...)`.
+
+    Why mel dB flux: the rise of log energy in any band responds to any new sound (a click, a plosive,
+    a drum hit) whatever its loudness; the 3-frame shift puts a peak on the onset, not a window before.
+    """
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
     if x.size == 0:
-        return np.zeros(0)
-    n_frames = 1 + x.size // hop_length
-    padded = np.pad(x, (n_fft // 2, n_fft // 2 + n_fft))
-    starts = np.arange(n_frames) * hop_length
-    window = get_window("hann", n_fft, fftbins=True)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[starts] * window
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (n_frames, n_fft // 2 + 1)
-    db = 10.0 * np.log10(np.maximum(power, AMIN))
+        return np.zeros(0, dtype=np.float32)
+    db = 10.0 * np.log10(np.maximum(AMIN, mel_power(x, sample_rate_hz)))
     db = np.maximum(db, db.max() - TOP_DB)
-    flux = np.maximum(0.0, db[lag:] - db[:-lag]).mean(axis=1) if n_frames > lag else np.zeros(0)
-    shift = lag + n_fft // (2 * hop_length)
-    return np.concatenate([np.zeros(shift), flux])[:n_frames]
+    flux = np.maximum(0.0, db[:, 1:] - db[:, :-1]).mean(axis=0)
+    shift = 1 + N_FFT // (2 * HOP_LENGTH)
+    return np.concatenate([np.zeros(shift, dtype=np.float32), flux])[: db.shape[1]]
 
 
-def normalise(envelope: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] (subtract min, divide by max) so `delta` means the same for any loudness; flat -> zeros."""
-    env = np.asarray(envelope, dtype=np.float64).reshape(-1)
-    if env.size == 0:
-        return env
-    env = env - env.min()
-    top = env.max()
-    return env / top if top > 0 else np.zeros_like(env)
-
-
-def pick_peaks(
-    envelope: np.ndarray,
-    pre_max: int,
-    post_max: int,
-    pre_avg: int,
-    post_avg: int,
-    delta: float,
-    wait: int,
+def peak_pick(
+    envelope: np.ndarray, pre_max: int, post_max: int, pre_avg: int, post_avg: int, delta: float, wait: int
 ) -> np.ndarray:
-    """Indices of events in `envelope`: local maxima that stand `delta` above their local mean.
+    """Indices of peaks, by `librosa.util.peak_pick`'s rule (windows end exclusive, clipped at the ends).
 
-    Why: a fixed global threshold misses quiet events next to loud ones; a moving mean adapts, and
-    `wait` stops one event (a click's ringing, a two-frame motion) from being counted twice.
-    Same rule as `librosa.util.peak_pick`, but with inclusive windows on both sides.
-
-    Index `n` is a peak when all hold:
-    - `envelope[n] == max(envelope[n - pre_max : n + post_max + 1])` (a local maximum);
-    - `envelope[n] >= mean(envelope[n - pre_avg : n + post_avg + 1]) + delta` (windows clipped at the ends);
-    - `envelope[n] > 0` and `n > previous_peak + wait` (the minimum distance).
-
-    Args:
-        envelope: 1-D strength curve (usually `normalise`d first so `delta` is relative).
-        pre_max: frames before `n` it must be the maximum of.
-        post_max: frames after `n` it must be the maximum of.
-        pre_avg: frames before `n` in the local mean.
-        post_avg: frames after `n` in the local mean.
-        delta: margin over the local mean, in envelope units.
-        wait: frames that must pass after a peak before the next one; 0 allows neighbours.
-
-    Returns:
-        int64 array of ascending indices.
+    Frame n is a peak when
+    - `x[n] == max(x[n - pre_max : n + post_max])` (frame 0: `max(x[:post_max])`),
+    - `x[n] >= mean(x[n - pre_avg : n + post_avg]) + delta` (frame 0: `mean(x[:post_avg])`),
+    - and no peak was taken in the `wait` frames before it.
+    The mean is summed in the envelope's own precision, left to right, as librosa's compiled picker does.
     """
-    if min(pre_max, post_max, pre_avg, post_avg, wait) < 0:
-        raise BadInputError("Peak-picking windows and the minimum distance must not be negative.")
-    env = np.asarray(envelope, dtype=np.float64).reshape(-1)
-    n = env.size
+    if min(pre_max, pre_avg, wait) < 0 or min(post_max, post_avg) < 1 or delta < 0:
+        raise BadInputError("Peak picking needs non-negative windows and delta, and post windows of at least 1.")
+    x = np.asarray(envelope).reshape(-1)
+    n = x.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Padding with the minimum clips the max windows at the ends without changing any maximum.
+    padded = np.concatenate([np.full(pre_max, x.min(), x.dtype), x, np.full(post_max - 1, x.min(), x.dtype)])
+    window_max = np.lib.stride_tricks.sliding_window_view(padded, pre_max + post_max).max(axis=1)
+    candidates = np.flatnonzero(x == window_max)
+    margin = float(np.float32(delta))  # librosa's compiled picker takes delta as float32
     peaks: list[int] = []
-    last = -wait - 1
-    for i in range(n):
-        value = env[i]
-        if value <= 0 or i <= last + wait:
+    next_allowed = 0
+    for i in candidates:
+        if i < next_allowed:
             continue
-        if value < env[max(0, i - pre_max) : i + post_max + 1].max():
-            continue
-        if value < env[max(0, i - pre_avg) : i + post_avg + 1].mean() + delta:
-            continue
-        peaks.append(i)
-        last = i
+        window = x[max(0, i - pre_avg) : min(i + post_avg, n)]
+        total = x.dtype.type(0)
+        for value in window:
+            total += value
+        if float(x[i]) >= float(total) / window.size + margin:
+            peaks.append(int(i))
+            next_allowed = i + wait + 1
     return np.asarray(peaks, dtype=np.int64)
 
 
-def seconds_to_frames(seconds: float, rate_hz: float, at_least: int = 0) -> int:
-    """Window length in frames for a duration, rounded, never below `at_least`."""
-    return max(at_least, int(round(seconds * rate_hz)))
+def detect_windows(sample_rate_hz: int = SAMPLE_RATE_HZ, hop_length: int = HOP_LENGTH) -> dict[str, int]:
+    """`onset_detect`'s default peak-picking windows in frames: 30 ms before, 100 ms of mean, 30 ms apart.
 
-
-def onset_times(
-    samples: np.ndarray,
-    sample_rate_hz: int,
-    n_fft: int = N_FFT,
-    hop_length: int = HOP_LENGTH,
-    pre_max_s: float = 0.03,
-    post_max_s: float = 0.03,
-    pre_avg_s: float = 0.10,
-    post_avg_s: float = 0.10,
-    delta: float = DELTA,
-    wait_s: float = 0.03,
-) -> np.ndarray:
-    """Onset times in seconds: `onset_strength` -> `normalise` -> `pick_peaks`, frames -> `t * hop / sr`.
-
-    Why seconds: the windows then mean the same at any hop; each converts with `round(s * frame_rate)`
-    where `frame_rate = sample_rate_hz / hop_length` (31.25 Hz at the defaults). The max windows are
-    at least one frame (a true local maximum) and the minimum distance at least one frame, so a
-    two-frame plateau is one onset.
-
-    Args:
-        samples: mono waveform in [-1, 1].
-        sample_rate_hz: its rate (16000 from `load_audio`).
-        n_fft: STFT window length in samples.
-        hop_length: STFT hop in samples; the time resolution of the result.
-        pre_max_s: seconds before a peak it must be the maximum of (default 1 frame).
-        post_max_s: seconds after a peak it must be the maximum of (default 1 frame).
-        pre_avg_s: seconds before a peak in its local mean (default 3 frames, librosa's 0.1 s).
-        post_avg_s: seconds after a peak in its local mean (default 3 frames).
-        delta: margin over the local mean on the [0, 1] envelope (librosa's 0.07).
-        wait_s: minimum seconds between onsets (default 1 frame).
-
-    Returns:
-        float64 array of ascending onset times in seconds; empty for silence or a flat signal.
+    librosa computes them as `seconds * sr // hop` (+1 for the post windows) and rounds up.
     """
-    env = normalise(onset_strength(samples, sample_rate_hz, n_fft=n_fft, hop_length=hop_length))
-    rate = sample_rate_hz / hop_length
-    idx = pick_peaks(
-        env,
-        pre_max=seconds_to_frames(pre_max_s, rate, 1),
-        post_max=seconds_to_frames(post_max_s, rate, 1),
-        pre_avg=seconds_to_frames(pre_avg_s, rate),
-        post_avg=seconds_to_frames(post_avg_s, rate),
-        delta=delta,
-        wait=seconds_to_frames(wait_s, rate, 1),
-    )
-    return idx.astype(np.float64) * hop_length / sample_rate_hz
+    return {
+        "pre_max": math.ceil(0.03 * sample_rate_hz // hop_length),
+        "post_max": math.ceil(0.00 * sample_rate_hz // hop_length + 1),
+        "pre_avg": math.ceil(0.10 * sample_rate_hz // hop_length),
+        "post_avg": math.ceil(0.10 * sample_rate_hz // hop_length + 1),
+        "wait": math.ceil(0.03 * sample_rate_hz // hop_length),
+    }
+
+
+def onset_detect(envelope: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """Onset frames of an `onset_strength` envelope, as `librosa.onset.onset_detect(onset_envelope=...)`.
+
+    The envelope is scaled to [0, 1] (minus its minimum, over its maximum) so `DELTA` means the same
+    for quiet and loud clips; a flat or empty envelope has no onsets.
+    """
+    env = np.asarray(envelope).reshape(-1)
+    if env.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    env = env - env.min()
+    env = env / (env.max() + np.finfo(env.dtype).tiny)
+    if not env.any() or not np.all(np.isfinite(env)):
+        return np.zeros(0, dtype=np.int64)
+    return peak_pick(env, delta=DELTA, **detect_windows(sample_rate_hz))
+
+
+def onset_times(samples: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+    """Onset times in seconds of mono `samples` at any rate, as the TempoTokens reference finds them:
+    `resample` to 22,050 Hz, `onset_strength`, `onset_detect`, frame k at k * HOP_LENGTH / 22050 s.
+
+    Returns float64 ascending times; empty for silence, a flat signal or no samples.
+    """
+    x = resample(samples, sample_rate_hz)
+    frames = onset_detect(onset_strength(x))
+    return frames * HOP_LENGTH / float(SAMPLE_RATE_HZ)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.metrics.onsets import HOP_LENGTH, normalise, onset_strength
+from hear2see_desktop.core.metrics.spectral_flux import HOP_LENGTH, normalise, spectral_flux
 
 ONSET_WEIGHT = 0.6
 """Share of onset strength in the envelope (the rest is loudness): emphasis should move more than mere volume."""
@@ -28,7 +28,7 @@ MIN_SPEED = 1e-3
 def audio_envelope(samples: np.ndarray, sample_rate_hz: int, fps: float, n_frames: int) -> np.ndarray:
     """One value in [0, 1] per output frame: ONSET_WEIGHT * onset strength + (1 - ONSET_WEIGHT) * loudness.
 
-    Onset strength is `onsets.onset_strength` (spectral flux, one value per 32 ms hop at 16 kHz),
+    Onset strength is `spectral_flux.spectral_flux` (one value per 32 ms hop at 16 kHz),
     normalised to the clip's strongest onset and max-pooled over the hops each frame's span
     [i / fps, (i + 1) / fps) overlaps, so a click is never lost between two frames. Loudness is the RMS
     of the frame's samples in dB, mapped to [0, 1] over LOUDNESS_RANGE_DB below the clip's loudest
@@ -54,11 +54,11 @@ def audio_envelope(samples: np.ndarray, sample_rate_hz: int, fps: float, n_frame
 def _onset_per_frame(x: np.ndarray, sample_rate_hz: int, fps: float, n_frames: int) -> np.ndarray:
     """Normalised onset strength, max-pooled over the hops each output frame overlaps.
 
-    `onset_strength` reports a sound starting in ((k - 1) * hop, k * hop] at hop k (up to one hop late),
+    `spectral_flux` reports a sound starting in ((k - 1) * hop, k * hop] at hop k (up to one hop late),
     so hop k counts for every frame that interval touches; the loudness term then marks which of two
     such frames actually holds the sound.
     """
-    strength = normalise(onset_strength(x, sample_rate_hz))
+    strength = normalise(spectral_flux(x, sample_rate_hz))
     out = np.zeros(n_frames)
     if strength.size == 0 or strength.max() <= 0:
         return out
