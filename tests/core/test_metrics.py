@@ -118,6 +118,16 @@ def test_reference_score_exceeds_one_when_audio_peaks_crowd_few_video_peaks() ->
     assert av_align_score(10, 2, len(hit_audio)) == pytest.approx(5.0)
 
 
+def test_a_clip_whose_onsets_crowd_two_jumps_scores_above_one_and_says_why() -> None:
+    fps, jumps = 4.0, (4, 12)  # a frame either side is 0.25 s: room for five clicks 0.12 s apart
+    clicks = [f / fps + dt for f in jumps for dt in (-0.24, -0.12, 0.0, 0.12, 0.24)]
+    result = av_align(_clicks(clicks, N_FRAMES / fps), _jumping_video(jumps), fps)
+    assert len(result.video_peaks_s) == 2 and len(result.matched_audio) > 4
+    assert result.score is not None and result.score > 1
+    assert result.note.startswith("above 1 because several audio onsets hit the same motion peak")
+    assert result.one_to_one.score is not None and result.one_to_one.score <= 1
+
+
 def test_video_peaks_are_every_strict_local_maximum() -> None:
     trajectory = np.array([0.5, 0.5, 0.2, 0.9, 0.1, 0.7, 0.7, 0.3, 0.6, 0.4, 0.8])
     assert video_peaks(trajectory, fps=2.0).tolist() == [3 / 2, 8 / 2]  # no threshold; plateaus and ends never count

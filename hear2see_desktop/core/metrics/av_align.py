@@ -109,6 +109,8 @@ def av_align(audio: Audio, frames: Iterable[np.ndarray], fps: float) -> AvAlignR
         note = "no audio onsets"
     elif len(v_peaks) == 0:
         note = "no motion peaks"
+    elif score > 1:
+        note = "above 1 because several audio onsets hit the same motion peak, which the reference allows"
     else:
         note = ""
     return AvAlignResult(
