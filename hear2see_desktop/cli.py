@@ -476,9 +476,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
         return 0
     align, flick, clip = result["av_align"], result["flicker"], result["clipsim"]
+    strict = align["one_to_one"]
     score = "no events" if align["score"] is None else f"{align['score']:.3f}"
     print(f"AV-Align   {score}  ({len(align['audio_peaks_s'])} audio onsets, {len(align['video_peaks_s'])} "
-          f"motion peaks, {len(align['matched_audio'])} matched)")
+          f"motion peaks, {len(align['matched_audio'])} onsets within a frame of a peak; TempoTokens' reference)")
+    score = "no events" if strict["score"] is None else f"{strict['score']:.3f}"
+    print(f"AV-Align (one-to-one) {score}  ({len(strict['audio_peaks_s'])} audio onsets, "
+          f"{len(strict['video_peaks_s'])} motion peaks, {len(strict['matched_audio'])} matched pairs)")
     print(f"CLIPSIM    {'-' if clip is None else format(clip['score'], '.4f')}")
     print(f"Flicker    {flick['warped_mad']:.2f} after motion compensation, {flick['plain_mad']:.2f} plain (0-255)")
     if fvd := result.get("fvd"):

@@ -21,8 +21,11 @@ class MetricsPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel("Metrics appear here after a render.")
-        self.summary.setToolTip("AV-Align: audio onsets vs. motion peaks (0-1). CLIPSIM: frame-text similarity. "
-                                "Flicker: frame change after motion compensation (0-255, lower is steadier).")
+        self.summary.setToolTip(
+            "AV-Align: audio onsets vs. motion peaks as TempoTokens' reference scores them (usually 0-1; above 1 "
+            "when several onsets share one motion peak). One-to-one: each onset and peak matched at most once "
+            "(0-1). CLIPSIM: frame-text similarity. "
+            "Flicker: frame change after motion compensation (0-255, lower is steadier).")
         layout.addWidget(self.summary, 1)
         layout.addWidget(QLabel("Your rating"))
         self.stars: list[QToolButton] = []
@@ -42,10 +45,12 @@ class MetricsPanel(QWidget):
 
     def show_result(self, result: dict[str, Any]) -> None:
         align = result["av_align"]["score"]
+        strict = result["av_align"]["one_to_one"]["score"]
         clip = result["clipsim"]
         flicker = result["flicker"]
         parts = [
-            "AV-Align " + ("no events" if align is None else f"{align:.2f}"),
+            "AV-Align " + ("no events" if align is None else f"{align:.2f}")
+            + ("" if strict is None else f" (one-to-one {strict:.2f})"),
             "CLIPSIM " + ("–" if clip is None else f"{clip['score']:.3f}"),
             f"flicker {flicker['warped_mad']:.1f} (plain {flicker['plain_mad']:.1f})",
         ]

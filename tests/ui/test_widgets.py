@@ -18,6 +18,7 @@ from hear2see_desktop.core.settings import LoraSpec
 from hear2see_desktop.core.transcript import Word
 from hear2see_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from hear2see_desktop.ui.level_meter import PEAK_HOLD_S, LevelMeter
+from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import DEFAULT_HINT, PreviewView
 from hear2see_desktop.ui.timeline_view import TimelineView
 from hear2see_desktop.ui.waveform_view import ENVELOPE_BUCKETS, WaveformView
@@ -372,3 +373,15 @@ def test_the_lcm_draft_preset_needs_the_lcm_lora_and_sets_a_four_step_draft(
     settings = panel.settings()
     assert (settings.scheduler, settings.steps, settings.cfg) == ("lcm", 4, 1.0)
     assert settings.loras == [LoraSpec(str(installed), 1.0)] and settings.width == 384
+
+
+def test_metrics_panel_shows_the_reference_av_align_then_the_one_to_one(qtbot: QtBot) -> None:
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    result = {"av_align": {"score": 1.25, "one_to_one": {"score": 0.4}}, "clipsim": None,
+              "flicker": {"warped_mad": 3.04, "plain_mad": 9.0}, "notes": []}
+    panel.show_result(result)
+    assert panel.summary.text() == "AV-Align 1.25 (one-to-one 0.40) · CLIPSIM – · flicker 3.0 (plain 9.0)"
+    result["av_align"] = {"score": None, "one_to_one": {"score": None}}
+    panel.show_result(result)
+    assert panel.summary.text().startswith("AV-Align no events · CLIPSIM")
