@@ -158,7 +158,8 @@ def peak_pick(
     - `x[n] == max(x[n - pre_max : n + post_max])` (frame 0: `max(x[:post_max])`),
     - `x[n] >= mean(x[n - pre_avg : n + post_avg]) + delta` (frame 0: `mean(x[:post_avg])`),
     - and no peak was taken in the `wait` frames before it.
-    The mean is summed in the envelope's own precision, left to right, as librosa's compiled picker does.
+    The arithmetic is the compiled picker's: the mean summed left to right in the envelope's precision,
+    divided in float64 and cast back, then `delta` (as float32) added in that precision.
     """
     if min(pre_max, pre_avg, wait) < 0 or min(post_max, post_avg) < 1 or delta < 0:
         raise BadInputError("Peak picking needs non-negative windows and delta, and post windows of at least 1.")
@@ -170,17 +171,18 @@ def peak_pick(
     padded = np.concatenate([np.full(pre_max, x.min(), x.dtype), x, np.full(post_max - 1, x.min(), x.dtype)])
     window_max = np.lib.stride_tricks.sliding_window_view(padded, pre_max + post_max).max(axis=1)
     candidates = np.flatnonzero(x == window_max)
-    margin = float(np.float32(delta))  # librosa's compiled picker takes delta as float32
+    as_type = x.dtype.type
+    margin = np.float32(delta)  # librosa's compiled picker takes delta as float32
     peaks: list[int] = []
     next_allowed = 0
     for i in candidates:
         if i < next_allowed:
             continue
         window = x[max(0, i - pre_avg) : min(i + post_avg, n)]
-        total = x.dtype.type(0)
+        total = as_type(0)
         for value in window:
             total += value
-        if float(x[i]) >= float(total) / window.size + margin:
+        if x[i] >= as_type(float(total) / window.size) + margin:
             peaks.append(int(i))
             next_allowed = i + wait + 1
     return np.asarray(peaks, dtype=np.int64)
