@@ -14,7 +14,7 @@ Quirk, kept because published numbers use it: several audio peaks can hit the sa
 hits can exceed the number of video peaks it touches and the score can exceed 1 when audio peaks far
 outnumber video peaks (10 onsets around 2 motion peaks score 10 / 2 = 5). The paper's eq. 9 reads as an
 intersection over union in [0, 1]; `av_align_one_to_one` keeps that stricter reading as a second
-number. The published script calls an undefined `n` in its local-maximum search; we read it as the
+number. The published script uses an undefined `n` in its local-maximum search; we read it as the
 trajectory's length. The score measures timing only, not meaning: read it next to CLIPSIM.
 """
 
