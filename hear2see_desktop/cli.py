@@ -484,6 +484,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"AV-Align (one-to-one) {score}  ({len(strict['audio_peaks_s'])} audio onsets, "
           f"{len(strict['video_peaks_s'])} motion peaks, {len(strict['matched_audio'])} matched pairs)")
     print(f"CLIPSIM    {'-' if clip is None else format(clip['score'], '.4f')}")
+    if follow := result.get("scene_following"):
+        keep = ("" if follow["transition_keep"] is None else
+                f"; in-betweens keep {follow['transition_keep']:.2f} of their keyframes' CLIPSIM, worst "
+                f"{follow['worst_transition']:.2f}")
+        print(f"Scenes     {follow['accuracy']:.3f} of frames match their own scene's prompt best "
+              f"({follow['scenes']} scenes; own-scene CLIPSIM {follow['prompt_fidelity']:.4f}{keep})")
     print(f"Flicker    {flick['warped_mad']:.2f} after motion compensation, {flick['plain_mad']:.2f} plain (0-255)")
     if fvd := result.get("fvd"):
         print(f"FVD        {'-' if fvd['score'] is None else format(fvd['score'], '.2f')}  ({fvd['clips']} clips of "

@@ -38,6 +38,11 @@ def test_eval_of_a_logged_render(narration_wav: Path, tiny_models: tuple[Path, P
     assert strict is None or 0.0 <= strict <= 1.0
     assert result["flicker"]["pairs"] == result["frames"] - 1
     assert -1.0 <= result["clipsim"]["score"] <= 1.0 and len(result["clipsim"]["per_frame"]) == result["frames"]
+    following = result["scene_following"]  # the logged storyboard's scenes, each frame judged against them
+    assert following["frames"] == result["frames"] and following["scenes"] == len(record["storyboard"]["scenes"])
+    assert 0.0 <= following["accuracy"] <= 1.0 and following["transition_keep"] is None  # classic: no in-betweens
+    code, text, _ = run_cli(["eval", str(out), "--runs-log", str(log), "--clip-model", str(tiny_clip)], capsys)
+    assert code == 0 and "of frames match their own scene's prompt best" in text
     code, text, _ = run_cli(["eval", str(out), "--runs-log", str(log)], capsys)  # no CLIP model here
     assert code == 0 and "no CLIP model found" in text
     assert "AV-Align   " in text and "TempoTokens' reference" in text and "AV-Align (one-to-one) " in text

@@ -80,6 +80,7 @@ class EvalJob:
         raise_if_cancelled(cancelled)
         progress(3, total, "CLIPSIM", None)
         clipsim = self._clipsim(text, notes)
+        following = self._scene_following(record, info.fps, notes) if self.text is None else None
         fvd_result: dict[str, Any] | None = None
         inception_result: dict[str, Any] | None = None
         if reference is None:
@@ -100,6 +101,7 @@ class EvalJob:
             "av_align": asdict(alignment),
             "flicker": asdict(steadiness),
             "clipsim": clipsim,
+            "scene_following": following,
             "fvd": fvd_result,
             "inception_score": inception_result,
             "text": text,
@@ -134,6 +136,23 @@ class EvalJob:
                          f"{paths.models_dir() / 'clip'}).")
             return None
         result = load_clip(folder).clipsim(read_frames(self.video_path), text)
+        return asdict(result)
+
+    def _scene_following(self, record: dict[str, Any] | None, fps: float, notes: list[str]) -> dict[str, Any] | None:
+        """Each frame judged against the logged run's scene prompts: does the video follow the narration?"""
+        from hear2see_desktop.core.metrics.clipsim import find_clip_model, load_clip
+        from hear2see_desktop.core.metrics.scene_following import follow_scenes
+        from hear2see_desktop.core.video import read_frames
+
+        scenes = ((record or {}).get("storyboard") or {}).get("scenes") or []
+        folder = find_clip_model(self.clip_model)
+        if not scenes or folder is None:
+            if record is not None and folder is not None:
+                notes.append("Scene-following: the logged run has no storyboard (one prompt for the whole clip).")
+            return None
+        result = follow_scenes(load_clip(folder), list(read_frames(self.video_path)), fps,
+                               [(float(scene["start_s"]), str(scene["prompt"])) for scene in scenes],
+                               record.get("keyframe_times_s") if record else None)
         return asdict(result)
 
     def _feature_model(self, file_name: str) -> tuple[Any, Path] | None:

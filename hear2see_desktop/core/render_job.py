@@ -181,7 +181,9 @@ class RenderJob:
                                negative_prompt=settings.negative_prompt or board.scenes[0].negative_prompt)
         else:
             settings = self._with_prompt(settings, transcript)
-            if settings.mode != "classic":
+            # Scene by scene, as the window renders: only a classic render of a typed prompt is the paper's
+            # one picture for the whole clip (and a replay of a run made that way, whose prompt was logged).
+            if settings.mode != "classic" or not request.settings.prompt.strip():
                 board = self._storyboard(settings, request, transcript, audio.duration_s)
         timings["prompt_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
