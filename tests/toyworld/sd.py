@@ -20,12 +20,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hear2see_desktop.core.prompt.builder import DEFAULT_NEGATIVE
 from tests.toyworld import world
 from tests.toyworld.optim import warmup_cosine
 
-VAE_CHANNELS = (16, 32, 32, 32)
+VAE_CHANNELS = (16, 32, 64, 64)  # cheap at full size, room where the 8x8 latents must hold the objects
 UNET_CHANNELS = (64, 128)
 CAPTION_DROPOUT = 0.1
+# What a dropped caption becomes: no text, or the negative prompt the app sends with every render, so
+# classifier-free guidance in the app (its default negative as the unconditional side) pushes away from
+# "nothing in particular", as a real SD 1.5 does with it.
+UNCONDITIONAL = ("", DEFAULT_NEGATIVE)
 SD15_SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
                   "beta_schedule": "scaled_linear", "prediction_type": "epsilon", "steps_offset": 1,
                   "clip_sample": False, "set_alpha_to_one": False, "timestep_spacing": "leading"}
@@ -37,7 +42,7 @@ def make_vae() -> Any:
     levels = len(VAE_CHANNELS)
     return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * levels,
                          up_block_types=("UpDecoderBlock2D",) * levels, block_out_channels=VAE_CHANNELS,
-                         layers_per_block=1, latent_channels=4, norm_num_groups=8, sample_size=world.SIZE_PX)
+                         layers_per_block=2, latent_channels=4, norm_num_groups=8, sample_size=world.SIZE_PX)
 
 
 def make_unet(cross_attention_dim: int) -> Any:
@@ -46,7 +51,7 @@ def make_unet(cross_attention_dim: int) -> Any:
     return UNet2DConditionModel(
         sample_size=world.SIZE_PX // 8, in_channels=4, out_channels=4, block_out_channels=UNET_CHANNELS,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=2,
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=1,
         cross_attention_dim=cross_attention_dim, attention_head_dim=8, norm_num_groups=32)
 
 
@@ -57,11 +62,12 @@ def to_unit(pictures: np.ndarray) -> torch.Tensor:
 
 @dataclass
 class VaeTraining:
-    steps: int = 1500
+    steps: int = 2000
     batch: int = 32
     pictures: int = 8000
     lr: float = 2e-3
     kl_weight: float = 1e-6
+    object_weight: float = 20.0  # a pixel of an object counts this much more than one of sky or ground
     seed: int = 1
 
 
@@ -70,18 +76,25 @@ def train_vae(recipe: VaeTraining | None = None, log: Any = print) -> Any:
     recipe = recipe or VaeTraining()
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
-    pictures = np.stack([e.picture() for e in world.examples(world.training_scenes(), recipe.pictures,
-                                                              seed=recipe.seed + 10, with_app_prompts=False)])
+    drawn = [e.picture_and_mask() for e in world.examples(world.training_scenes(), recipe.pictures,
+                                                           seed=recipe.seed + 10, with_app_prompts=False)]
+    pictures = np.stack([picture for picture, _ in drawn])
+    # Plain MSE blurs the small objects away (the sky and the ground are most of every picture): weigh the
+    # error on and right around the objects, so the latents keep what the captions name.
+    masks = F.max_pool2d(torch.from_numpy(np.stack([mask for _, mask in drawn]))[:, None], 3, 1, 1)
+    weights = 1.0 + recipe.object_weight * masks
+    weights = weights / weights.mean()
     vae = make_vae()
     optimiser = torch.optim.AdamW(vae.parameters(), lr=recipe.lr, weight_decay=0.0)
     schedule = warmup_cosine(optimiser, recipe.steps, 50)
     vae.train()
     for step in range(recipe.steps):
-        x = to_unit(pictures[rng.sample(range(len(pictures)), recipe.batch)])
+        index = rng.sample(range(len(pictures)), recipe.batch)
+        x = to_unit(pictures[index])
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample()).sample
         mse = F.mse_loss(recon, x)
-        loss = mse + recipe.kl_weight * posterior.kl().mean()
+        loss = ((recon - x) ** 2 * weights[index]).mean() + recipe.kl_weight * posterior.kl().mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -98,17 +111,21 @@ def train_vae(recipe: VaeTraining | None = None, log: Any = print) -> Any:
 
 @dataclass
 class UnetTraining:
-    steps: int = 6000
+    steps: int = 5000
     batch: int = 64
     pictures: int = 16_000
     lr: float = 1e-3
     ema: float = 0.999
+    min_snr: float = 5.0  # Min-SNR loss weighting (Hang et al. 2023): the easy low-noise steps stop dominating
     seed: int = 2
 
 
 def train_unet(vae: Any, text_encoder: Any, tokenizer: Any, recipe: UnetTraining | None = None,
-               log: Any = print) -> Any:
-    """A text-conditioned UNet on the VAE's latents, the text encoder frozen; returns the EMA weights."""
+               log: Any = print, checkpoint: Any = None) -> Any:
+    """A text-conditioned UNet on the VAE's latents, the text encoder frozen; returns the EMA weights.
+
+    `checkpoint(step, ema)`, when given, is called every 1,000 steps (to watch a long run learn).
+    """
     recipe = recipe or UnetTraining()
     from diffusers import DDPMScheduler
 
@@ -141,13 +158,16 @@ def train_unet(vae: Any, text_encoder: Any, tokenizer: Any, recipe: UnetTraining
     unet.train()
     for step in range(recipe.steps):
         index = rng.sample(range(len(data)), recipe.batch)
-        prompts = ["" if rng.random() < CAPTION_DROPOUT else rng.choice(texts[i]) for i in index]
+        prompts = [rng.choice(UNCONDITIONAL) if rng.random() < CAPTION_DROPOUT else rng.choice(texts[i]) for i in index]
         clean = latents[index]
         noise = torch.randn_like(clean)
         t = torch.randint(0, noise_schedule.config.num_train_timesteps, (recipe.batch,))
         noisy = noise_schedule.add_noise(clean, noise, t)
         prediction = unet(noisy, t, encoder_hidden_states=encode(prompts)).sample
-        loss = F.mse_loss(prediction, noise)
+        alphas = noise_schedule.alphas_cumprod[t]
+        snr = alphas / (1 - alphas)
+        weight = torch.clamp(snr, max=recipe.min_snr) / snr
+        loss = (F.mse_loss(prediction, noise, reduction="none").mean(dim=(1, 2, 3)) * weight).mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -159,6 +179,8 @@ def train_unet(vae: Any, text_encoder: Any, tokenizer: Any, recipe: UnetTraining
                 kept.mul_(decay).add_(live.detach(), alpha=1 - decay)
         if step % 250 == 0 or step == recipe.steps - 1:
             log(f"unet step {step}/{recipe.steps} loss {loss.item():.4f}")
+        if checkpoint is not None and step and step % 1000 == 0:
+            checkpoint(step, ema)
     return ema.eval()
 
 

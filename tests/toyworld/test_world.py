@@ -62,3 +62,13 @@ def test_a_caption_fits_every_picture_it_is_true_of() -> None:
     assert world.mentions("two red boats, blue sea, night") == {"object", "colour", "count", "setting", "time"}
     assert world.mentions("moon, mountain, night") == {"object", "time"}
     assert world.mentions("green tree, field, sunset, snow") == {"object", "colour", "setting", "time"}
+
+
+def test_the_object_mask_covers_the_objects_and_leaves_the_picture_as_drawn() -> None:
+    one = world.Scene("house", "red", "meadow", "day", "left", 1)
+    picture, mask = world.draw_scene_and_mask(one, 1)
+    assert np.array_equal(picture, world.draw_scene(one, 1)) and mask.shape == (64, 64)
+    assert 0.01 < mask.mean() < 0.15 and mask.max() == 1.0
+    assert mask[:, :32].sum() > 3 * mask[:, 32:].sum()  # the house stands on the left
+    redness = np.clip(picture[..., 0].astype(int) - picture[..., 2] - 80, 0, None)
+    assert (redness * mask).sum() > 0.8 * redness.sum()  # what is red (the house) lies under the mask

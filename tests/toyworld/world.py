@@ -296,6 +296,18 @@ def _draw_object(draw: ImageDraw.ImageDraw, obj: str, rgb: tuple[int, int, int],
 
 def draw_scene(scene: Scene, seed: int) -> np.ndarray:
     """The (64, 64, 3) uint8 picture of `scene`; the seed varies layout, sizes and texture, never meaning."""
+    return _draw(scene, seed, with_mask=False)[0]
+
+
+def draw_scene_and_mask(scene: Scene, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The picture and a (64, 64) float mask of where its objects are (1 on them): the toy VAE weighs its
+    error there, or a few small objects would drown in the sky's and the ground's pixels."""
+    picture, mask = _draw(scene, seed, with_mask=True)
+    assert mask is not None
+    return picture, mask
+
+
+def _draw(scene: Scene, seed: int, with_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
     rng = random.Random(f"{scene}|{seed}")
     image = Image.new("RGB", (_DRAW_PX, _DRAW_PX))
     draw = ImageDraw.Draw(image)
@@ -311,7 +323,15 @@ def draw_scene(scene: Scene, seed: int) -> np.ndarray:
             places = [(x - 22, y), (x + 22, y + rng.randint(-4, 4))]
     for px, py in places:
         _draw_object(draw, scene.object, rgb, px, py, scale, OBJECT_LIGHT[scene.time])
-    return np.asarray(image.resize((SIZE_PX, SIZE_PX), Image.Resampling.LANCZOS), dtype=np.uint8)
+    picture = np.asarray(image.resize((SIZE_PX, SIZE_PX), Image.Resampling.LANCZOS), dtype=np.uint8)
+    if not with_mask:
+        return picture, None
+    layer = Image.new("RGB", (_DRAW_PX, _DRAW_PX))
+    outline = ImageDraw.Draw(layer)
+    for px, py in places:  # the same shapes on black: every drawn colour is non-zero
+        _draw_object(outline, scene.object, (255, 255, 255), px, py, scale, 1.0)
+    covered = np.asarray(layer.convert("L").resize((SIZE_PX, SIZE_PX), Image.Resampling.BOX), dtype=np.float32)
+    return picture, np.minimum(1.0, covered / 64.0)
 
 
 @dataclass(frozen=True)
@@ -324,6 +344,9 @@ class Example:
 
     def picture(self) -> np.ndarray:
         return draw_scene(self.scene, self.seed)
+
+    def picture_and_mask(self) -> tuple[np.ndarray, np.ndarray]:
+        return draw_scene_and_mask(self.scene, self.seed)
 
 
 def examples(scenes: list[Scene], count: int, seed: int, with_app_prompts: bool = True) -> list[Example]:
