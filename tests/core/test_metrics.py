@@ -91,6 +91,12 @@ def test_no_events_gives_none() -> None:
     assert result.note == "no events"
 
 
+def test_float_noise_in_a_still_clip_s_flow_is_no_motion_peak() -> None:
+    still = np.array([0.0013052, 0.00130521, 0.0013052, 0.00130522, 0.0013052])  # OpenCV's thread-order wobble
+    assert video_peaks(still, FPS).size == 0
+    assert video_peaks(still + np.array([0, 0, 0.01, 0, 0]), FPS).tolist() == [2 / FPS]
+
+
 def test_one_side_empty_scores_zero() -> None:
     still = [_rgb(_texture())] * N_FRAMES
     result = av_align(_clicks([f / FPS for f in EVENT_FRAMES]), still, FPS)

@@ -56,12 +56,19 @@ class AvAlignResult:
     one_to_one: OneToOneResult
 
 
+FLOW_NOISE_PX = 1e-5
+"""Mean-flow differences below this are float noise, not motion: OpenCV's threads sum Farneback's flow in a
+varying order, so a still clip's trajectory (a constant ~0.001 px) can wobble in its last digits and grow
+spurious peaks. Real motion differs between frames by orders of magnitude more, so the reference's scores
+are unchanged."""
+
+
 def video_peaks(trajectory: np.ndarray, fps: float) -> np.ndarray:
     """Times (s) of every strict local maximum of the flow trajectory, frame i at i / fps; the ends never count."""
     x = np.asarray(trajectory, dtype=np.float64)
     if x.size < 3:
         return np.zeros(0)
-    idx = np.flatnonzero((x[:-2] < x[1:-1]) & (x[1:-1] > x[2:])) + 1
+    idx = np.flatnonzero((x[:-2] + FLOW_NOISE_PX < x[1:-1]) & (x[1:-1] > x[2:] + FLOW_NOISE_PX)) + 1
     return idx / fps
 
 
