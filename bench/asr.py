@@ -95,7 +95,7 @@ def speak(text: str, path: Path, voice: str, rate_wpm: int, sample_rate_hz: int)
     if sample_rate_hz == ESPEAK_RATE_HZ:
         shutil.move(raw, path)
     else:
-        subprocess.run(["sox", str(raw), "-r", str(sample_rate_hz), "-b", "16", str(path)],
+        subprocess.run(["sox", "-R", str(raw), "-r", str(sample_rate_hz), "-b", "16", str(path)],
                        check=True, capture_output=True)
         raw.unlink()
     return path

@@ -42,7 +42,9 @@ def speak(
             out_opts = ["-r", str(rate_hz), "-c", str(channels)]
             if path.suffix.lower() in (".wav", ".flac", ".aiff", ".aif"):
                 out_opts += ["-b", str(bits)]
-            subprocess.run(["sox", str(raw), *out_opts, str(path)], check=True, capture_output=True)
+            # -R: sox dithers with random numbers seeded from the clock unless told to repeat them, and
+            # the same sentence must give the same samples (the ASR's words, and so the tests, follow them)
+            subprocess.run(["sox", "-R", str(raw), *out_opts, str(path)], check=True, capture_output=True)
     return path
 
 

@@ -27,6 +27,9 @@ from hear2see_desktop.core.errors import ModelMissingError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, never_cancelled, raise_if_cancelled
 from hear2see_desktop.core.transcript import Transcript, Word
 
+SAMPLING_SEED = 0
+"""Seed of Whisper's temperature-fallback sampler (CTranslate2's generator), set before each decode."""
+
 # Files faster-whisper needs to load a folder without reaching the Hugging Face hub.
 WHISPER_MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 # A tail shorter than this holds no whole word; Whisper would only guess one ("you", "Thank you.").
@@ -143,7 +146,13 @@ class WhisperEngine:
         on_segment_end: Callable[[float], None] | None = None,
         cancelled: CancelledFn = never_cancelled,
     ) -> list[list[_Piece]]:
-        """Whisper's segments as lists of words, times shifted by `offset_s`; cancel between segments."""
+        """Whisper's segments as lists of words, times shifted by `offset_s`; cancel between segments.
+
+        Where greedy decoding looks unreliable Whisper retries by sampling at a raised temperature; the
+        sampler is seeded first, so the same take always gives the same words."""
+        import ctranslate2
+
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _info = self._model.transcribe(
             samples,
             language=self.language,
