@@ -43,6 +43,16 @@ def _add_asr_flags(parser: argparse.ArgumentParser) -> None:
                         help="the language spoken (en, de, fr, es, ko): uses the installed Vosk model for it")
 
 
+def _transition_seconds(text: str) -> float | None:
+    """`--transition`: seconds, or 'whole' (None: the transition fills the time between keyframes)."""
+    if text.strip().lower() == "whole":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds or 'whole'") from None
+
+
 def _add_scene_flags(parser: argparse.ArgumentParser, defaults: RenderSettings) -> None:
     parser.add_argument("--min-scene", type=float, default=defaults.min_scene_s, metavar="SECONDS",
                         help="shortest scene the narration is split into")
@@ -112,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="0 = transitions move evenly, 1 = they move on the narration's emphasis, hold on pauses")
     render.add_argument("--keyframe-interval", type=float, default=defaults.keyframe_interval_s, metavar="SECONDS",
                         help="smooth/fast: a new keyframe at least this often inside a scene")
+    render.add_argument("--transition", type=_transition_seconds, default=defaults.transition_s, metavar="SECONDS",
+                        help="smooth/fast: each picture holds, then dissolves into the next over this long before "
+                             "the cut (0 = a hard cut; 'whole' = morph all the time between keyframes, no hold)")
     _add_scene_flags(render, defaults)
     render.add_argument("--srt", metavar="FILE.srt", help="also write subtitles from the word times")
     render.add_argument("--vtt", metavar="FILE.vtt", help="also write WebVTT subtitles")
@@ -296,6 +309,7 @@ def _render_settings(args: argparse.Namespace):  # noqa: ANN202 - RenderSettings
         mode=args.mode,
         reactivity=args.reactivity,
         keyframe_interval_s=args.keyframe_interval,
+        transition_s=args.transition,
         min_scene_s=args.min_scene,
         max_scene_s=args.max_scene,
         captions=args.captions,

@@ -25,7 +25,7 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path
-from hear2see_desktop.core.settings import RenderSettings, frame_seeds
+from hear2see_desktop.core.settings import RenderSettings, frame_seeds, from_logged_run
 from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -443,7 +443,7 @@ class RenderJob:
         spans = [(scene.start_s, scene.end_s) for scene in board.scenes]
         spans[-1] = (spans[-1][0], audio.duration_s)
         plan = plan_frames(spans, audio.duration_s, settings.fps, keyframe_interval_s=settings.keyframe_interval_s,
-                           envelope=envelope, reactivity=settings.reactivity)
+                           envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s)
         prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt)
                    for scene in board.scenes]
         if self.on_plan is not None:
@@ -515,7 +515,7 @@ def replay_request(record: dict[str, Any], out_path: Path, runs_log: Path | None
     from hear2see_desktop.core.hashing import sha256_file
 
     try:
-        settings = RenderSettings.from_dict(record["settings"])
+        settings = from_logged_run(record["settings"])
         audio_path = Path(record["audio"]["path"])
         transcript = Transcript.from_dict(record["transcript"])
         expected_sha = str(record["audio"]["sha256"])

@@ -19,6 +19,8 @@ MODES = ("classic", "smooth", "fast")
 in-betweens; fast: keyframes with optical-flow in-betweens (see core/render/sequence.py)."""
 DECODERS = ("vae", "taesd")
 """Final decoder: the model's own VAE, or the tiny TAESD for quick drafts (see core/render/taesd.py)."""
+MAX_TRANSITION_S = 10.0
+"""Longest transition between two keyframes the settings accept."""
 DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12}
 """The frame rate a mode renders at when the user gives none."""
 
@@ -64,6 +66,7 @@ class RenderSettings:
     mode: str = "classic"
     reactivity: float = 0.5  # smooth/fast: 0 = transitions advance linearly, 1 = only on onsets and loudness
     keyframe_interval_s: float = 3.0  # smooth/fast: a new keyframe at least this often inside a scene
+    transition_s: float | None = 0.5  # smooth/fast: each picture holds, then dissolves this long into the next
     min_scene_s: float = 2.0  # scene splitting of the narration (storyboard)
     max_scene_s: float = 8.0
     captions: bool = False  # burn the narration's words into the picture
@@ -86,6 +89,8 @@ class RenderSettings:
             (0.0 <= self.reactivity <= 1.0, f"Reactivity must be between 0 and 1 (got {self.reactivity})."),
             (0.5 <= self.keyframe_interval_s <= 60.0,
              f"The keyframe interval must be between 0.5 and 60 seconds (got {self.keyframe_interval_s})."),
+            (self.transition_s is None or 0.0 <= self.transition_s <= MAX_TRANSITION_S,
+             f"The transition must be between 0 (a cut) and {MAX_TRANSITION_S:g} seconds (got {self.transition_s})."),
             (0.5 <= self.min_scene_s and 2 * self.min_scene_s <= self.max_scene_s <= 600.0,
              f"The longest scene must be at least twice the shortest (so any narration can be split), "
              f"with the shortest at least 0.5 s and the longest at most 600 s "
@@ -109,11 +114,23 @@ class RenderSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RenderSettings:
-        """Read `to_dict` data back, ignoring unknown keys from newer versions."""
+        """Read `to_dict` data back, ignoring unknown keys from newer versions (missing ones take today's
+        defaults: right for saved preferences and projects; a logged run uses `from_logged_run`)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["loras"] = [LoraSpec(str(d["path"]), float(d.get("weight", 1.0))) for d in data.get("loras", [])]
         return cls(**values)
+
+
+LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None}
+"""Settings added after runs were logged, with the value that renders those runs as they were made:
+before transitions had a length, smooth and fast moved over the whole time between keyframes."""
+
+
+def from_logged_run(data: dict[str, Any]) -> RenderSettings:
+    """The settings of a logged run, for an exact replay: a field the run's version did not have yet
+    takes the value that reproduces it (`LOGGED_BEFORE_ADDED`), not today's default."""
+    return RenderSettings.from_dict({**LOGGED_BEFORE_ADDED, **data})
 
 
 def frame_seeds(settings: RenderSettings, n_images: int) -> list[int]:

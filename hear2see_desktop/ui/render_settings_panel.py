@@ -29,7 +29,15 @@ from PySide6.QtWidgets import (
 from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
-from hear2see_desktop.core.settings import DEFAULT_FPS, DEFAULT_MODEL, DEVICES, MODES, LoraSpec, RenderSettings
+from hear2see_desktop.core.settings import (
+    DEFAULT_FPS,
+    DEFAULT_MODEL,
+    DEVICES,
+    MAX_TRANSITION_S,
+    MODES,
+    LoraSpec,
+    RenderSettings,
+)
 from hear2see_desktop.ui.layout import row
 from hear2see_desktop.ui.model_notice import ModelNotice
 from hear2see_desktop.ui.wiring import without_arguments
@@ -41,6 +49,10 @@ PRESETS: dict[str, dict[str, object]] = {
 }
 
 LCM_PRESET = "LCM draft"
+TRANSITION_STEP_S = 0.25
+WHOLE_TRANSITION = "whole"
+"""The transition box's lowest entry: transitions over the whole time between keyframes (no hold), as runs
+logged before transitions had a length were rendered."""
 
 MODE_LABELS: dict[str, tuple[str, str]] = {
     "classic": ("Classic — one image per frame, as in the paper",
@@ -99,6 +111,13 @@ class RenderSettingsPanel(QWidget):
         self.keyframe_interval.setAccessibleName("Keyframe interval")
         self.keyframe_interval.setToolTip("Smooth and fast: a new keyframe at least this often inside a scene")
         form.addRow("Reactivity", row(self.reactivity, QLabel("Keyframe every"), self.keyframe_interval))
+        self.transition = QDoubleSpinBox(minimum=-TRANSITION_STEP_S, maximum=MAX_TRANSITION_S,
+                                         singleStep=TRANSITION_STEP_S, value=0.5, decimals=2, suffix=" s")
+        self.transition.setSpecialValueText(WHOLE_TRANSITION)  # shown at the minimum: transition_s None
+        self.transition.setAccessibleName("Transition")
+        self.transition.setToolTip("Smooth and fast: each picture holds, then dissolves into the next over this "
+                                   "long before the cut; 0 is a hard cut, 'whole' morphs all the time")
+        form.addRow("Transition", self.transition)
         self.min_scene = QDoubleSpinBox(minimum=0.5, maximum=600.0, singleStep=0.5, value=2.0, decimals=1,
                                         suffix=" s")
         self.min_scene.setAccessibleName("Shortest scene")
@@ -167,8 +186,8 @@ class RenderSettingsPanel(QWidget):
 
         for spin in (self.steps, self.frames, self.fps, self.seed, self.width_px, self.height_px):
             spin.valueChanged.connect(self.settings_changed)
-        for dspin in (self.cfg, self.lora_weight, self.reactivity, self.keyframe_interval, self.min_scene,
-                      self.max_scene):
+        for dspin in (self.cfg, self.lora_weight, self.reactivity, self.keyframe_interval, self.transition,
+                      self.min_scene, self.max_scene):
             dspin.valueChanged.connect(self.settings_changed)
         for combo in (self.scheduler, self.device, self.mode):
             combo.currentIndexChanged.connect(self.settings_changed)
@@ -216,6 +235,7 @@ class RenderSettingsPanel(QWidget):
             mode=self.current_mode(),
             reactivity=round(self.reactivity.value(), 2),
             keyframe_interval_s=round(self.keyframe_interval.value(), 1),
+            transition_s=None if self.transition.value() < 0 else round(self.transition.value(), 2),
             min_scene_s=round(self.min_scene.value(), 1),
             max_scene_s=round(self.max_scene.value(), 1),
             captions=self.captions.isChecked(),
@@ -240,6 +260,8 @@ class RenderSettingsPanel(QWidget):
         self._mode_shown = self.current_mode()
         self.reactivity.setValue(settings.reactivity)
         self.keyframe_interval.setValue(settings.keyframe_interval_s)
+        self.transition.setValue(self.transition.minimum() if settings.transition_s is None
+                                 else settings.transition_s)
         self.min_scene.setValue(settings.min_scene_s)
         self.max_scene.setValue(settings.max_scene_s)
         self.captions.setChecked(settings.captions)
@@ -285,6 +307,7 @@ class RenderSettingsPanel(QWidget):
         sequence = mode != "classic"
         self.reactivity.setEnabled(sequence)
         self.keyframe_interval.setEnabled(sequence)
+        self.transition.setEnabled(sequence)
         self.frames.setEnabled(not sequence)
         self.mode.setToolTip(MODE_LABELS[mode][1])
         self.frames.setToolTip("Distinct images held evenly across the narration" if not sequence

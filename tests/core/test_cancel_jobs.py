@@ -173,7 +173,7 @@ def test_a_cancelled_smooth_render_leaves_no_output_and_the_next_one_finishes(
     tiny_models: tuple[Path, Path, Path], narration_wav: Path, tmp_path: Path
 ) -> None:
     settings = RenderSettings(model=str(tiny_models[0]), width=64, height=64, steps=2, seed=3, device="cpu",
-                              mode="smooth", fps=2)
+                              mode="smooth", fps=2, transition_s=None)  # a keyframe on the last frame too
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "smooth.mp4"

@@ -183,7 +183,7 @@ def _check_plan(plan: FramePlan, duration_s: float, fps: float) -> None:
     assert [f.frame for f in plan.frames] == list(range(n))
     assert plan.frames[-1].time_s == pytest.approx((n - 1) / fps)
     frames = [k.frame for k in plan.keyframes]
-    assert frames[0] == 0 and frames[-1] == n - 1
+    assert frames[0] == 0
     assert all(x < y for x, y in zip(frames, frames[1:], strict=False)), "keyframes strictly increasing"
     assert [k.index for k in plan.keyframes] == list(range(len(plan.keyframes)))
     for k in plan.keyframes:
@@ -196,14 +196,16 @@ def _check_plan(plan: FramePlan, duration_s: float, fps: float) -> None:
         ts = [f.t for f in segment]
         assert all(f.a == a and f.b == a + 1 for f in segment)
         assert all(x <= y for x, y in zip(ts, ts[1:], strict=False)) and all(0.0 <= t < 1.0 for t in ts)
-    last = plan.frames[-1]
-    assert last.a == last.b == len(plan.keyframes) - 1
-    assert all(f.a < f.b for f in plan.frames[:-1])
+    tail = plan.segment(len(plan.keyframes) - 1)
+    assert [f.frame for f in tail] == list(range(frames[-1], n)), "frames after the last keyframe hold it"
+    assert all(f.a == f.b == len(plan.keyframes) - 1 and f.t == 0.0 for f in tail)
+    assert all(f.a < f.b for f in plan.frames[: frames[-1]])
     assert all(0.0 <= f.pulse <= 1.0 for f in plan.frames)
 
 
 def test_plan_covers_the_narration_exactly() -> None:
     plan = plan_frames([(0.0, 4.0), (4.0, 10.0)], duration_s=10.0, fps=24.0)
+    assert plan.keyframes[-1].frame == 239, "without a transition length the last frame is a keyframe"
     assert len(plan.frames) == 240
     assert plan.frames[-1].time_s == pytest.approx(239 / 24)
     _check_plan(plan, 10.0, 24.0)
@@ -217,6 +219,49 @@ def test_keyframes_at_scene_starts_and_inside_long_scenes() -> None:
     assert frames == [0, 24, 54, 84, 114, 119]
     assert scenes == [0, 1, 1, 1, 2, 2]
     assert all(f.t == 0.0 for f in plan.frames if f.frame in frames)
+
+
+def test_pictures_hold_then_dissolve_centred_on_each_cut() -> None:
+    # 12 fps: scene 1 starts at frame 24, scene 2 at 60; 0.5 s transitions are 6 frames, centred on the cut
+    plan = plan_frames([(0.0, 2.0), (2.0, 5.0), (5.0, 8.0)], duration_s=8.0, fps=12.0, keyframe_interval_s=3.0,
+                       transition_s=0.5)
+    _check_plan(plan, 8.0, 12.0)
+    assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (27, 1), (63, 2)], "3 frames after the cut"
+    ts = [f.t for f in plan.frames]
+    assert ts[:22] == [0.0] * 22, "scene 0 holds its keyframe"
+    assert ts[21:27] == pytest.approx([i / 6 for i in range(6)]), "then dissolves over the 6 frames around the cut"
+    assert all(t < 0.5 for t in ts[21:24]) and all(t >= 0.5 for t in ts[24:27]), "mostly the scene narrated"
+    assert all(f.a == 0 and f.b == 1 for f in plan.frames[:27])
+    assert ts[27:58] == [0.0] * 31 and ts[58:63] == pytest.approx([i / 6 for i in range(1, 6)])
+    assert ts[63:] == [0.0] * 33 and all(f.a == f.b == 2 for f in plan.frames[63:]), "the last scene holds"
+
+
+def test_a_scene_shorter_than_half_a_transition_keeps_its_keyframe_inside_it() -> None:
+    plan = plan_frames([(0.0, 1.0), (1.0, 1.1), (1.1, 3.0)], duration_s=3.0, fps=12.0, transition_s=1.0)
+    assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (12, 1), (19, 2)]
+
+
+def test_a_cut_has_no_in_betweens_and_short_segments_dissolve_throughout() -> None:
+    cut = plan_frames([(0.0, 1.0), (1.0, 2.0)], duration_s=2.0, fps=12.0, transition_s=0.0)
+    assert all(f.t == 0.0 for f in cut.frames)
+    assert [f.a for f in cut.frames] == [0] * 12 + [1] * 12
+    short = plan_frames([(0.0, 0.25), (0.25, 2.0)], duration_s=2.0, fps=12.0, transition_s=1.0)
+    assert short.keyframes[1].frame == 9, "6 frames after the cut"
+    assert [f.t for f in short.segment(0)] == pytest.approx([i / 9 for i in range(9)]), "a 9-frame segment"
+
+
+def test_a_transition_moves_on_its_own_frames_audio() -> None:
+    env = np.full(36, 0.05)
+    env[24] = 1.0
+    plan = plan_frames([(0.0, 2.0), (2.0, 3.0)], 3.0, 12.0, envelope=env, reactivity=0.8, transition_s=0.5)
+    ts = np.array([f.t for f in plan.segment(0)])  # frames 0..26: frame 21 is the last held, 22..26 move
+    assert np.all(ts[:22] == 0.0) and np.all(ts[22:] > 0.0)
+    assert int(np.argmax(np.diff(ts))) == 23, "the dissolve jumps into frame 24, where the onset is heard"
+
+
+def test_a_negative_transition_is_refused() -> None:
+    with pytest.raises(BadInputError, match="transition"):
+        plan_frames([(0.0, 2.0)], 2.0, 12.0, transition_s=-0.5)
 
 
 def test_scenes_on_one_frame_keep_the_later_one() -> None:
@@ -273,7 +318,8 @@ def test_plan_refuses_bad_input(kwargs: dict, message: str) -> None:
 
 
 @st.composite
-def _plan_inputs(draw: st.DrawFn) -> tuple[list[tuple[float, float]], float, float, float, np.ndarray | None, float]:
+def _plan_inputs(draw: st.DrawFn) -> tuple[list[tuple[float, float]], float, float, float, np.ndarray | None, float,
+                                            float | None]:
     duration_s = draw(st.floats(0.02, 40.0))
     fps = draw(st.sampled_from([12.0, 23.976, 24.0, 25.0, 29.97, 30.0, 60.0, 120.0]) | st.floats(0.5, 120.0))
     cuts = sorted(draw(st.lists(st.floats(0.0, duration_s * 1.1), max_size=8)))
@@ -283,19 +329,35 @@ def _plan_inputs(draw: st.DrawFn) -> tuple[list[tuple[float, float]], float, flo
     n = frame_count(duration_s, fps)
     envelope = draw(st.none() | st.just(np.random.default_rng(n).random(n)))
     reactivity = draw(st.floats(0.0, 1.0))
-    return spans, duration_s, fps, interval_s, envelope, reactivity
+    transition_s = draw(st.none() | st.floats(0.0, 12.0))
+    return spans, duration_s, fps, interval_s, envelope, reactivity, transition_s
 
 
 @settings(max_examples=80, deadline=None)
 @given(_plan_inputs())
 def test_any_plan_covers_the_narration_with_ordered_keyframes(inputs: tuple) -> None:
-    spans, duration_s, fps, interval_s, envelope, reactivity = inputs
-    plan = plan_frames(spans, duration_s, fps, keyframe_interval_s=interval_s, envelope=envelope, reactivity=reactivity)
+    spans, duration_s, fps, interval_s, envelope, reactivity, transition_s = inputs
+    plan = plan_frames(spans, duration_s, fps, keyframe_interval_s=interval_s, envelope=envelope, reactivity=reactivity,
+                       transition_s=transition_s)
     _check_plan(plan, duration_s, fps)
+    if transition_s is None:
+        assert plan.keyframes[-1].frame == len(plan.frames) - 1
+    else:
+        longest = math.floor(transition_s * fps + 0.5)
+        for a in range(len(plan.keyframes) - 1):
+            moving = [f for f in plan.segment(a) if f.t > 0.0]
+            assert len(moving) < max(1, longest), "only the transition before the next keyframe moves"
+            assert not moving or moving[-1].frame == plan.keyframes[a + 1].frame - 1
     n = len(plan.frames)
     keyframe_frames = {k.frame for k in plan.keyframes}
-    scene_starts = {min(n - 1, math.floor(s * fps + 0.5 + 1e-9)) for s, _ in spans[1:]} | {0}
-    assert scene_starts <= keyframe_frames, "every scene starts on a keyframe"
+    starts: dict[int, int] = {}  # start frame -> the scene shown from it (a later scene on one frame wins)
+    for scene, (start_s, _) in enumerate(spans):
+        starts[0 if scene == 0 else min(n - 1, math.floor(start_s * fps + 0.5 + 1e-9))] = scene
+    lead = 0 if not transition_s else math.floor(transition_s * fps + 0.5) // 2
+    for frame, scene in starts.items():
+        own = [k.frame for k in plan.keyframes if k.scene == scene]
+        assert own and frame <= own[0] <= frame + (lead if frame else 0), (
+            "each scene's keyframe is on its start, or half a transition after it (a dissolve centred on the cut)")
     assert plan.keyframes[-1].scene == len(spans) - 1
     gaps = np.diff(sorted(keyframe_frames))
     if gaps.size:

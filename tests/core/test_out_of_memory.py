@@ -322,7 +322,7 @@ def test_a_smooth_render_splits_its_inbetween_batches_and_records_it(
 
     settings = RenderSettings(model=str(loaded.source.path), width=64, height=64, steps=4, fps=6, seed=3,
                               device="cpu", mode="smooth", keyframe_interval_s=1.0, reactivity=0.0,
-                              scheduler="euler-a")
+                              scheduler="euler-a", transition_s=None)  # whole-segment transitions: many in-betweens
 
     words = [Word("A", 0.1, 0.2, 1.0), Word("red", 0.2, 0.4, 1.0), Word("fox", 0.4, 0.7, 1.0),
              Word("runs.", 0.7, 1.0, 1.0), Word("It", 1.4, 1.55, 1.0), Word("stops.", 1.55, 1.9, 1.0)]

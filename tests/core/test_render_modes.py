@@ -146,7 +146,8 @@ def test_editing_one_scene_rerenders_only_its_frames(tiny_models: tuple[Path, Pa
     assert 0 < second["unet_evaluations"] < first["unet_evaluations"]
 
     # Exactly the keyframes of scene 1 and the transitions that touch them are rendered again.
-    plan = plan_frames([(s.start_s, s.end_s) for s in board.scenes], duration, 12, keyframe_interval_s=1.0)
+    plan = plan_frames([(s.start_s, s.end_s) for s in board.scenes], duration, 12, keyframe_interval_s=1.0,
+                       transition_s=settings.transition_s)
     prompts = [ScenePrompt(s.prompt, s.negative_prompt or first["negative_prompt"]) for s in edited.scenes]
     touched = {k.index for k in plan.keyframes if k.scene == 1}
     full = planned_unet_work(plan, settings, prompts)[1]
@@ -166,6 +167,27 @@ def _inbetween_samples(plan: object, settings: RenderSettings, prompts: list, a:
     change = prompts[keyframes[a].scene] != prompts[keyframes[a + 1].scene]
     return sum(inbetween_cost(settings.steps, inbetween_strength(f.t, change, f.pulse), True)[1]
                for f in plan.segment(a) if f.t > 0)  # type: ignore[attr-defined]
+
+
+def test_pictures_hold_and_only_transitions_cost_in_betweens(tiny_models: tuple[Path, Path, Path],
+                                                             narration_wav: Path, tmp_path: Path) -> None:
+    settings = tiny_settings(tiny_models[0], reactivity=0.0, keyframe_interval_s=3.0)
+    board = three_scenes(load_audio(narration_wav).duration_s)
+    cut = render(narration_wav, tmp_path / "cut.mp4", replace(settings, transition_s=0.0), use_cache=False,
+                 storyboard=board)
+    dissolve = render(narration_wav, tmp_path / "dissolve.mp4", settings, use_cache=False, storyboard=board)
+    morph = render(narration_wav, tmp_path / "morph.mp4", replace(settings, transition_s=None), use_cache=False,
+                   storyboard=board)
+    assert cut["keyframes"] == dissolve["keyframes"] == 3
+    assert cut["unet_evaluations"] == cut["keyframes"] * settings.steps * 2, "a cut renders keyframes only"
+    assert cut["unet_evaluations"] < dissolve["unet_evaluations"] < morph["unet_evaluations"]
+    assert morph["keyframes"] == dissolve["keyframes"] + 1, "morphing moves towards a keyframe on the last frame"
+    frames = [f.astype(np.int16) for f in frames_of(tmp_path / "cut.mp4")]
+    starts = {round(t * 12) for t in cut["keyframe_times_s"]}
+    changes = [int(np.abs(b - a).max()) for a, b in zip(frames, frames[1:], strict=False)]
+    held = [c for i, c in enumerate(changes) if i + 1 not in starts]
+    assert max(held) <= 8, "between cuts the picture holds (up to the encoder's noise)"
+    assert all(changes[s - 1] > 8 for s in starts if s > 0), "and changes on each cut"
 
 
 def test_reactivity_moves_the_picture_on_the_speech(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
@@ -280,7 +302,8 @@ def test_batched_inbetweens_match_one_at_a_time(tiny_models: tuple[Path, Path, P
 
     from hear2see_desktop.core.render import sequence
 
-    settings = tiny_settings(tiny_models[0], scheduler="euler-a", reactivity=0.0)  # Euler a: per-frame noise
+    # Euler a: per-frame noise; transitions over the whole segment: many in-betweens to batch
+    settings = tiny_settings(tiny_models[0], scheduler="euler-a", reactivity=0.0, transition_s=None)
     alone = render(narration_wav, tmp_path / "alone.mp4", settings, cache_dir=tmp_path / "alone")
     monkeypatch.setattr(sequence, "CPU_BATCH", 4)
     together = render(narration_wav, tmp_path / "together.mp4", settings, cache_dir=tmp_path / "together")

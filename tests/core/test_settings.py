@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.settings import LoraSpec, RenderSettings, frame_seeds
+from hear2see_desktop.core.settings import LoraSpec, RenderSettings, frame_seeds, from_logged_run
 
 
 def test_defaults_are_valid() -> None:
@@ -27,6 +27,8 @@ def test_defaults_are_valid() -> None:
         ({"scheduler": "plms"}, "Unknown scheduler"),
         ({"device": "tpu"}, "Unknown device"),
         ({"loras": [LoraSpec("a.safetensors", 9.0)]}, "LoRA weight"),
+        ({"transition_s": -0.5}, "transition"),
+        ({"transition_s": 11.0}, "transition"),
     ],
 )
 def test_out_of_range_settings_are_refused_with_one_sentence(change: dict, words: str) -> None:
@@ -42,6 +44,17 @@ def test_round_trip_through_json_keeps_every_field() -> None:
     settings = RenderSettings(prompt="a red fox", loras=[LoraSpec("/x/style.safetensors", 0.7)], frames=4, seed=9)
     again = RenderSettings.from_dict(json.loads(json.dumps(settings.to_dict())))
     assert again == settings
+
+
+def test_runs_logged_before_transitions_had_a_length_replay_as_they_were_rendered() -> None:
+    old = RenderSettings(mode="smooth").to_dict()
+    del old["transition_s"]
+    assert from_logged_run(old).transition_s is None, "None: transitions over the whole time between keyframes"
+    assert from_logged_run(old) == RenderSettings(mode="smooth", transition_s=None)
+    assert RenderSettings.from_dict(old).transition_s == 0.5, "saved preferences and projects take today's default"
+    new = RenderSettings(mode="smooth", transition_s=0.0).to_dict()
+    assert from_logged_run(new).transition_s == 0.0
+    RenderSettings(transition_s=None).validate()
 
 
 def test_unknown_keys_from_newer_versions_are_ignored() -> None:

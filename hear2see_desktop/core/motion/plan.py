@@ -1,10 +1,20 @@
 """The frame plan: which output frame is a keyframe, and where every other frame sits between two keyframes.
 
-Keyframes are the frames the renderer denoises from a fresh seed and prompt: the first frame of each
-scene, evenly spaced ones inside long scenes (so a long scene still moves), and the very last frame
-(so the last segment has somewhere to go). Every frame in between is described by the keyframes
-around it and a position t; the renderer turns (a, b, t) into slerped noise and lerped embeddings,
-or into an optical-flow in-between.
+Keyframes are the frames the renderer denoises from a fresh seed and prompt: one at the start of each
+scene and evenly spaced ones inside long scenes (so a long scene still moves). Every frame in between
+is described by the keyframes around it and a position t; the renderer turns (a, b, t) into slerped
+noise and lerped embeddings, or into an optical-flow in-between.
+
+Each keyframe's picture holds until the transition into the next one, which takes the last
+`transition_s` before it. Between scenes that dissolve is centred on the cut, as film editors centre
+one on the edit point: the new scene's keyframe lands half a transition after its start, so the
+frames before the cut still mostly show the scene being narrated and those after it the new one. So
+a scene shows its own picture for all but a moment at each end: measured on the toy world
+(`bench/quality.py`), transitions that filled the whole time between keyframes made every scene
+morph into the next from its first frame, and a third of the frames matched another scene's prompt
+better than their own. Runs logged before transitions had a length replay with `transition_s=None`:
+keyframes on the scene starts, transitions over the whole time between keyframes, and a last
+keyframe on the last frame for the last segment to move towards.
 """
 
 from __future__ import annotations
@@ -40,8 +50,8 @@ class Keyframe:
 class PlannedFrame:
     """One output frame as a position between two keyframes.
 
-    a: keyframe index before or at this frame; b: keyframe index after it (a == b only on the last
-    keyframe's frame); t: position from a to b in [0, 1), exactly 0.0 on keyframe frames;
+    a: keyframe index before or at this frame; b: keyframe index after it (a == b only from the last
+    keyframe's frame on); t: position from a to b in [0, 1), exactly 0.0 on keyframe frames and while a holds;
     pulse: strength 0..1 of a short visual punch-in at this frame.
     """
 
@@ -79,19 +89,26 @@ def plan_frames(
     envelope: np.ndarray | None = None,
     reactivity: float = 0.0,
     pulse_threshold: float = 0.6,
+    transition_s: float | None = None,
 ) -> FramePlan:
-    """Plan `frame_count(duration_s, fps)` frames with keyframes at scene starts, inside long scenes and at the end.
+    """Plan `frame_count(duration_s, fps)` frames with keyframes at scene starts and inside long scenes.
 
     Scene k's start time is rounded half up to a frame; the first scene always starts at frame 0 (frames
     before the first word still show it) and a scene lasts until the next one starts (pauses between
     sentences belong to the scene before), the last one until the last frame. Two scenes on one frame
-    keep the later. A scene longer than `keyframe_interval_s` is split into ceil(length / interval)
-    equal parts with a keyframe at each inner boundary.
+    keep the later. With n = round(transition_s * fps) transition frames, every scene but the first has
+    its keyframe n // 2 frames after its start (at most one frame before the next scene's start). A
+    scene longer than `keyframe_interval_s` is split, from its keyframe to the next scene's, into
+    ceil(length / interval) equal parts with a keyframe at each inner boundary. With
+    `transition_s=None` the keyframes sit on the scene starts and the last frame is a keyframe too.
 
-    Between keyframe a (frame fa) and b (frame fb) the positions come from `reactive_positions` with the
-    envelope of frames fa + 1 .. fb: the step into frame j is paced by frame j's own audio, so the picture
-    moves on the frame where the onset is heard, not one frame later. Without an envelope or at
-    reactivity 0 the positions are linear; pulses (from `pulses`, scaled by reactivity) likewise need both.
+    Between keyframe a (frame fa) and b (frame fb) the transition takes min(fb - fa, n) frames (all of
+    them with `transition_s=None`): frames fa .. fb - n hold
+    keyframe a (t = 0), and the positions of frames fb - n .. fb - 1 come from `reactive_positions` with
+    the envelope of frames fb - n + 1 .. fb: the step into frame j is paced by frame j's own audio, so
+    the picture moves on the frame where the onset is heard, not one frame later. Without an envelope
+    or at reactivity 0 the positions are linear; pulses (from `pulses`, scaled by reactivity) likewise
+    need both. Frames after the last keyframe hold it.
 
     Args:
         scene_spans: (start_s, end_s) of each scene in order, starts non-decreasing; times past the
@@ -102,8 +119,12 @@ def plan_frames(
         envelope: per-frame audio envelope (`audio_envelope`), exactly one value per output frame.
         reactivity: 0 (linear transitions) to 1 (paced by the audio alone).
         pulse_threshold: envelope peak height that earns a pulse.
+        transition_s: length of each transition in seconds (0: a hard cut); None: the whole time
+            between keyframes, as runs logged before this setting existed were rendered.
     """
     _check_inputs(scene_spans, duration_s, fps, keyframe_interval_s, reactivity)
+    if transition_s is not None and not (math.isfinite(transition_s) and transition_s >= 0.0):
+        raise BadInputError(f"The transition must be 0 seconds (a cut) or longer, got {transition_s}.")
     n_frames = frame_count(duration_s, fps)
     reactive = envelope is not None and reactivity > 0.0
     env = np.zeros(n_frames)
@@ -111,19 +132,23 @@ def plan_frames(
         env = np.asarray(envelope, dtype=np.float64).reshape(-1)
         if env.size != n_frames:
             raise BadInputError(f"The audio envelope has {env.size} values but the clip has {n_frames} frames.")
-    keyframes = _keyframes(scene_spans, n_frames, fps, keyframe_interval_s)
+    transition_frames = None if transition_s is None else math.floor(transition_s * fps + 0.5)
+    keyframes = _keyframes(scene_spans, n_frames, fps, keyframe_interval_s, transition_frames)
     pulse = pulses(env, threshold=pulse_threshold) * reactivity if reactive else np.zeros(n_frames)
 
     frames: list[PlannedFrame] = []
     for kf, nxt in zip(keyframes[:-1], keyframes[1:], strict=True):
         fa, fb = kf.frame, nxt.frame
-        weights = env[fa + 1 : fb + 1]
-        positions = reactive_positions(weights, reactivity if reactive else 0.0)
+        n = fb - fa if transition_frames is None else min(fb - fa, transition_frames)
+        positions = np.zeros(fb - fa)
+        if n > 0:
+            positions[fb - fa - n :] = reactive_positions(env[fb - n + 1 : fb + 1], reactivity if reactive else 0.0)
         for offset, t in enumerate(positions):
             frame = fa + offset
             frames.append(PlannedFrame(frame, frame / fps, kf.index, nxt.index, float(t), float(pulse[frame])))
     last = keyframes[-1]
-    frames.append(PlannedFrame(last.frame, last.time_s, last.index, last.index, 0.0, float(pulse[last.frame])))
+    for frame in range(last.frame, n_frames):
+        frames.append(PlannedFrame(frame, frame / fps, last.index, last.index, 0.0, float(pulse[frame])))
     return FramePlan(fps=fps, duration_s=duration_s, keyframes=keyframes, frames=frames)
 
 
@@ -148,8 +173,10 @@ def _check_inputs(
         previous_start_s = start_s
 
 
-def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float, interval_s: float) -> list[Keyframe]:
-    """Keyframe frames (strictly increasing) and their scenes: scene starts, splits of long scenes, the last frame."""
+def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float, interval_s: float,
+               transition_frames: int | None) -> list[Keyframe]:
+    """Keyframe frames (strictly increasing) and their scenes: scene starts (centred dissolves: half a
+    transition after), splits of long scenes, and for whole-segment transitions (None) the last frame."""
     last_frame = n_frames - 1
     starts = [min(last_frame, math.floor(start_s * fps + 0.5 + 1e-9)) for start_s, _ in scene_spans]
     starts[0] = 0
@@ -157,6 +184,11 @@ def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float
     for scene, frame in enumerate(starts):
         scene_at[frame] = scene  # a later scene on the same frame replaces the earlier one
     distinct = sorted(scene_at)
+    if transition_frames:  # the dissolve is centred on the cut: the new scene's keyframe comes after it
+        bounds = [*distinct[1:], n_frames]
+        scene_at = {frame + (min(transition_frames // 2, end - frame - 1) if frame else 0): scene_at[frame]
+                    for frame, end in zip(distinct, bounds, strict=True)}
+        distinct = sorted(scene_at)
     interval_frames = interval_s * fps
     for i, start in enumerate(distinct):
         end = distinct[i + 1] if i + 1 < len(distinct) else last_frame
@@ -165,5 +197,6 @@ def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float
             frame = start + math.floor(j * (end - start) / parts + 0.5)
             if start < frame < end:
                 scene_at.setdefault(frame, scene_at[start])
-    scene_at.setdefault(last_frame, len(scene_spans) - 1)
+    if transition_frames is None:
+        scene_at.setdefault(last_frame, len(scene_spans) - 1)
     return [Keyframe(index, frame, frame / fps, scene_at[frame]) for index, frame in enumerate(sorted(scene_at))]
