@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hear2see_desktop.core.metrics.scene_following import frame_scenes, keyframe_indices, scene_following
+from hear2see_desktop.core.metrics.scene_following import (
+    frame_scenes,
+    keyframe_indices,
+    keyframe_scenes,
+    scene_following,
+)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -48,6 +53,22 @@ def test_a_double_exposure_between_keyframes_keeps_little_and_a_clean_cut_keeps_
     exposed = scene_following(double, PROMPTS, own, keyframes)
     assert exposed.transition_keep == pytest.approx(1 / np.sqrt(2))
     assert exposed.worst_transition == pytest.approx(1 / np.sqrt(2))
+    opposite = np.stack([PROMPTS[0], -PROMPTS[0], PROMPTS[0], PROMPTS[1], PROMPTS[1], PROMPTS[1]])
+    lost = scene_following(opposite, PROMPTS, own, keyframes)
+    assert lost.worst_transition == 0.0, "a frame unlike its prompt keeps nothing, not less"
+
+
+def test_a_keyframe_on_the_frame_before_its_scene_starts_is_judged_as_that_scene() -> None:
+    # scene 1 starts at 1.1 s; at 4 fps the renderer puts its keyframe on frame 4 (4.4 rounds down), shown
+    # from 1.0 s: before the scene starts, yet rendered for it. Judged as scene 0's picture, it would make
+    # scene 0's in-betweens look better than the keyframes around them.
+    assert keyframe_scenes([0.0, 1.1], [0, 4], fps=4) == {0: 0, 4: 1}
+    assert frame_scenes([0.0, 1.1], 6, fps=4)[4] == 0
+    own = [0, 0, 0, 0, 0, 1, 1]
+    shown = [0, 0, 0, 0, 1, 1, 1]  # frame 4 is scene 1's keyframe
+    frames = PROMPTS[shown]
+    judged = scene_following(frames, PROMPTS, own, [0, 4, 6], keyframe_scenes([0.0, 1.1], [0, 4, 6], fps=4))
+    assert judged.transition_keep == pytest.approx(1.0), "the in-betweens match the keyframes they sit between"
 
 
 def test_inside_one_scene_the_reference_is_the_keyframes_blended_by_position() -> None:

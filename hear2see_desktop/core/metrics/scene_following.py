@@ -7,7 +7,8 @@ exposures. Given CLIP embeddings of every frame and of every scene prompt:
 - scene-following accuracy: the share of frames whose best-matching scene prompt is their own scene's;
 - transition keep: for each in-between frame, its own-scene cosine relative to the keyframes around it
   (the nearer keyframe of the same scene, or the two blended by position inside one scene); a double
-  exposure keeps little. Reported as the mean and the worst in-between;
+  exposure keeps little, and a frame unlike its prompt (cosine at or below 0) keeps nothing: a ratio
+  of a negative cosine would say less than nothing. Reported as the mean and the worst in-between;
 - consecutive similarity: the mean cosine of consecutive frames' image embeddings (steadiness as CLIP
   sees it, next to the pixel-level flicker).
 """
@@ -45,28 +46,42 @@ def keyframe_indices(keyframe_times_s: Sequence[float], fps: float, frame_count:
     return sorted({min(frame_count - 1, max(0, round(t * fps))) for t in keyframe_times_s})
 
 
-def _keep(sims: np.ndarray, own: list[int], a: int, b: int, i: int) -> float:
+def keyframe_scenes(scene_starts_s: Sequence[float], keyframes: Sequence[int], fps: float) -> dict[int, int]:
+    """The scene each keyframe was rendered for: the last one started by the middle of its frame.
+
+    The renderer puts a scene's first keyframe on the frame nearest its start (rounded half up), which
+    can be the frame just before the start; judging that keyframe against the scene before would
+    measure in-betweens against the wrong picture."""
+    starts = np.asarray(scene_starts_s, dtype=float)
+    return {k: max(0, int(np.searchsorted(starts, (k + 0.5) / float(fps) + 1e-9, side="right")) - 1)
+            for k in keyframes}
+
+
+def _keep(sims: np.ndarray, own: list[int], a: int, b: int, i: int, key_scene: dict[int, int]) -> float:
     """In-between i's own-scene cosine over what the keyframes a < i < b reach for that scene."""
     scene = own[i]
-    reach_a, reach_b = sims[a, own[a]], sims[b, own[b]]
-    if own[a] == scene and own[b] == scene:
+    scene_a, scene_b = key_scene.get(a, own[a]), key_scene.get(b, own[b])
+    reach_a, reach_b = sims[a, scene_a], sims[b, scene_b]
+    if scene_a == scene and scene_b == scene:
         w = (i - a) / (b - a)
         reference = (1 - w) * reach_a + w * reach_b
-    elif own[a] == scene:
+    elif scene_a == scene:
         reference = reach_a
-    elif own[b] == scene:
+    elif scene_b == scene:
         reference = reach_b
     else:  # a scene shorter than a keyframe gap: judged against both ends
         reference = 0.5 * (reach_a + reach_b)
-    return float(sims[i, scene] / reference) if reference > 1e-6 else 0.0
+    return float(max(sims[i, scene], 0.0) / reference) if reference > 1e-6 else 0.0
 
 
 def scene_following(image_features: np.ndarray, prompt_features: np.ndarray, own: Sequence[int],
-                    keyframes: Sequence[int] | None = None) -> SceneFollowing:
+                    keyframes: Sequence[int] | None = None,
+                    key_scenes: dict[int, int] | None = None) -> SceneFollowing:
     """The measures above from L2-normalised embeddings: frames (N x D), scene prompts (S x D).
 
     `own[i]` is frame i's scene; `keyframes` the indices of the rendered keyframes (None or empty
-    for a clip whose every frame is rendered on its own, which has no in-betweens).
+    for a clip whose every frame is rendered on its own, which has no in-betweens); `key_scenes` the
+    scene each keyframe shows where that differs from its frame's (`keyframe_scenes`).
     """
     frames = np.asarray(image_features, dtype=np.float64)
     prompts = np.asarray(prompt_features, dtype=np.float64)
@@ -82,7 +97,7 @@ def scene_following(image_features: np.ndarray, prompt_features: np.ndarray, own
     keeps: list[float] = []
     marks = sorted(set(keyframes or []))
     for a, b in zip(marks, marks[1:], strict=False):
-        keeps += [_keep(sims, own, a, b, i) for i in range(a + 1, b)]
+        keeps += [_keep(sims, own, a, b, i, key_scenes or {}) for i in range(a + 1, b)]
     consecutive = (float(np.mean(np.sum(frames[1:] * frames[:-1], axis=1))) if len(frames) > 1 else None)
     return SceneFollowing(frames=len(own), scenes=len(prompts), prompt_fidelity=fidelity,
                           accuracy=float(np.mean(right)), per_scene_accuracy=per_scene,
@@ -99,6 +114,7 @@ def follow_scenes(scorer: Any, frames: Sequence[np.ndarray], fps: float, scenes:
     image = np.concatenate([scorer.image_embeddings(list(frames[i:i + batch])).numpy()
                             for i in range(0, len(frames), batch)])
     prompts = np.stack([scorer.text_embedding(prompt)[0].numpy() for _, prompt in scenes])
-    own = frame_scenes([start for start, _ in scenes], len(frames), fps)
+    starts = [start for start, _ in scenes]
+    own = frame_scenes(starts, len(frames), fps)
     keys = keyframe_indices(keyframe_times_s, fps, len(frames)) if keyframe_times_s else None
-    return scene_following(image, prompts, own, keys)
+    return scene_following(image, prompts, own, keys, keyframe_scenes(starts, keys or [], fps))
