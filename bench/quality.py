@@ -14,7 +14,8 @@ renders), against the clip's own scene prompts:
 - AV-Align, as `hear2see eval` reports it;
 - cost: UNet samples (CFG counts two), full VAE decodes, and wall time, each per second of video.
 
-    .venv/bin/python bench/quality.py [--modes classic,smooth,fast] [--narrations 4] [--out bench/results]
+    .venv/bin/python bench/quality.py [--modes classic,smooth,fast,...] [--narrations 4] [--seeds 1,2,3]
+                                      [--out bench/results]
 
 The toy world comes from `python -m tests.toyworld.build` (committed weights, unpacked once and cached).
 Run it alone: torch's threads on two cores make every number depend on what else runs.
@@ -62,6 +63,11 @@ MODES = [
     Mode("classic", "classic"),
     Mode("smooth", "smooth"),
     Mode("fast", "fast"),
+    # the transition setting's other ends: a hard cut, and the whole-segment morph every smooth and fast
+    # render made before transitions had a length (keyframes' pictures never held)
+    Mode("smooth-cut", "smooth", {"transition_s": 0.0}),
+    Mode("smooth-morph", "smooth", {"transition_s": None}),
+    Mode("fast-morph", "fast", {"transition_s": None}),
     Mode("classic + TAESD decode", "classic", {"decoder": "taesd"},
          needs="a TAESD trained for the toy VAE's latents (the real one decodes SD 1.5's)"),
     Mode("classic + LCM draft", "classic", {"lcm": True},
@@ -199,18 +205,28 @@ def table_row(summary: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default="classic,smooth,fast",
-                        help="comma-separated rows to measure: classic, smooth, fast")
+    measurable = [row.name for row in MODES if row.needs is None]
+    parser.add_argument("--modes", default=",".join(measurable),
+                        help=f"comma-separated rows to measure: {', '.join(measurable)}")
     parser.add_argument("--narrations", type=int, default=len(NARRATIONS), choices=range(1, len(NARRATIONS) + 1))
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", default="1",
+                        help="comma-separated seeds, each rendering every narration: smooth and fast show a few "
+                             "keyframes for seconds each, so one seed's luck moves their means (classic averages "
+                             "over an image per frame)")
     parser.add_argument("--world", type=Path, help="a folder with sd/ and clip/ (default: the committed toy world)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     chosen = [m for m in args.modes.split(",") if m]
-    unknown = [m for m in chosen if m not in {row.name for row in MODES if row.needs is None}]
+    unknown = [m for m in chosen if m not in measurable]
     if unknown:
-        parser.error(f"unknown or unmeasurable mode(s) {', '.join(unknown)}: use classic, smooth, fast")
+        parser.error(f"unknown or unmeasurable mode(s) {', '.join(unknown)}: use {', '.join(measurable)}")
     rows = [row for row in MODES if row.name in chosen]
+    try:
+        seeds = [int(text) for text in args.seeds.split(",") if text.strip()]
+    except ValueError:
+        parser.error(f"--seeds takes whole numbers separated by commas, got {args.seeds!r}")
+    if not seeds:
+        parser.error("--seeds needs at least one seed")
 
     sd, clip = world(args.world)
     results: dict[str, Any] = {"narrations": [], "modes": []}
@@ -225,38 +241,58 @@ def main(argv: list[str] | None = None) -> int:
             print(f"heard: {transcript.text!r}", flush=True)
         for row in rows:
             runs = []
-            for index, ((_, audio), transcript) in enumerate(zip(spoken, transcripts, strict=True)):
-                video = work / f"{row.name}_{index + 1}.mp4"
-                runs_log = work / "runs.jsonl"
-                run = render(sd, audio, transcript, row, video, runs_log, args.seed)
-                run["quality"] = judge(video, audio, clip, runs_log)
-                runs.append(run)
-                sf = run["quality"]["scene_following"]
-                print(f"{row.name} narration {index + 1}: fidelity {sf['prompt_fidelity']:.3f}, following "
-                      f"{sf['accuracy']:.3f}, keep {sf['transition_keep']}", flush=True)
+            per_seed = []
+            for seed in seeds:
+                seed_runs = []
+                for index, ((_, audio), transcript) in enumerate(zip(spoken, transcripts, strict=True)):
+                    video = work / f"{row.name}_{seed}_{index + 1}.mp4"
+                    runs_log = work / "runs.jsonl"
+                    run = render(sd, audio, transcript, row, video, runs_log, seed)
+                    run["quality"] = judge(video, audio, clip, runs_log)
+                    run["seed"] = seed
+                    seed_runs.append(run)
+                    sf = run["quality"]["scene_following"]
+                    print(f"{row.name} seed {seed} narration {index + 1}: fidelity {sf['prompt_fidelity']:.3f}, "
+                          f"following {sf['accuracy']:.3f}, keep {sf['transition_keep']}", flush=True)
+                per_seed.append({"seed": seed, **summarise(row, seed_runs)})
+                runs += seed_runs
             summary = summarise(row, runs)
-            summary["runs"] = [{"scenes": [s["prompt"] for s in run["record"]["storyboard"]["scenes"]],
+            summary["per_seed"] = per_seed
+            summary["runs"] = [{"seed": run["seed"],
+                                "scenes": [s["prompt"] for s in run["record"]["storyboard"]["scenes"]],
                                 "quality": run["quality"], "wall_s": run["wall_s"], "vae_decodes": run["vae_decodes"],
                                 "unet_evaluations": run["record"]["unet_evaluations"]} for run in runs]
             results["modes"].append(summary)
 
+    from hear2see_desktop.core.settings import RenderSettings
     from tests.toyworld.build import build_key
 
     notes = [
         (f"World: {args.world}" if args.world else
          f"World: the toy world's SD and CLIP (`python -m tests.toyworld.build`, key {build_key()})") + "; "
-        f"{SIZE_PX}x{SIZE_PX}, the app's default scheduler, steps and CFG, style preset 'none', seed {args.seed}, "
-        "each mode at its default frame rate, the frame cache off.",
+        f"{SIZE_PX}x{SIZE_PX}, the app's default scheduler, steps and CFG, style preset 'none', "
+        f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, "
+        "each mode at its default frame rate, the frame cache off. Smooth and fast at the default transition "
+        f"(each picture holds, then dissolves into the next over {RenderSettings().transition_s:g} s, centred on "
+        "each scene's cut); -cut: a hard cut "
+        "(`--transition 0`); -morph: transitions over the whole time between keyframes (`--transition whole`, "
+        "how every smooth and fast render moved before transitions had a length).",
         f"{args.narrations} narrations spoken by espeak-ng, transcribed by the app's default engine; the storyboard "
         "is the app's own split of each transcript.",
         "Frames are decoded back from each MP4 and judged by the toy CLIP against the clip's own scene prompts.",
         *[f"Not measured: {row.name}: needs {row.needs}." for row in MODES if row.needs],
     ]
-    table = Table("Per mode, over all narrations", COLUMNS, [table_row(s) for s in results["modes"]])
+    table = Table("Per mode, over all narrations" + (" and seeds" if len(seeds) > 1 else ""), COLUMNS,
+                  [table_row(s) for s in results["modes"]])
+    spread = Table("Prompt fidelity and scene-following per seed (over all narrations)",
+                   ["mode", *[f"seed {seed}" for seed in seeds]],
+                   [[s["mode"], *[f"{fmt(p['prompt_fidelity'])} / {fmt(p['scene_following'])}" for p in s["per_seed"]]]
+                    for s in results["modes"]])
     heard = Table("Narrations", ["said", "heard (scene prompts come from this)"],
                   [[n["said"], n["heard"]] for n in results["narrations"]])
-    md, _ = write_results(args.out, "quality", "Quality per render mode, in the toy world", notes, [table, heard],
-                          results, machine_description("cpu"))
+    tables = [table, spread, heard] if len(seeds) > 1 else [table, heard]
+    md, _ = write_results(args.out, "quality", "Quality per render mode, in the toy world", notes, tables, results,
+                          machine_description("cpu"))
     print(md.read_text(encoding="utf-8"))
     return 0
 
