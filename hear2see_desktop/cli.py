@@ -123,8 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--keyframe-interval", type=float, default=defaults.keyframe_interval_s, metavar="SECONDS",
                         help="smooth/fast: a new keyframe at least this often inside a scene")
     render.add_argument("--transition", type=_transition_seconds, default=defaults.transition_s, metavar="SECONDS",
-                        help="smooth/fast: each picture holds, then dissolves into the next over this long before "
-                             "the cut (0 = a hard cut; 'whole' = morph all the time between keyframes, no hold)")
+                        help="smooth/fast: each picture holds, then dissolves into the next over this long, centred "
+                             "on each scene's cut (0 = a hard cut; 'whole' = morph all the time between keyframes, "
+                             "no hold)")
     _add_scene_flags(render, defaults)
     render.add_argument("--srt", metavar="FILE.srt", help="also write subtitles from the word times")
     render.add_argument("--vtt", metavar="FILE.vtt", help="also write WebVTT subtitles")

@@ -116,7 +116,7 @@ class RenderSettingsPanel(QWidget):
         self.transition.setSpecialValueText(WHOLE_TRANSITION)  # shown at the minimum: transition_s None
         self.transition.setAccessibleName("Transition")
         self.transition.setToolTip("Smooth and fast: each picture holds, then dissolves into the next over this "
-                                   "long before the cut; 0 is a hard cut, 'whole' morphs all the time")
+                                   "long, centred on each scene's cut; 0 is a hard cut, 'whole' morphs all the time")
         form.addRow("Transition", self.transition)
         self.min_scene = QDoubleSpinBox(minimum=0.5, maximum=600.0, singleStep=0.5, value=2.0, decimals=1,
                                         suffix=" s")
