@@ -59,11 +59,11 @@ MODE_LABELS: dict[str, tuple[str, str]] = {
                 "An independent image for each distinct frame (seed + i), each held for its share of the "
                 "narration: the HEAR2SEE paper's method."),
     "smooth": ("Smooth — keyframes with denoised in-betweens",
-               "Keyframes on the scenes; the frames between them are denoised from a blend of the two, so the "
-               "picture flows. The slowest mode."),
+               "A keyframe for each scene, held, then dissolved into the next: the dissolve's frames are denoised "
+               "from a blend of the two, so they stay pictures. A small share of classic's work."),
     "fast": ("Fast — keyframes with optical-flow in-betweens",
-             "Keyframes on the scenes; the frames between them are warped along the optical flow, without the "
-             "model. Nearly as fluid as smooth, much quicker."),
+             "The same keyframes and holds; the dissolve's frames are warped along the optical flow, without "
+             "the model. The quickest mode."),
 }
 """Label and tooltip of each render mode, in the order of MODES."""
 
