@@ -258,7 +258,8 @@ def _pipeline_stages(test: SelfTest, tmp: Path) -> None:
     def video() -> str:
         import numpy as np
 
-        from hear2see_desktop.core.video import frame_count, probe_video, read_frames
+        from hear2see_desktop.core.frame_timing import frame_count
+        from hear2see_desktop.core.video import probe_video, read_frames
 
         info = probe_video(state["video"])
         expected = frame_count(state["audio"].duration_s, FPS)

@@ -396,9 +396,9 @@ class RenderJob:
                         write: Callable[[int, Any], None], progress: ProgressFn,
                         cancelled: CancelledFn) -> dict[str, Any]:
         """The paper's mode: independent images with seed + i, each held for its share of the frames."""
+        from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
         from hear2see_desktop.core.render.frame_cache import cache_key
         from hear2see_desktop.core.render.frames import render_images
-        from hear2see_desktop.core.video import frame_count, frame_schedule
 
         n_out = frame_count(audio.duration_s, settings.fps)
         # More distinct images than output frames could never be seen: render at most one per frame.
@@ -431,11 +431,11 @@ class RenderJob:
                          write: Callable[[int, Any], None], progress: ProgressFn,
                          cancelled: CancelledFn) -> dict[str, Any]:
         """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
+        from hear2see_desktop.core.frame_timing import frame_count
         from hear2see_desktop.core.motion.plan import plan_frames
         from hear2see_desktop.core.motion.reactive import audio_envelope
         from hear2see_desktop.core.render.frames import ScenePrompt
         from hear2see_desktop.core.render.sequence import SequenceRenderer
-        from hear2see_desktop.core.video import frame_count
 
         n_out = frame_count(audio.duration_s, settings.fps)
         envelope = (audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, n_out)

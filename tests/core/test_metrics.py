@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
+from hear2see_desktop.core.analysis.spectral_flux import HOP_LENGTH, flux_onset_times, pick_peaks
 from hear2see_desktop.core.audio import SAMPLE_RATE_HZ, Audio
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.metrics.av_align import av_align, av_align_score, hits, video_peaks
 from hear2see_desktop.core.metrics.av_align_one_to_one import match_events, one_to_one_score
 from hear2see_desktop.core.metrics.flicker import flicker
-from hear2see_desktop.core.metrics.spectral_flux import HOP_LENGTH, flux_onset_times, pick_peaks
 
 FPS = 10.0
 N_FRAMES = 40

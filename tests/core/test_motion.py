@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.frame_timing import frame_count
 from hear2see_desktop.core.motion import flow_interp
 from hear2see_desktop.core.motion.flow_interp import interpolate_pair, zoom_pulse
 from hear2see_desktop.core.motion.plan import FramePlan, plan_frames
 from hear2see_desktop.core.motion.reactive import audio_envelope, pulses, reactive_positions
 from hear2see_desktop.core.motion.slerp import lerp, slerp
-from hear2see_desktop.core.video import frame_count
 
 SR_HZ = 16000
 

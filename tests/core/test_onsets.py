@@ -1,7 +1,7 @@
 """Our numpy onset detection against librosa itself: the same envelope and the same onset frames.
 
 AV-Align's reference takes its audio peaks from librosa at its defaults; the app reproduces them
-without shipping librosa (core/metrics/onsets.py). librosa is a test dependency only, so these tests
+without shipping librosa (core/analysis/onsets.py). librosa is a test dependency only, so these tests
 compare the two on clicks, tones with attacks, noise bursts and espeak-ng speech at several rates.
 """
 
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from hear2see_desktop.core.analysis import onsets
 from hear2see_desktop.core.audio import load_audio
-from hear2see_desktop.core.metrics import onsets
 from tests.speech import speak
 
 RATES_HZ = (8000, 16000, 22050, 44100, 48000)

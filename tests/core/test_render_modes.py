@@ -10,12 +10,13 @@ import pytest
 
 from hear2see_desktop.core.audio import load_audio
 from hear2see_desktop.core.errors import BadInputError, CancelledError
+from hear2see_desktop.core.frame_timing import frame_count
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, replay_request
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import Scene, Storyboard
 from hear2see_desktop.core.transcript import Transcript, Word
-from hear2see_desktop.core.video import frame_count, probe_video, read_frames
+from hear2see_desktop.core.video import probe_video, read_frames
 
 WORDS = [
     Word("A", 0.10, 0.20, 1.0), Word("red", 0.20, 0.40, 1.0), Word("fox", 0.40, 0.70, 1.0),

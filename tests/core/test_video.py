@@ -12,7 +12,8 @@ import pytest
 
 from hear2see_desktop.core.audio import Audio, load_audio
 from hear2see_desktop.core.errors import BadInputError, CancelledError, RenderFailedError
-from hear2see_desktop.core.video import VideoWriter, frame_count, frame_schedule, probe_video, read_frames
+from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
+from hear2see_desktop.core.video import VideoWriter, probe_video, read_frames
 from tests.speech import ffmpeg_encode, speak, tone
 
 COLOURS = np.array(

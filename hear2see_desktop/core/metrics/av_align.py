@@ -26,12 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from hear2see_desktop.core.analysis.onsets import onset_times
+from hear2see_desktop.core.analysis.optical_flow import flow_trajectories
 from hear2see_desktop.core.audio import Audio
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.metrics import av_align_one_to_one as strict
 from hear2see_desktop.core.metrics.av_align_one_to_one import OneToOneResult
-from hear2see_desktop.core.metrics.onsets import onset_times
-from hear2see_desktop.core.metrics.optical_flow import flow_trajectories
 
 
 @dataclass(frozen=True)

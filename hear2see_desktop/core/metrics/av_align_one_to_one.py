@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hear2see_desktop.core.metrics.spectral_flux import DELTA, flux_onset_times, normalise, pick_peaks
+from hear2see_desktop.core.analysis.spectral_flux import DELTA, flux_onset_times, normalise, pick_peaks
 
 SAMPLE_RATE_HZ = 16000
 """Rate the audio is analysed at (the narration rate of `load_audio`)."""

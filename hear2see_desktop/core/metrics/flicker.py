@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hear2see_desktop.core.analysis.optical_flow import FARNEBACK, check_rgb_frame, load_cv2
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.metrics.optical_flow import FARNEBACK, load_cv2
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,6 @@ class FlickerResult:
     warped_mad: float
     plain_mad: float
     pairs: int
-
-
-def check_rgb_frame(frame: np.ndarray) -> np.ndarray:
-    """The frame as a contiguous HxWx3 uint8 array, or one sentence saying what it is instead."""
-    arr = np.asarray(frame)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-        raise BadInputError(f"Expected HxWx3 uint8 RGB frames, got an array of shape {arr.shape} and type {arr.dtype}.")
-    return np.ascontiguousarray(arr)
 
 
 def warp_previous(prev: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -85,7 +85,7 @@ def inception_score(
 
 
 def _resized(frame: np.ndarray, side_px: int) -> np.ndarray:
-    from hear2see_desktop.core.metrics.optical_flow import load_cv2
+    from hear2see_desktop.core.analysis.optical_flow import load_cv2
 
     cv2 = load_cv2()
     arr = np.ascontiguousarray(np.asarray(frame, dtype=np.uint8))

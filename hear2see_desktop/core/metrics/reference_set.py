@@ -81,7 +81,7 @@ def read_image(path: str | Path) -> np.ndarray:
 
 def image_frames(paths: Sequence[Path]) -> Iterator[np.ndarray]:
     """The images as one sequence of frames, each resized to the first image's size so they stack into clips."""
-    from hear2see_desktop.core.metrics.optical_flow import load_cv2
+    from hear2see_desktop.core.analysis.optical_flow import load_cv2
 
     size: tuple[int, int] | None = None
     for path in paths:

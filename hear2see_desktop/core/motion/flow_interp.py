@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hear2see_desktop.core.analysis.optical_flow import check_rgb_frame, farneback, load_cv2, to_gray
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.metrics.flicker import check_rgb_frame
-from hear2see_desktop.core.metrics.optical_flow import farneback, load_cv2, to_gray
 
 FLOW_MAX_SIDE_PX = 256
 """Longer side of the grey copies the flow is measured on; the flow is scaled back up to the frame size."""

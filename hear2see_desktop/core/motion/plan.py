@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.frame_timing import frame_count
 from hear2see_desktop.core.motion.reactive import check_reactivity, pulses, reactive_positions
-from hear2see_desktop.core.video import frame_count
 
 MAX_FPS = 120.0
 """Highest output frame rate accepted; the app offers 12 to 30."""

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
+from hear2see_desktop.core.analysis.spectral_flux import HOP_LENGTH, normalise, spectral_flux
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.metrics.spectral_flux import HOP_LENGTH, normalise, spectral_flux
 
 ONSET_WEIGHT = 0.6
 """Share of onset strength in the envelope (the rest is loudness): emphasis should move more than mere volume."""

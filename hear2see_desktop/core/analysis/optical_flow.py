@@ -1,4 +1,4 @@
-"""Dense Farnebäck optical flow as the TempoTokens AV-Align reference runs it, shared by the video metrics.
+"""Dense Farnebäck optical flow as the TempoTokens AV-Align reference runs it, shared by the metrics and the motion.
 
 AV-Align's motion events, the flicker metric's motion compensation and the smooth render mode's
 in-betweens all use these settings, so "motion" means one thing across the app.
@@ -23,6 +23,14 @@ FARNEBACK = {
     "flags": 0,
 }
 """Farnebäck settings of the TempoTokens reference (`calcOpticalFlowFarneback(..., 0.5, 3, 15, 3, 5, 1.2, 0)`)."""
+
+
+def check_rgb_frame(frame: np.ndarray) -> np.ndarray:
+    """The frame as a contiguous HxWx3 uint8 array, or one sentence saying what it is instead."""
+    arr = np.asarray(frame)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
+        raise BadInputError(f"Expected HxWx3 uint8 RGB frames, got an array of shape {arr.shape} and type {arr.dtype}.")
+    return np.ascontiguousarray(arr)
 
 
 def load_cv2() -> Any:
