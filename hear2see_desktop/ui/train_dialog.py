@@ -1,8 +1,8 @@
 """The "Train a style" dialog: the train-lora options as a form, a live loss curve and validation images.
 
 The dialog only fills a TrainSettings and starts jobs: the dataset check and the training itself (see
-train_job.py) run in JobWorkers, so the window stays responsive through hours of training. Cancel stops
-after the current step and the job keeps a checkpoint, which Resume continues from. A finished style is
+core/training/style_job.py) run in JobWorkers, so the window stays responsive through hours of training.
+Cancel stops after the current step and the job keeps a checkpoint, which Resume continues from. A finished style is
 copied into the LoRA folder and `style_trained` tells the main window to refresh its LoRA picker.
 Message boxes and file pickers are constructor arguments, so tests can answer them.
 """
@@ -34,11 +34,7 @@ from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CallJob
 from hear2see_desktop.core.settings import DEFAULT_MODEL
 from hear2see_desktop.core.training.dataset import LoraDataset
-from hear2see_desktop.ui.job_worker import JobWorker
-from hear2see_desktop.ui.layout import row
-from hear2see_desktop.ui.loss_plot import LossPlot
-from hear2see_desktop.ui.sample_strip import SampleStrip
-from hear2see_desktop.ui.train_job import (
+from hear2see_desktop.core.training.style_job import (
     StyleTrainingJob,
     TrainedStyle,
     check_dataset,
@@ -46,6 +42,10 @@ from hear2see_desktop.ui.train_job import (
     dialog_wording,
     loss_from_message,
 )
+from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.layout import row
+from hear2see_desktop.ui.loss_plot import LossPlot
+from hear2see_desktop.ui.sample_strip import SampleStrip
 from hear2see_desktop.ui.train_settings_form import TrainSettingsForm
 
 _BAR_STEPS = 1000

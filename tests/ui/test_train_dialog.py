@@ -18,12 +18,12 @@ from hear2see_desktop.core.models.choices import lora_choices
 from hear2see_desktop.core.models.registry import models_root
 from hear2see_desktop.core.training.checkpoints import checkpoints_dir, saved_checkpoints
 from hear2see_desktop.core.training.settings import TrainSettings
+from hear2see_desktop.core.training.style_job import loss_from_message
 from hear2see_desktop.ui.loss_plot import LossPlot, smooth
 from hear2see_desktop.ui.main_window import MainWindow
 from hear2see_desktop.ui.sample_strip import SampleStrip
 from hear2see_desktop.ui.settings_store import SettingsStore
 from hear2see_desktop.ui.train_dialog import TrainDialog
-from hear2see_desktop.ui.train_job import loss_from_message
 from tests.tiny_dataset import write_shapes_dataset
 from tests.ui.driving import choose, click
 from tests.ui.test_main_window import Dialogs, make_window

@@ -1,9 +1,9 @@
-"""The "Train a style" dialog's job: the core LoRA training, then the result added to the LoRA picker.
+"""Training a style as the app runs it: the core LoRA training, then the result added to the LoRA picker.
 
-No Qt here: this runs in a JobWorker thread. It adds what the dialog needs around `TrainLoraJob` — where
-an unnamed style goes, the checkpoint checks worded for a dialog (Resume box, not --resume), which
-checkpoint a cancel kept, and the import that copies the finished LoRA into `<models>/loras` and lists it
-in `imported.json`, the index the LoRA picker reads.
+No Qt here: it runs in a JobWorker thread of the "Train a style" dialog. It adds what the dialog needs
+around `TrainLoraJob` — where an unnamed style goes, the checkpoint checks worded for a dialog (Resume
+box, not --resume), which checkpoint a cancel kept, and the import that copies the finished LoRA into
+`<models>/loras` and lists it in `imported.json`, the index the LoRA picker reads.
 """
 
 from __future__ import annotations
