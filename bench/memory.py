@@ -102,7 +102,7 @@ def run_vae(spec: dict[str, Any]) -> dict[str, Any]:
     from diffusers import AutoencoderKL
 
     from hear2see_desktop.core.render.devices import DeviceChoice
-    from hear2see_desktop.core.render.pipeline_cache import configure_vae_tiling
+    from hear2see_desktop.core.render.vae_tiling import configure_vae_tiling
 
     vae = AutoencoderKL.from_pretrained(str(Path(spec["model"]) / "vae"), torch_dtype=torch.float32).eval()
     if spec["tile_px"]:

@@ -261,12 +261,8 @@ class RenderJob:
         from hear2see_desktop.core.render.devices import resolve_device
         from hear2see_desktop.core.render.frame_cache import FrameCache
         from hear2see_desktop.core.render.memory_ladder import ladder_for
-        from hear2see_desktop.core.render.pipeline_cache import (
-            apply_loras,
-            get_pipeline,
-            render_failed_for,
-            vae_tile_px,
-        )
+        from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
+        from hear2see_desktop.core.render.vae_tiling import vae_tile_px
         from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fingerprint, weights_sha256
         from hear2see_desktop.core.runlog import append_record, new_run_id
         from hear2see_desktop.core.subtitles import make_cues

@@ -27,9 +27,9 @@ from hear2see_desktop.core.render.memory_ladder import (
     DECODE,
     DENOISE,
     MemoryLadder,
-    is_out_of_memory,
     ladder_for,
 )
+from hear2see_desktop.core.render.out_of_memory import is_out_of_memory
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.transcript import Transcript, Word

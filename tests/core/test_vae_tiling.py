@@ -9,13 +9,8 @@ import numpy as np
 from hear2see_desktop.core.render.denoise import decode
 from hear2see_desktop.core.render.devices import DeviceChoice
 from hear2see_desktop.core.render.model_source import resolve_model_source
-from hear2see_desktop.core.render.pipeline_cache import (
-    CPU_VAE_TILE_PX,
-    configure_vae_tiling,
-    get_pipeline,
-    load_pipeline,
-    vae_tile_px,
-)
+from hear2see_desktop.core.render.pipeline_cache import get_pipeline, load_pipeline
+from hear2see_desktop.core.render.vae_tiling import CPU_VAE_TILE_PX, configure_vae_tiling, vae_tile_px
 
 
 def test_render_pipelines_decode_in_tiles_above_the_tile_size(tiny_models: tuple[Path, Path, Path]) -> None:

@@ -16,7 +16,6 @@ the last step the render stops with one sentence that names the size and what to
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ from typing import Any, TypeVar
 
 from hear2see_desktop.core.errors import RenderFailedError
 from hear2see_desktop.core.render.devices import DeviceChoice
+from hear2see_desktop.core.render.out_of_memory import free_memory, is_out_of_memory
+from hear2see_desktop.core.render.vae_tiling import configure_vae_tiling, vae_tile_px
 
 log = logging.getLogger(__name__)
 
@@ -37,34 +38,7 @@ ATTENTION_SLICING = "attention_slicing"
 INBETWEEN_BATCH = "inbetween_batch_"  # + the new batch size
 VAE_TILES = "vae_tiles_"  # + the new tile size in pixels
 
-OUT_OF_MEMORY_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
-"""What allocators say when they fail: CUDA and MPS "out of memory"; PyTorch's CPU allocator raises a plain
-RuntimeError ("DefaultCPUAllocator: can't allocate memory ... (Cannot allocate memory)" on Linux, "not enough
-memory" on Windows), not `torch.OutOfMemoryError`."""
-
 SD15_SIZE_PX = 512
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    """Whether `error` is an allocation failure (on any device) rather than a bug or a bad input."""
-    if isinstance(error, MemoryError):
-        return True
-    import torch
-
-    if isinstance(error, torch.OutOfMemoryError):
-        return True
-    return isinstance(error, RuntimeError) and any(marker in str(error).lower() for marker in OUT_OF_MEMORY_MARKERS)
-
-
-def free_memory(device: str) -> None:
-    """Collect unreachable tensors and hand the GPU allocator's cached blocks back, so a retry starts clean."""
-    gc.collect()
-    import torch
-
-    if device == "cuda" and torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    elif device == "mps" and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        torch.mps.empty_cache()
 
 
 def smaller_size(width: int, height: int) -> tuple[int, int]:
@@ -156,7 +130,6 @@ class MemoryLadder:
         self.attention_sliced = True
 
     def _small_vae_tiles(self) -> None:
-        from hear2see_desktop.core.render.pipeline_cache import configure_vae_tiling, vae_tile_px
 
         self.vae_tile_px = max(64, vae_tile_px(self.device) // 2)
         configure_vae_tiling(self.pipe, self.device, self.vae_tile_px)
@@ -189,7 +162,6 @@ class MemoryLadder:
                 self.pipe.disable_attention_slicing()
             self._saved_processors = None
         if self.vae_tile_px is not None:
-            from hear2see_desktop.core.render.pipeline_cache import configure_vae_tiling
 
             self.pipe.vae.disable_slicing()
             configure_vae_tiling(self.pipe, self.device)

@@ -16,6 +16,8 @@ from typing import Any
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError, RenderFailedError
 from hear2see_desktop.core.render.devices import DeviceChoice
 from hear2see_desktop.core.render.model_source import ModelSource
+from hear2see_desktop.core.render.out_of_memory import is_out_of_memory
+from hear2see_desktop.core.render.vae_tiling import configure_vae_tiling
 from hear2see_desktop.core.settings import LoraSpec
 
 log = logging.getLogger(__name__)
@@ -102,28 +104,6 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
         convert([pipe.unet, pipe.vae, pipe.text_encoder], dtype, device.device)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device.device)
-
-
-CPU_VAE_TILE_PX = 256
-"""On the CPU the VAE decodes pictures larger than this in overlapping tiles of this size: at 512 px the
-decode's peak falls from ~1 GB to ~0.45 GB for 1.2-1.4x its time (bench/results/memory.md, three runs),
-which keeps a 512 px render's peak RSS within 1.3x the weights. Larger tiles were no faster at 512 px (320
-and 384 px tiles), and at 384 px tiles and one piece took about as long, either way round from run to run.
-Pictures this size or smaller decode in one piece."""
-
-
-def vae_tile_px(device: DeviceChoice) -> int:
-    """The tile size the render's VAE decodes with on `device` (diffusers' 512 on GPUs: VRAM for larger sizes)."""
-    return CPU_VAE_TILE_PX if device.device == "cpu" else 512
-
-
-def configure_vae_tiling(pipe: Any, device: DeviceChoice, tile_px: int | None = None) -> None:
-    """Tiled VAE decoding above `tile_px` (default `vae_tile_px`); a no-op for pictures up to that size."""
-    tile = tile_px or vae_tile_px(device)
-    vae = pipe.vae
-    vae.enable_tiling()
-    vae.tile_sample_min_size = tile
-    vae.tile_latent_min_size = tile // 2 ** (len(vae.config.block_out_channels) - 1)
 
 
 def get_pipeline(source: ModelSource, device: DeviceChoice) -> LoadedPipeline:
@@ -213,8 +193,6 @@ def release() -> None:
 def render_failed_for(error: BaseException, settings_hint: str, device: str = "cpu") -> RenderFailedError:
     """Turn a backend failure into a sentence; out-of-memory says what to lower (and, on a GPU, the way out
     to the CPU, which has more memory)."""
-    from hear2see_desktop.core.render.memory_ladder import is_out_of_memory
-
     if is_out_of_memory(error):
         remedy = "close other programs" if device == "cpu" else "use --device cpu"
         return RenderFailedError(
