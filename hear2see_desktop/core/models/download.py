@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from hear2see_desktop import __version__
+from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError, ModelMissingError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.models.catalogue import CatalogueEntry, ModelFile
@@ -229,9 +230,7 @@ class DownloadJob:
             self.label = title or source.name
             self.marker = source.marker
             if target_folder is None:
-                from hear2see_desktop.core.models.registry import models_root
-
-                target_folder = source.install_dir(models_root())
+                target_folder = source.install_dir(paths.models_dir())
         else:
             self.files = list(source)
             self.label = title or (PurePosixPath(self.files[0].path).name if self.files else "files")
