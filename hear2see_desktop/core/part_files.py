@@ -32,8 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-from hear2see_desktop.core import paths
-
 log = logging.getLogger(__name__)
 
 STALE_PART_AGE_S = 6 * 3600.0
@@ -101,43 +99,6 @@ def sweep_stale_parts(folder: str | os.PathLike[str], older_than_s: float = STAL
     return removed
 
 
-def app_folders() -> list[Path]:
-    """The folders the app writes into by itself: autosave slots and their frames, takes, each render's folder,
-    and the models folders that imports and thumbnails are written into."""
-    from hear2see_desktop.core.autosave import AUTOSAVE_STEM, slot_folders
-    from hear2see_desktop.core.models.importing import KIND_FOLDERS
-    from hear2see_desktop.core.models.thumbnails import THUMBNAIL_FOLDER
-    from hear2see_desktop.core.project import FRAMES_SUFFIX
-
-    folders = []
-    try:
-        slots = slot_folders()
-    except OSError:
-        slots = []  # no usable autosave folder (autosave is off then too)
-    for slot in slots:
-        folders += [slot, slot / f"{AUTOSAVE_STEM}{FRAMES_SUFFIX}"]
-    folders.append(paths.data_dir() / "takes")
-    models = paths.models_dir()
-    folders += [models / name for name in (*KIND_FOLDERS.values(), THUMBNAIL_FOLDER)]
-    renders = paths.cache_dir() / "renders"
-    try:
-        with os.scandir(renders) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    folders += [Path(entry.path), Path(entry.path) / "frames"]
-    except OSError:
-        pass  # no render yet
-    return folders
-
-
-def sweep_app_folders(older_than_s: float = STALE_PART_AGE_S) -> list[Path]:
-    """`sweep_stale_parts` over every folder of `app_folders()`; for start-up, in a worker."""
-    removed = []
-    for folder in app_folders():
-        removed += sweep_stale_parts(folder, older_than_s)
-    return removed
-
-
 def _open_by_some_process(candidates: list[Path]) -> set[Path]:
     """Those of `candidates` that a process (of this user) has open, where the system can tell: Linux's /proc."""
     if not sys.platform.startswith("linux") or not os.path.isdir("/proc/self/fd"):
@@ -164,4 +125,4 @@ def _open_by_some_process(candidates: list[Path]) -> set[Path]:
     return found
 
 
-__all__ = ["STALE_PART_AGE_S", "app_folders", "is_part_name", "sweep_app_folders", "sweep_stale_parts"]
+__all__ = ["STALE_PART_AGE_S", "is_part_name", "part_path", "sweep_stale_parts"]

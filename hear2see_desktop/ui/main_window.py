@@ -1266,7 +1266,7 @@ class MainWindow(QMainWindow):
 
     def _sweep_part_files(self) -> None:
         """Remove the hidden part files that killed renders and saves left in the app's folders, in a worker."""
-        from hear2see_desktop.core.part_files import sweep_app_folders
+        from hear2see_desktop.core.housekeeping import sweep_app_folders
 
         # Not in self.workers: it neither blocks the user's actions nor shows a dialog.
         worker = JobWorker(CallJob(sweep_app_folders, "Tidying up"), "sweep")

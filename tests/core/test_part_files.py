@@ -13,14 +13,9 @@ import pytest
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.autosave import autosave_dir
 from hear2see_desktop.core.export_job import ExportJob
+from hear2see_desktop.core.housekeeping import sweep_app_folders
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
-from hear2see_desktop.core.part_files import (
-    STALE_PART_AGE_S,
-    is_part_name,
-    part_path,
-    sweep_app_folders,
-    sweep_stale_parts,
-)
+from hear2see_desktop.core.part_files import STALE_PART_AGE_S, is_part_name, part_path, sweep_stale_parts
 from hear2see_desktop.core.transcript import Transcript
 from hear2see_desktop.core.video import VideoWriter
 
