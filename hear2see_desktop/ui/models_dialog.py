@@ -38,7 +38,7 @@ from hear2see_desktop.core.models import registry
 from hear2see_desktop.core.models.catalogue import CatalogueEntry
 from hear2see_desktop.core.models.download import DownloadJob, human_bytes
 from hear2see_desktop.core.models.importing import KIND_LORA, import_file, list_imported
-from hear2see_desktop.core.render.model_source import PICKLE_SUFFIXES
+from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES
 from hear2see_desktop.ui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)

@@ -43,7 +43,8 @@ def files_precision(source: ModelSource) -> str | None:
     in, else None: a mix (loading a mix at one precision would round its wider parts), or files whose headers
     cannot be read here (.bin folders; damaged files, which the loader refuses by itself)."""
     from hear2see_desktop.core.errors import BadInputError
-    from hear2see_desktop.core.render.model_files import WEIGHTED_COMPONENTS, safetensors_header
+    from hear2see_desktop.core.render.model_files import WEIGHTED_COMPONENTS
+    from hear2see_desktop.core.weights_format import safetensors_header
 
     if source.kind == "single_file":
         files = [source.path]

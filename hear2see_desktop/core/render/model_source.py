@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.models.catalogue import CatalogueEntry
 
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 log = logging.getLogger(__name__)
 
