@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path, sweep_stale_parts
@@ -144,7 +145,7 @@ class ExportJob:
         for source in self.frames:
             if not isinstance(source, np.ndarray) and not Path(source).is_file():
                 raise BadInputError(f"The rendered image {source} is gone: render again, then export.")
-        finals = [folder / f"frame_{number:04d}.png" for number in range(1, len(self.frames) + 1)]
+        finals = [folder / paths.frame_file_name(index) for index in range(len(self.frames))]
         parts: list[Path] = []
         total = len(self.frames)
         try:

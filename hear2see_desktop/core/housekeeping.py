@@ -28,15 +28,15 @@ def app_folders() -> list[Path]:
         slots = []  # no usable autosave folder (autosave is off then too)
     for slot in slots:
         folders += [slot, slot / f"{AUTOSAVE_STEM}{FRAMES_SUFFIX}"]
-    folders.append(paths.data_dir() / "takes")
+    folders.append(paths.takes_dir())
     models = paths.models_dir()
     folders += [models / name for name in (*KIND_FOLDERS.values(), THUMBNAIL_FOLDER)]
-    renders = paths.cache_dir() / "renders"
+    renders = paths.renders_dir()
     try:
         with os.scandir(renders) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    folders += [Path(entry.path), Path(entry.path) / "frames"]
+                    folders += [Path(entry.path), Path(entry.path) / paths.RENDER_FRAMES_FOLDER]
     except OSError:
         pass  # no render yet
     return folders

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import platformdirs
@@ -64,6 +65,30 @@ def cache_dir() -> Path:
     """Re-creatable files (thumbnails, cached frames)."""
     home = _home_override()
     return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+RENDER_FRAMES_FOLDER = "frames"
+"""Inside a render's folder: its distinct images as PNGs, named by `frame_file_name`."""
+
+
+def takes_dir() -> Path:
+    """Microphone takes the window records, kept as WAVs."""
+    return data_dir() / "takes"
+
+
+def renders_dir() -> Path:
+    """The window's renders, one folder each (`render_folder`): the MP4 and its frames."""
+    return cache_dir() / "renders"
+
+
+def render_folder(started: datetime) -> Path:
+    """The folder of a render started at `started` (to the microsecond, so two renders never share one)."""
+    return renders_dir() / started.strftime("%Y%m%d-%H%M%S-%f")
+
+
+def frame_file_name(index: int) -> str:
+    """The PNG name of distinct image `index` (0-based) wherever frames are written: frame_0001.png first."""
+    return f"frame_{index + 1:04d}.png"
 
 
 def log_dir() -> Path:

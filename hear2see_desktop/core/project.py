@@ -250,7 +250,7 @@ def _save_frames(project: Project, path: Path, frame_images: dict[int, Path]) ->
     saved: list[ProjectFrame] = []
     for frame in project.frames:
         source = frame_images.get(frame.index) or _resolve(folder, frame.png)
-        relative = f"{frames_dir.name}/frame_{frame.index + 1:04d}.png"
+        relative = f"{frames_dir.name}/{paths.frame_file_name(frame.index)}"
         target = folder / relative
         if source is None or not _is_file(source):
             if frame.index in frame_images:

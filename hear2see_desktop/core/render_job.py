@@ -454,7 +454,7 @@ class RenderJob:
     def _hand_out(self, request: RenderRequest, index: int, time_s: float, rgb: Any) -> None:
         """A finished distinct image or keyframe: keep it as PNG when asked, and tell the listener."""
         if request.frames_dir is not None:
-            save_png(rgb, request.frames_dir / f"frame_{index + 1:04d}.png")
+            save_png(rgb, request.frames_dir / paths.frame_file_name(index))
         if self._thumbnails_for:  # the first picture made with a model or LoRA shows it in the pickers
             from hear2see_desktop.core.models.thumbnails import save_thumbnail
 

@@ -672,7 +672,7 @@ class MainWindow(QMainWindow):
         self.recorder = None
         self.audio_bar.set_recording(False)
         self.audio_bar.record_button.setEnabled(True)
-        folder = paths.data_dir() / "takes"
+        folder = paths.takes_dir()
         path = folder / f"take-{datetime.now():%Y%m%d-%H%M%S}.wav"
         audio = take.to_audio()
         # Keep the take on disk (a short WAV write) in a worker, then show it.
@@ -780,14 +780,14 @@ class MainWindow(QMainWindow):
         self.autosave_now()
         self.store.set_render_settings(settings)
         transcript = self._transcript_for_render()
-        folder = paths.cache_dir() / "renders" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        folder = paths.render_folder(datetime.now())
         folder.mkdir(parents=True, exist_ok=True)
         request = RenderRequest(
             audio_path=self.audio_path,
             out_path=folder / "video.mp4",
             settings=settings,
             transcript=transcript,
-            frames_dir=folder / "frames",
+            frames_dir=folder / paths.RENDER_FRAMES_FOLDER,
             storyboard=self._storyboard_for_render(settings),
         )
         duration = self.audio.duration_s if self.audio is not None else 0.0
@@ -862,7 +862,7 @@ class MainWindow(QMainWindow):
     def _on_frame(self, index: int, time_s: float, image: Any) -> None:
         self.timeline.set_frame(index, time_s, image, True)
         self.preview.show_image(image, f"Image {index + 1} at {time_s:.1f} s")
-        self.frame_pngs[index] = self._render_folder / "frames" / f"frame_{index + 1:04d}.png"
+        self.frame_pngs[index] = self._render_folder / paths.RENDER_FRAMES_FOLDER / paths.frame_file_name(index)
         self.frame_times[index] = time_s
 
     def _on_render_finished(self, result: Any) -> None:
