@@ -68,10 +68,12 @@ MODES = [
     Mode("smooth-cut", "smooth", {"transition_s": 0.0}),
     Mode("smooth-morph", "smooth", {"transition_s": None}),
     Mode("fast-morph", "fast", {"transition_s": None}),
-    Mode("classic + TAESD decode", "classic", {"decoder": "taesd"},
-         needs="a TAESD trained for the toy VAE's latents (the real one decodes SD 1.5's)"),
+    # the drafts, with the toy world's own TAESD and LCM-LoRA (tests/toyworld/taesd.py, lcm.py; the real ones
+    # are SD 1.5's), installed for their render only (see `render`)
+    Mode("classic + TAESD decode", "classic", {"decoder": "taesd"}),
     Mode("classic + LCM draft", "classic", {"lcm": True},
-         needs="an LCM-LoRA distilled from the toy UNet (the real one is SD 1.5's)"),
+         needs="a trained toy LCM-LoRA (`python -m tests.toyworld.lcm --train` writes tests/toyworld/weights/"
+               "lcm_lora.safetensors; none is committed yet)"),
 ]
 
 
@@ -117,31 +119,45 @@ class DecodeCounter:
 
 
 def render(sd: Path, audio: Path, transcript: Any, row: Mode, out: Path, runs_log: Path, seed: int) -> dict:
-    """One render through RenderJob; returns its run record, wall time and VAE decodes."""
+    """One render through RenderJob; returns its run record, wall time and VAE decodes.
+
+    A TAESD or LCM row finds the toy world's TAESD or LCM-LoRA through the app's model manager, as a user's
+    would be found: installed under its catalogue name in a throwaway models folder that $HEAR2SEE_MODELS_DIR
+    names for this render only (tests/toyworld/install.py); the user's folders are not written. Other rows
+    run with the models folder as it is.
+    """
+    from contextlib import nullcontext
+
     from hear2see_desktop.core.jobs import never_cancelled, no_progress
     from hear2see_desktop.core.render.devices import resolve_device
     from hear2see_desktop.core.render.model_source import resolve_model_source
     from hear2see_desktop.core.render.pipeline_cache import get_pipeline
     from hear2see_desktop.core.render_job import RenderJob, RenderRequest
     from hear2see_desktop.core.settings import DEFAULT_FPS, RenderSettings
+    from tests.toyworld.install import toy_models_folder
+    from tests.toyworld.lcm import toy_lcm_lora
+    from tests.toyworld.taesd import toy_taesd
 
     settings = RenderSettings(model=str(sd), width=SIZE_PX, height=SIZE_PX, mode=row.mode, style="none",
                               fps=DEFAULT_FPS[row.mode], seed=seed, device="cpu")
     overrides = dict(row.overrides)
-    if overrides.pop("lcm", False):
-        from hear2see_desktop.core.render.lcm import lcm_draft
+    lcm, taesd = overrides.pop("lcm", False), overrides.get("decoder") == "taesd"
+    with (toy_models_folder(taesd=toy_taesd(sd) if taesd else None, lcm_lora=toy_lcm_lora(sd) if lcm else None)
+          if lcm or taesd else nullcontext()):
+        if lcm:
+            from hear2see_desktop.core.render.lcm import lcm_draft
 
-        settings = lcm_draft(settings)
-    settings = replace(settings, **overrides)
-    loaded = get_pipeline(resolve_model_source(settings.model), resolve_device("cpu"))  # the job reuses it
-    decodes = DecodeCounter(loaded.pipe)
-    request = RenderRequest(audio_path=audio, out_path=out, settings=settings, runs_log=runs_log,
-                            transcript=transcript, use_cache=False)
-    started = time.perf_counter()
-    try:
-        result = RenderJob(request).run(no_progress, never_cancelled)
-    finally:
-        decodes.close()
+            settings = lcm_draft(settings)
+        settings = replace(settings, **overrides)
+        loaded = get_pipeline(resolve_model_source(settings.model), resolve_device("cpu"))  # the job reuses it
+        decodes = DecodeCounter(loaded.pipe)
+        request = RenderRequest(audio_path=audio, out_path=out, settings=settings, runs_log=runs_log,
+                                transcript=transcript, use_cache=False)
+        started = time.perf_counter()
+        try:
+            result = RenderJob(request).run(no_progress, never_cancelled)
+        finally:
+            decodes.close()
     return {"record": result.record, "wall_s": time.perf_counter() - started, "vae_decodes": decodes.count}
 
 
