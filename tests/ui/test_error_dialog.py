@@ -24,8 +24,6 @@ from hear2see_desktop.ui import error_dialog
 from hear2see_desktop.ui.error_dialog import DIALOG_OBJECT_NAME, install_error_dialog
 from tests.ui.driving import Modals, click
 
-TIMEOUT_MS = 30_000  # generous: on a busy 2-core machine a clean-clone CI run once took over 5 s here
-
 pytestmark = pytest.mark.qt_no_exception_capture
 
 
@@ -59,7 +57,7 @@ def error_boxes() -> list[QMessageBox]:
 
 
 def wait_for_error_box(qtbot: QtBot) -> QMessageBox:
-    qtbot.waitUntil(lambda: bool(error_boxes()), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(error_boxes()), timeout=5000)
     return error_boxes()[0]
 
 
@@ -93,7 +91,7 @@ def test_a_slot_that_raises_shows_a_dialog_naming_the_log_and_writes_the_traceba
     assert any(record.exc_info and record.exc_info[0] is AttributeError for record in caplog.records)
 
     click(qtbot, box.button(QMessageBox.StandardButton.Ok))
-    qtbot.waitUntil(lambda: not error_boxes(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not error_boxes(), timeout=5000)
     click(qtbot, window.button)  # the next error is shown again
     wait_for_error_box(qtbot)
 
@@ -105,7 +103,7 @@ def test_errors_while_the_box_is_open_are_logged_without_stacking_boxes(qtbot: Q
 
     window.button.click()  # as a second click would, were the box not modal
     window.button.click()
-    qtbot.waitUntil(lambda: reports() == 3, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: reports() == 3, timeout=5000)
     qtbot.wait(100)  # the queued reports have been handled
 
     assert error_boxes() == [first]  # the first box, still open, and no other
@@ -175,7 +173,7 @@ def test_an_error_while_showing_the_box_is_logged_once_and_does_not_loop(
     window = broken_window(qtbot)
     with caplog.at_level(logging.ERROR, logger="hear2see_desktop.ui.error_dialog"):
         click(qtbot, window.button)
-        qtbot.waitUntil(lambda: any("could not show" in r.getMessage() for r in caplog.records), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: any("could not show" in r.getMessage() for r in caplog.records), timeout=5000)
         qtbot.wait(300)  # were the failure fed back into the hook, more reports would pile up by now
 
     assert reports() == 1 and not error_boxes()
