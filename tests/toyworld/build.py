@@ -50,7 +50,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("HEAR2SEE_TOYWORLD_CACHE", default))
 
 
-def _log(message: str) -> None:
+def log_progress(message: str) -> None:
     print(f"[toyworld {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
@@ -82,18 +82,18 @@ def train_into(folder: Path, only: str | None = None, recipes: Recipes | None = 
     torch.manual_seed(0)
     report: dict = {"key": build_key()}
     started = time.perf_counter()
-    clip.train_clip(folder / "clip", recipes.clip, log=_log)
+    clip.train_clip(folder / "clip", recipes.clip, log=log_progress)
     report["clip_train_s"] = round(time.perf_counter() - started, 1)
     tokenizer = clip.tokenizer(folder / "tokenizer-work")
     report["clip_tokens_kept"] = pack.trim_vocabulary(folder / "clip", tokenizer)
     report["clip_zero_shot"] = clip.zero_shot_accuracy(folder / "clip")
-    _log(f"toy CLIP zero-shot accuracy on held-out pictures: {report['clip_zero_shot']}")
+    log_progress(f"toy CLIP zero-shot accuracy on held-out pictures: {report['clip_zero_shot']}")
     if only == "clip":
         return report
     from transformers import CLIPModel, CLIPTextModel
 
     started = time.perf_counter()
-    vae = sd.train_vae(recipes.vae, log=_log)
+    vae = sd.train_vae(recipes.vae, log=log_progress)
     report["vae_train_s"] = round(time.perf_counter() - started, 1)
     clip_model = CLIPModel.from_pretrained(folder / "clip", local_files_only=True)
     text_encoder = CLIPTextModel(clip_model.config.text_config)  # the toy CLIP's text tower, as SD's encoder
@@ -101,7 +101,7 @@ def train_into(folder: Path, only: str | None = None, recipes: Recipes | None = 
     weights = getattr(source, "text_model", source).state_dict()
     getattr(text_encoder, "text_model", text_encoder).load_state_dict(weights)
     started = time.perf_counter()
-    unet = sd.train_unet(vae, text_encoder, tokenizer, recipes.unet, log=_log)
+    unet = sd.train_unet(vae, text_encoder, tokenizer, recipes.unet, log=log_progress)
     report["unet_train_s"] = round(time.perf_counter() - started, 1)
     sd.save_pipeline(folder / "sd", vae, unet, text_encoder.eval(), tokenizer)
     shutil.rmtree(folder / "tokenizer-work", ignore_errors=True)
@@ -125,7 +125,7 @@ def measure(folder: Path, judged: int = 200) -> dict:
     measured = {"clip_zero_shot": clip.zero_shot_accuracy(folder / "clip"),
                 "sd_named_by_clip": evaluate.sd_accuracy(folder / "sd", folder / "clip", count=judged)}
     measured["measure_s"] = round(time.perf_counter() - started, 1)
-    _log(f"measured: {measured}")
+    log_progress(f"measured: {measured}")
     return measured
 
 

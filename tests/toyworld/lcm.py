@@ -24,7 +24,6 @@ import argparse
 import hashlib
 import json
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 
 from tests.toyworld import world
 from tests.toyworld.optim import warmup_cosine
+from tests.toyworld.sd import cached_text_encoder
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "lcm_lora.safetensors"
 # The layers the real LCM-LoRA for SD 1.5 adapts: attention, feed-forward, ResNet convolutions, resampling.
@@ -95,16 +95,7 @@ def _texts(sd_folder: Path) -> Any:
 
     tokenizer = CLIPTokenizer.from_pretrained(sd_folder / "tokenizer", local_files_only=True)
     encoder = CLIPTextModel.from_pretrained(sd_folder / "text_encoder", local_files_only=True).eval()
-    encoded: dict[str, torch.Tensor] = {}
-
-    def encode(batch: list[str]) -> torch.Tensor:
-        missing = sorted({t for t in batch if t not in encoded})
-        if missing:
-            tokens = tokenizer(missing, padding="max_length", max_length=tokenizer.model_max_length,
-                               truncation=True, return_tensors="pt")
-            with torch.inference_mode():
-                encoded.update(zip(missing, encoder(tokens.input_ids)[0].clone(), strict=True))
-        return torch.stack([encoded[t] for t in batch])
+    encode = cached_text_encoder(tokenizer, encoder)
 
     return encode
 
@@ -254,12 +245,8 @@ def measure(world_folder: Path, lora: Path, count: int = 200) -> dict[str, Any]:
     return measured
 
 
-def _log(message: str) -> None:
-    print(f"[toyworld {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def main() -> None:
-    from tests.toyworld.build import build
+    from tests.toyworld.build import build, log_progress
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help=f"distil it again and write {WEIGHTS.name}")
@@ -273,7 +260,7 @@ def main() -> None:
     if args.train:
         recipe = LcmTraining(**({"steps": args.steps} if args.steps else {}))
         started = time.perf_counter()
-        student = train_lcm_lora(world_folder / "sd", recipe, log=_log)
+        student = train_lcm_lora(world_folder / "sd", recipe, log=log_progress)
         report["train_s"] = round(time.perf_counter() - started, 1)
         report["recipe"] = asdict(recipe)
         save(student, args.out, unet_fingerprint(world_folder / "sd"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,24 @@ class UnetTraining:
     seed: int = 2
 
 
+def cached_text_encoder(tokenizer: Any, text_encoder: Any) -> Callable[[list[str]], torch.Tensor]:
+    """Captions to frozen text-encoder states, each distinct caption encoded once: the world has few
+    captions and training asks for them thousands of times."""
+    encoded: dict[str, torch.Tensor] = {}
+
+    def encode(batch: list[str]) -> torch.Tensor:
+        missing = sorted({t for t in batch if t not in encoded})
+        if missing:
+            tokens = tokenizer(missing, padding="max_length", max_length=tokenizer.model_max_length,
+                               truncation=True, return_tensors="pt")
+            with torch.inference_mode():
+                hidden = text_encoder(tokens.input_ids)[0]
+            encoded.update(zip(missing, hidden.clone(), strict=True))
+        return torch.stack([encoded[t] for t in batch])
+
+    return encode
+
+
 def train_unet(vae: Any, text_encoder: Any, tokenizer: Any, recipe: UnetTraining | None = None,
                log: Any = print, checkpoint: Any = None) -> Any:
     """A text-conditioned UNet on the VAE's latents, the text encoder frozen; returns the EMA weights.
@@ -138,17 +157,7 @@ def train_unet(vae: Any, text_encoder: Any, tokenizer: Any, recipe: UnetTraining
                              for i in range(0, len(data), 256)]) * scale
     texts = [[c.text for c in e.captions] for e in data]
     text_encoder.requires_grad_(False).eval()
-    encoded: dict[str, torch.Tensor] = {}
-
-    def encode(batch: list[str]) -> torch.Tensor:
-        missing = sorted({t for t in batch if t not in encoded})
-        if missing:
-            tokens = tokenizer(missing, padding="max_length", max_length=tokenizer.model_max_length,
-                               truncation=True, return_tensors="pt")
-            with torch.inference_mode():
-                hidden = text_encoder(tokens.input_ids)[0]
-            encoded.update(zip(missing, hidden.clone(), strict=True))
-        return torch.stack([encoded[t] for t in batch])
+    encode = cached_text_encoder(tokenizer, text_encoder)
 
     unet = make_unet(text_encoder.config.hidden_size)
     ema = copy.deepcopy(unet).requires_grad_(False)

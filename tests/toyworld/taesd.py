@@ -21,7 +21,6 @@ import hashlib
 import json
 import random
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -248,12 +247,8 @@ def measure(world_folder: Path, taesd_folder: Path, count: int = 200, rendered: 
     return measured
 
 
-def _log(message: str) -> None:
-    print(f"[toyworld {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def main() -> None:
-    from tests.toyworld.build import build
+    from tests.toyworld.build import build, log_progress
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help=f"distil it again and write {WEIGHTS.name}")
@@ -267,7 +262,7 @@ def main() -> None:
     if args.train:
         recipe = TaesdTraining()
         started = time.perf_counter()
-        taesd = train_taesd(load_vae(world_folder / "sd"), recipe, log=_log)
+        taesd = train_taesd(load_vae(world_folder / "sd"), recipe, log=log_progress)
         report["train_s"] = round(time.perf_counter() - started, 1)
         report["recipe"] = asdict(recipe)
         pack(taesd, args.out, vae_fingerprint(world_folder / "sd"))
