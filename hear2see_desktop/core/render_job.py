@@ -25,6 +25,7 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path
+from hear2see_desktop.core.render.events import NO_EVENTS, RenderEvents
 from hear2see_desktop.core.settings import RenderSettings, frame_seeds, from_logged_run
 from hear2see_desktop.core.transcript import Transcript
 
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
     from hear2see_desktop.core.storyboard.board import Storyboard
 
 log = logging.getLogger(__name__)
-
-ImageSink = Callable[[int, float, Any], None]
-PlanSink = Callable[[list[float]], None]
 
 STORYBOARD_TOLERANCE_S = 0.5
 """A storyboard may end this far from the narration's end (re-encoded audio shifts by a few ms)."""
@@ -101,14 +99,10 @@ def check_output_path(out_path: Path) -> None:
 class RenderJob:
     """Runs one render request; see the module docstring for the stages."""
 
-    def __init__(self, request: RenderRequest, on_image: ImageSink | None = None,
-                 on_plan: PlanSink | None = None) -> None:
-        """`on_plan(times_s)` hears where each distinct image (classic) or keyframe will show, before
-        rendering starts; `on_image(index, time_s, rgb)` receives each one when it is finished (the
-        GUI's timeline)."""
+    def __init__(self, request: RenderRequest, events: RenderEvents = NO_EVENTS) -> None:
+        """`events` hear the plan, each denoising step and each finished image (the GUI's timeline)."""
         self.request = request
-        self.on_image = on_image
-        self.on_plan = on_plan
+        self.events = events
         self._thumbnails_for: list[str] = []  # model and LoRA files still without a picker thumbnail
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
@@ -406,8 +400,7 @@ class RenderJob:
         keys = [cache_key("classic", identity, settings.scheduler, settings.steps, settings.cfg,
                           [settings.width, settings.height], p.prompt, p.negative, seed)
                 for p, seed in zip(prompts, seeds, strict=True)]
-        if self.on_plan is not None:
-            self.on_plan(times)
+        self.events.plan(times)
         out_index = 0
 
         def on_image(index: int, rgb: Any) -> None:
@@ -418,7 +411,7 @@ class RenderJob:
             self._hand_out(request, index, times[index], rgb)
 
         counter = render_images(loaded, settings, seeds, progress, cancelled, on_image, decoders=decoders,
-                                prompts=prompts, cache=cache, keys=keys, ladder=ladder)
+                                prompts=prompts, cache=cache, keys=keys, ladder=ladder, on_step=self.events.step)
         return {"frames": n_images, "output_frames": len(schedule), "seeds": seeds, "counter": counter}
 
     def _render_sequence(self, request: RenderRequest, settings: RenderSettings, board: Storyboard,
@@ -442,11 +435,10 @@ class RenderJob:
                            envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s)
         prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt)
                    for scene in board.scenes]
-        if self.on_plan is not None:
-            self.on_plan([keyframe.time_s for keyframe in plan.keyframes])
+        self.events.plan([keyframe.time_s for keyframe in plan.keyframes])
         renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity, decoders, ladder=ladder)
         renderer.run(progress, cancelled, write,
-                     lambda index, time_s, rgb: self._hand_out(request, index, time_s, rgb))
+                     lambda index, time_s, rgb: self._hand_out(request, index, time_s, rgb), self.events.step)
         return {"frames": len(plan.frames), "output_frames": len(plan.frames), "keyframes": len(plan.keyframes),
                 "keyframe_times_s": [round(k.time_s, 4) for k in plan.keyframes], "seeds": [settings.seed],
                 "counter": renderer.counter}
@@ -461,8 +453,7 @@ class RenderJob:
             for path in self._thumbnails_for:
                 save_thumbnail(path, rgb)
             self._thumbnails_for = []
-        if self.on_image is not None:
-            self.on_image(index, time_s, rgb)
+        self.events.image(index, time_s, rgb)
 
     @staticmethod
     def _write_subtitles(request: RenderRequest, cues: list[Any]) -> list[tuple[Path, Path]]:

@@ -27,13 +27,13 @@ class JobWorker(QObject):
 
     progress = Signal("qint64", "qint64", str)  # done, total, message (64-bit: a download counts bytes)
     preview_ready = Signal(object)  # QImage of the latent being denoised
-    frame_ready = Signal(int, float, object)  # image index, time in the clip (s), QImage
-    plan_ready = Signal(list)  # start time (s) of each distinct image or keyframe, before rendering
     finished = Signal(object)  # the job's result
     failed = Signal(str)  # one sentence for a dialog
     cancelled = Signal()
 
-    def __init__(self, job: Job[Any], name: str = "job", preview_interval_s: float = 0.0) -> None:
+    def __init__(self, job: Job[Any], name: str = "job", preview_interval_s: float | None = 0.0) -> None:
+        """`preview_interval_s`: the least time between two `preview_ready`; None: no previews (a render's
+        come with its typed events, see render_signals.py)."""
         super().__init__()
         self.job = job
         self.name = name
@@ -73,19 +73,11 @@ class JobWorker(QObject):
     def report(self, done: int, total: int, message: str, preview: np.ndarray | None = None) -> None:
         """The job's progress callback."""
         self.progress.emit(int(done), int(total), message)
-        if preview is not None:
+        if preview is not None and self.preview_interval_s is not None:
             now = time.monotonic()
             if now - self._last_preview >= self.preview_interval_s:
                 self._last_preview = now
                 self.preview_ready.emit(rgb_to_qimage(preview))
-
-    def image_sink(self, index: int, time_s: float, rgb: np.ndarray) -> None:
-        """For jobs that hand out finished images (the render job's `on_image`)."""
-        self.frame_ready.emit(index, float(time_s), rgb_to_qimage(rgb))
-
-    def plan_sink(self, times_s: list[float]) -> None:
-        """For jobs that say up front where their images will show (the render job's `on_plan`)."""
-        self.plan_ready.emit([float(t) for t in times_s])
 
     @Slot()
     def _run(self) -> None:

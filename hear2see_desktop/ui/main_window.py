@@ -8,7 +8,6 @@ worker and reports through signals, so the UI thread never waits.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -44,6 +43,7 @@ from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import PreviewView
 from hear2see_desktop.ui.prompt_panel import PromptPanel
 from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+from hear2see_desktop.ui.render_signals import RenderSignals
 from hear2see_desktop.ui.save_guard import AskFn, SaveGuard
 from hear2see_desktop.ui.scene_strip import SceneStrip
 from hear2see_desktop.ui.settings_store import Key, SettingsStore
@@ -69,7 +69,6 @@ SCENE_REBUILD_DELAY_MS = 500
 AUTOSAVE_DELAY_MS = 5000
 """Autosave this long after the last change, so typing a prompt does not write on every key."""
 RECOVER_QUESTION = "Recover the work from the last session?"
-_RENDER_ITEM = re.compile(r"(?:Image|Keyframe) (\d+)/")
 
 
 def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
@@ -120,7 +119,8 @@ class MainWindow(QMainWindow):
         self._render_started = 0.0
         self._render_first_step: tuple[float, int] | None = None
         self._render_image_times: list[float] = []
-        self._render_current_image = 0
+        self._render_denoising = False  # the render has begun its first denoising step (the ETA starts)
+        self._render_signals: RenderSignals | None = None
         self._warm_worker: JobWorker | None = None
         self.models_dialog: ModelsDialog | None = None  # made the first time it is opened
         self.train_dialog: TrainDialog | None = None  # likewise
@@ -792,19 +792,18 @@ class MainWindow(QMainWindow):
         )
         duration = self.audio.duration_s if self.audio is not None else 0.0
         self._render_image_times = []  # the job says where its images go (`plan_ready`) before rendering
-        self._render_current_image = 0
+        self._render_denoising = False
         self.frame_pngs = {}
         self.frame_times = {}
         self.timeline.clear()
         self.timeline.set_duration(duration)
-        job = RenderJob(request)
-        worker = JobWorker(job, "render", preview_interval_s=0.0)
-        job.on_image = worker.image_sink
-        job.on_plan = worker.plan_sink
-        worker.plan_ready.connect(self._on_plan)
+        signals = RenderSignals()
+        signals.plan_ready.connect(self._on_plan)
+        signals.step_ready.connect(self._on_render_step)
+        signals.frame_ready.connect(self._on_frame)
+        self._render_signals = signals  # lives as long as the render's worker may emit through it
+        worker = JobWorker(RenderJob(request, signals.events()), "render", preview_interval_s=None)
         worker.progress.connect(self._on_render_progress)
-        worker.preview_ready.connect(self._on_preview)
-        worker.frame_ready.connect(self._on_frame)
         worker.finished.connect(self._on_render_finished)
         worker.cancelled.connect(self._on_render_cancelled)
         self._render_started = time.monotonic()
@@ -833,10 +832,7 @@ class MainWindow(QMainWindow):
 
     def _on_render_progress(self, done: int, total: int, message: str) -> None:
         self._on_progress(done, total, message)
-        item = _RENDER_ITEM.match(message)
-        if item is not None:
-            self._render_current_image = int(item.group(1)) - 1
-        if not message.startswith(("Image", "Keyframe", "In-between")):
+        if not self._render_denoising:  # the time to load and read is no measure of what is left
             return
         now = time.monotonic()
         if self._render_first_step is None:
@@ -847,12 +843,11 @@ class MainWindow(QMainWindow):
             eta = (now - start) / (done - start_done) * (total - done)
             self.eta_label.setText(f"About {format_eta(eta)} left · {now - self._render_started:.0f} s so far")
 
-    def _current_image(self) -> int:
-        """The image or keyframe being denoised, from the job's progress message."""
-        return max(0, self._render_current_image)
-
-    def _on_preview(self, image: Any) -> None:
-        index = self._current_image()
+    def _on_render_step(self, index: int | None, image: Any) -> None:
+        """A denoising step of image or keyframe `index` (None: of in-betweens), with its preview or None."""
+        self._render_denoising = True
+        if index is None or image is None:
+            return
         times = self._render_image_times
         time_s = times[index] if index < len(times) else (times[-1] if times else 0.0)
         self.preview.show_image(image, f"Image {index + 1}, denoising…")

@@ -11,6 +11,7 @@ import pytest
 from hear2see_desktop.core.errors import BadInputError, CancelledError, ModelMissingError
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.render import pipeline_cache
+from hear2see_desktop.core.render.events import DenoiseStep, RenderEvents
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, replay_request
 from hear2see_desktop.core.runlog import read_log
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
@@ -45,7 +46,9 @@ def test_narration_becomes_an_mp4_that_lasts_as_long_as_the_speech(
             previews.append(preview)
 
     request = RenderRequest(narration_wav, out, tiny_settings(tiny_models[0]), runs_log=tmp_path / "runs.jsonl")
-    result = RenderJob(request).run(progress, never_cancelled)
+    steps: list[DenoiseStep] = []
+    plans: list[list[float]] = []
+    result = RenderJob(request, RenderEvents(plan=plans.append, step=steps.append)).run(progress, never_cancelled)
 
     info = probe_video(out)
     record = result.record
@@ -61,6 +64,10 @@ def test_narration_becomes_an_mp4_that_lasts_as_long_as_the_speech(
     # One preview per denoising step, each an RGB image of the latent size.
     assert len(previews) == record["frames"] * 2
     assert previews[0].ndim == 3 and previews[0].shape[2] == 3 and previews[0].dtype == np.uint8
+    # The same steps as typed events: which image each belongs to, its step, and the same preview.
+    assert [(s.image, s.step, s.steps) for s in steps] == [(i, k, 2) for i in range(record["frames"]) for k in (1, 2)]
+    assert all(np.array_equal(s.preview, p) for s, p in zip(steps, previews, strict=True))
+    assert len(plans) == 1 and len(plans[0]) == record["frames"] and plans[0][0] == 0.0
     assert record["seeds"] == [7 + i for i in range(record["frames"])]
     assert record["unet_evaluations"] == record["frames"] * 2 * 2  # steps x CFG pair
     assert set(record["timings_s"]) >= {"audio_s", "asr_s", "prompt_s", "model_load_s", "render_s", "total_s"}
@@ -74,7 +81,7 @@ def test_frames_flag_holds_few_images_evenly_across_the_clip(
     request = RenderRequest(narration_wav, out, tiny_settings(tiny_models[0], frames=2), transcript=FOX,
                             runs_log=tmp_path / "runs.jsonl", frames_dir=tmp_path / "pngs")
     shown: list[tuple[int, float]] = []
-    record = RenderJob(request, on_image=lambda i, t, rgb: shown.append((i, t))).run(
+    record = RenderJob(request, RenderEvents(image=lambda i, t, rgb: shown.append((i, t)))).run(
         no_progress, never_cancelled).record
     frames = decoded(out)
     assert record["frames"] == 2 and len(frames) == record["output_frames"] > 2

@@ -12,6 +12,7 @@ from hear2see_desktop.core.audio import load_audio
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.frame_timing import frame_count
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
+from hear2see_desktop.core.render.events import DenoiseStep, RenderEvents
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, replay_request
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import Scene, Storyboard
@@ -53,7 +54,7 @@ def render(narration: Path, out: Path, settings: RenderSettings, images: dict | 
             images[index] = rgb
 
     job = RenderJob(RenderRequest(narration, out, settings, transcript=FOX, runs_log=out.parent / "runs.jsonl",
-                                  **request), on_image=keep)
+                                  **request), RenderEvents(image=keep))
     return job.run(no_progress, never_cancelled).record
 
 
@@ -65,10 +66,11 @@ def frames_of(path: Path) -> list[np.ndarray]:
 def test_each_mode_covers_the_narration_at_the_output_rate(tiny_models: tuple[Path, Path, Path],
                                                            narration_wav: Path, tmp_path: Path, mode: str) -> None:
     keyframes_seen: list[tuple[int, float]] = []
+    steps: list[DenoiseStep] = []
     out = tmp_path / f"{mode}.mp4"
+    events = RenderEvents(step=steps.append, image=lambda index, time_s, rgb: keyframes_seen.append((index, time_s)))
     job = RenderJob(RenderRequest(narration_wav, out, tiny_settings(tiny_models[0], mode=mode), transcript=FOX,
-                                  runs_log=tmp_path / "runs.jsonl"),
-                    on_image=lambda index, time_s, rgb: keyframes_seen.append((index, time_s)))
+                                  runs_log=tmp_path / "runs.jsonl"), events)
     record = job.run(no_progress, never_cancelled).record
     duration = load_audio(narration_wav).duration_s
     info = probe_video(out)
@@ -77,6 +79,14 @@ def test_each_mode_covers_the_narration_at_the_output_rate(tiny_models: tuple[Pa
     assert record["mode"] == mode and record["storyboard"]["scenes"]
     assert record["keyframes"] == len(keyframes_seen) >= 2
     assert [i for i, _ in keyframes_seen] == list(range(record["keyframes"]))
+    # Each keyframe's 4 steps come as typed events with its index and a preview; in-betweens' steps (smooth
+    # only) with neither.
+    keyframe_steps = [(s.image, s.step) for s in steps if s.image is not None]
+    assert keyframe_steps == [(k, step) for k in range(record["keyframes"]) for step in range(1, 5)]
+    assert all(s.preview is not None for s in steps if s.image is not None)
+    inbetween_steps = [s for s in steps if s.image is None]
+    assert all(s.preview is None for s in inbetween_steps)
+    assert (len(inbetween_steps) > 0) == (mode == "smooth")
     # Keyframes are the only full renders; smooth adds partial in-betweens, fast adds none.
     keyframe_evals = record["keyframes"] * 4 * 2  # steps x CFG batch
     if mode == "fast":

@@ -17,6 +17,7 @@ import numpy as np
 
 from hear2see_desktop.core.errors import CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
+from hear2see_desktop.core.render.events import DenoiseStep, StepFn
 from hear2see_desktop.core.render.frame_cache import FrameCache
 from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline, text_condition
@@ -65,6 +66,7 @@ def render_images(
     keys: Sequence[str] | None = None,
     decoders: Decoders | None = None,
     ladder: MemoryLadder | None = None,
+    on_step: StepFn | None = None,
 ) -> UNetCounter:
     """Render one image per seed; hand each finished RGB uint8 image to `on_image` in order.
 
@@ -72,6 +74,7 @@ def render_images(
     `keys[i]`, a cached image i is reused and a new one is stored. `decoders` make the step previews
     and the finished pictures (default: built here, as `Decoders(pipe)`). Each image's denoise and decode run
     on `ladder` (default: a fresh one), which retries them leaner after running out of memory.
+    `on_step` hears each denoising step as a `DenoiseStep` (which image, which step, its preview).
     """
     from hear2see_desktop.core.render.taesd import Decoders
 
@@ -101,6 +104,8 @@ def render_images(
             def on_step_end(_pipe: object, step: int, _timestep: object, tensors: dict, index: int = index) -> dict:
                 latents = tensors["latents"]
                 preview = decoders.preview(latents)
+                if on_step is not None:
+                    on_step(DenoiseStep(index, step + 1, steps, preview))
                 progress(index * steps + step + 1, total, f"Image {index + 1}/{len(seeds)}, step {step + 1}/{steps}",
                          preview)
                 if cancelled():

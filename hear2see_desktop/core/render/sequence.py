@@ -44,6 +44,7 @@ from hear2see_desktop.core.render.denoise import (
     seeded_noise,
     steps_for_strength,
 )
+from hear2see_desktop.core.render.events import DenoiseStep, StepFn
 from hear2see_desktop.core.render.frame_cache import FrameCache, cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
 from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
@@ -196,11 +197,15 @@ class SequenceRenderer:
         self._conditions: dict[ScenePrompt, TextCondition] = {}
         self._base_noise = seeded_noise(settings.seed, latent_shape(loaded.pipe, settings.width, settings.height))
         self._done = 0
+        self._on_step: StepFn | None = None
         self._total = max(1, planned_unet_work(plan, settings, self.scene_prompts)[0])
 
     # --- public --------------------------------------------------------------------------------
-    def run(self, progress: ProgressFn, cancelled: CancelledFn, on_frame: FrameFn, on_keyframe: KeyframeFn) -> None:
-        """Render every planned frame in order; keyframes go to `on_keyframe` as soon as they exist."""
+    def run(self, progress: ProgressFn, cancelled: CancelledFn, on_frame: FrameFn, on_keyframe: KeyframeFn,
+            on_step: StepFn | None = None) -> None:
+        """Render every planned frame in order; keyframes go to `on_keyframe` as soon as they exist, each
+        denoising step to `on_step` (a keyframe's with its index and preview, in-betweens' with neither)."""
+        self._on_step = on_step
         hook = self.loaded.pipe.unet.register_forward_pre_hook(self.counter, with_kwargs=True)
         try:
             keys = self.plan.keyframes
@@ -246,6 +251,8 @@ class SequenceRenderer:
         else:
             def on_step(step: int, count: int, current: Any) -> None:
                 preview = self.decoders.preview(current)
+                if self._on_step is not None:
+                    self._on_step(DenoiseStep(keyframe.index, step, count, preview))
                 self._report(step, progress, f"{label}, step {step}/{count}", preview)
 
             def denoise_keyframe() -> Any:
@@ -344,6 +351,8 @@ class SequenceRenderer:
                  else f"In-betweens {ts[0]:.2f}-{ts[-1]:.2f} ({len(chunk)} at once)")
 
         def on_step(step: int, count: int, current: Any) -> None:
+            if self._on_step is not None:
+                self._on_step(DenoiseStep(None, step, count, None))
             self._report(step * len(chunk), progress, f"{label}, step {step}/{count}", None)
 
         latents = denoise(self.loaded.pipe, s.scheduler, chunk[0].schedule, s.cfg, condition, noise, start=start,
