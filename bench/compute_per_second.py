@@ -79,13 +79,13 @@ def render_once(spec: dict[str, Any]) -> dict[str, Any]:
     with Timer() as wall:
         result = RenderJob(request).run(no_progress, never_cancelled)
     record = result.record
-    samples, calls = record["unet_evaluations"], record["unet_calls"]
+    samples, calls = record.unet_evaluations, record.unet_calls
     return {
         "mode": mode, "size": spec["size"], "steps": spec["steps"], "fps": settings.fps,
-        "duration_s": record["audio"]["duration_s"], "output_frames": record.get("output_frames"),
+        "duration_s": record.audio.duration_s, "output_frames": record.output_frames,
         "unet_samples": samples, "unet_calls": calls,
         "cfg_calls": samples - calls, "plain_calls": 2 * calls - samples,  # every call is of 1 or 2 samples
-        "vae_decodes": decoded["images"], "render_s": record["timings_s"]["render_s"], "wall_s": wall.elapsed_s,
+        "vae_decodes": decoded["images"], "render_s": record.timings_s["render_s"], "wall_s": wall.elapsed_s,
     }
 
 

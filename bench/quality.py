@@ -180,7 +180,7 @@ def _mean(values: list[float | None]) -> float | None:
 
 def summarise(row: Mode, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """A mode's measures over the narrations: quality means weighted by frames, cost per second of video."""
-    seconds = sum(run["record"]["audio"]["duration_s"] for run in runs)
+    seconds = sum(run["record"].audio.duration_s for run in runs)
     frames = [run["quality"]["frames"] for run in runs]
 
     def weighted(key: str) -> float | None:
@@ -200,7 +200,7 @@ def summarise(row: Mode, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "consecutive_clip": weighted("consecutive_similarity"),
         "av_align": _mean([run["quality"]["av_align"]["score"] for run in runs]),
         "av_align_one_to_one": _mean([run["quality"]["av_align"]["one_to_one"]["score"] for run in runs]),
-        "unet_per_s": sum(run["record"]["unet_evaluations"] for run in runs) / seconds,
+        "unet_per_s": sum(run["record"].unet_evaluations for run in runs) / seconds,
         "vae_decodes_per_s": sum(run["vae_decodes"] for run in runs) / seconds,
         "wall_per_s": sum(run["wall_s"] for run in runs) / seconds,
         "video_s": seconds,
@@ -275,9 +275,9 @@ def main(argv: list[str] | None = None) -> int:
             summary = summarise(row, runs)
             summary["per_seed"] = per_seed
             summary["runs"] = [{"seed": run["seed"],
-                                "scenes": [s["prompt"] for s in run["record"]["storyboard"]["scenes"]],
+                                "scenes": [s.prompt for s in run["record"].storyboard.scenes],
                                 "quality": run["quality"], "wall_s": run["wall_s"], "vae_decodes": run["vae_decodes"],
-                                "unet_evaluations": run["record"]["unet_evaluations"]} for run in runs]
+                                "unet_evaluations": run["record"].unet_evaluations} for run in runs]
             results["modes"].append(summary)
 
     from hear2see_desktop.core.settings import RenderSettings

@@ -327,6 +327,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from hear2see_desktop.cli_progress import TerminalProgress
     from hear2see_desktop.core import paths
     from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
+    from hear2see_desktop.core.run_record import RunRecord
     from hear2see_desktop.core.runlog import find_record
 
     out_path = Path(args.output).expanduser()
@@ -335,7 +336,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.replay:
         if args.audio:
             raise BadInputError("--replay renders the logged narration: leave out AUDIO.")
-        request = replay_request(find_record(runs_log, args.replay), out_path, runs_log)
+        request = replay_request(RunRecord.from_dict(find_record(runs_log, args.replay)), out_path, runs_log)
     else:
         if not args.audio:
             raise BadInputError("No narration given: pass an AUDIO file, or --replay RUN_ID.")

@@ -15,7 +15,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +26,13 @@ from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2See
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.render.events import NO_EVENTS, RenderEvents
-from hear2see_desktop.core.settings import RenderSettings, frame_seeds, from_logged_run
+from hear2see_desktop.core.run_record import AudioUsed, DeviceUsed, LoraUsed, ModelUsed, OutputMade, RunRecord
+from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.render.frame_cache import FrameCache
-    from hear2see_desktop.core.render.frames import ScenePrompt
+    from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
     from hear2see_desktop.core.render.memory_ladder import MemoryLadder
     from hear2see_desktop.core.render.model_source import ModelSource
     from hear2see_desktop.core.storyboard.board import Storyboard
@@ -73,7 +74,19 @@ class RenderResult:
 
     out_path: Path
     run_id: str
-    record: dict[str, Any] = field(default_factory=dict)
+    record: RunRecord
+
+
+@dataclass
+class _Made:
+    """What a mode's renderer made: the record's counts, seeds and keyframes, and its UNet work."""
+
+    frames: int
+    output_frames: int
+    seeds: list[int]
+    counter: UNetCounter
+    keyframes: int | None = None
+    keyframe_times_s: list[float] | None = None
 
 
 def save_png(rgb: Any, path: Path) -> None:
@@ -302,11 +315,11 @@ class RenderJob:
                     writer.write_frame(rgb)
 
                 if settings.mode == "classic":
-                    details = self._render_classic(request, settings, board, audio, loaded, decoders, ladder, cache,
+                    made = self._render_classic(request, settings, board, audio, loaded, decoders, ladder, cache,
                                                    identity, write, progress, cancelled)
                 else:
                     assert board is not None
-                    details = self._render_sequence(request, settings, board, audio, loaded, decoders, ladder,
+                    made = self._render_sequence(request, settings, board, audio, loaded, decoders, ladder,
                                                     cache, identity, write, progress, cancelled)
                 progress(1, 1, "Finishing the video", None)
                 temps = self._write_subtitles(request, cues)
@@ -321,70 +334,40 @@ class RenderJob:
         cache.prune()
         timings["render_s"] = time.perf_counter() - stage
         model_sha = weights_sha256(source.path)  # cached by path, size and mtime after the first time
-        lora_records = [
-            {"path": str(Path(lo.path).expanduser().resolve()), "weight": lo.weight,
-             "sha256": cached_sha256(Path(lo.path).expanduser())}
-            for lo in settings.loras
-        ]
+        lora_records = [LoraUsed(str(Path(lo.path).expanduser().resolve()), lo.weight,
+                                 cached_sha256(Path(lo.path).expanduser())) for lo in settings.loras]
         timings["total_s"] = time.perf_counter() - started
-        counter = details.pop("counter")
 
-        run_id = new_run_id()
-        record: dict[str, Any] = {
-            "id": run_id,
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "app_version": __version__,
-            "replay_of": request.replay_of,
-            "audio": {
-                "path": str(request.audio_path.resolve()),
-                "sha256": audio_sha,
-                "duration_s": round(audio.duration_s, 4),
-            },
-            "transcript": transcript.to_dict(),
-            "prompt": settings.prompt,
-            "negative_prompt": settings.negative_prompt,
-            "style": settings.style,
-            "model": {
-                "requested": settings.model,
-                "kind": source.kind,
-                "path": str(source.path),
-                "config": str(source.config_dir) if source.config_dir else None,
-                "sha256": model_sha,
-            },
-            "loras": lora_records,
-            "mode": settings.mode,
-            "decoder": settings.decoder,
-            "preview_decoder": decoders.preview_kind,
-            "scheduler": settings.scheduler,
-            "steps": settings.steps,
-            "cfg": settings.cfg,
-            **details,
-            "fps": settings.fps,
-            "size": [settings.width, settings.height],
-            "device": {"requested": settings.device, "used": device.device, "dtype": device.dtype_name},
-            "versions": {
-                "torch": torch.__version__,
-                "diffusers": diffusers.__version__,
-                "python": platform.python_version(),
-            },
-            "memory_fallbacks": list(ladder.steps),
-            "unet_evaluations": counter.samples,
-            "unet_calls": counter.calls,
-            "frame_cache": {"hits": cache.hits, "misses": cache.misses},
-            "timings_s": {k: round(v, 4) for k, v in timings.items()},
-            "settings": settings.to_dict(),
-            "storyboard": board.to_dict() if board is not None else None,
-            "output": {"path": str(request.out_path.resolve()), "sha256": sha256_file(request.out_path)},
-            "subtitles": [str(p.resolve()) for p in (request.srt_path, request.vtt_path) if p is not None],
-        }
-        append_record(request.runs_log or paths.runs_log_path(), record)
-        return RenderResult(request.out_path, run_id, record)
+        record = RunRecord(
+            id=new_run_id(), time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            app_version=__version__, replay_of=request.replay_of,
+            audio=AudioUsed(str(request.audio_path.resolve()), audio_sha, round(audio.duration_s, 4)),
+            transcript=transcript, prompt=settings.prompt, negative_prompt=settings.negative_prompt,
+            style=settings.style,
+            model=ModelUsed(settings.model, source.kind, str(source.path),
+                            str(source.config_dir) if source.config_dir else None, model_sha),
+            loras=lora_records, mode=settings.mode, decoder=settings.decoder, preview_decoder=decoders.preview_kind,
+            scheduler=settings.scheduler, steps=settings.steps, cfg=settings.cfg,
+            frames=made.frames, output_frames=made.output_frames, seeds=made.seeds,
+            keyframes=made.keyframes, keyframe_times_s=made.keyframe_times_s,
+            fps=settings.fps, size=(settings.width, settings.height),
+            device=DeviceUsed(settings.device, device.device, device.dtype_name),
+            versions={"torch": torch.__version__, "diffusers": diffusers.__version__,
+                      "python": platform.python_version()},
+            memory_fallbacks=list(ladder.steps), unet_evaluations=made.counter.samples,
+            unet_calls=made.counter.calls, frame_cache={"hits": cache.hits, "misses": cache.misses},
+            timings_s={k: round(v, 4) for k, v in timings.items()}, settings=settings, storyboard=board,
+            output=OutputMade(str(request.out_path.resolve()), sha256_file(request.out_path)),
+            subtitles=[str(p.resolve()) for p in (request.srt_path, request.vtt_path) if p is not None],
+        )
+        append_record(request.runs_log or paths.runs_log_path(), record.to_dict())
+        return RenderResult(request.out_path, record.id, record)
 
     def _render_classic(self, request: RenderRequest, settings: RenderSettings, board: Storyboard | None,
                         audio: Any, loaded: Any, decoders: Any, ladder: MemoryLadder, cache: FrameCache,
                         identity: dict[str, Any],
                         write: Callable[[int, Any], None], progress: ProgressFn,
-                        cancelled: CancelledFn) -> dict[str, Any]:
+                        cancelled: CancelledFn) -> _Made:
         """The paper's mode: independent images with seed + i, each held for its share of the frames."""
         from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
         from hear2see_desktop.core.render.frame_cache import cache_key
@@ -412,13 +395,13 @@ class RenderJob:
 
         counter = render_images(loaded, settings, seeds, progress, cancelled, on_image, decoders=decoders,
                                 prompts=prompts, cache=cache, keys=keys, ladder=ladder, on_step=self.events.step)
-        return {"frames": n_images, "output_frames": len(schedule), "seeds": seeds, "counter": counter}
+        return _Made(n_images, len(schedule), seeds, counter)
 
     def _render_sequence(self, request: RenderRequest, settings: RenderSettings, board: Storyboard,
                          audio: Any, loaded: Any, decoders: Any, ladder: MemoryLadder, cache: FrameCache,
                          identity: dict[str, Any],
                          write: Callable[[int, Any], None], progress: ProgressFn,
-                         cancelled: CancelledFn) -> dict[str, Any]:
+                         cancelled: CancelledFn) -> _Made:
         """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
         from hear2see_desktop.core.frame_timing import frame_count
         from hear2see_desktop.core.motion.plan import plan_frames
@@ -439,9 +422,8 @@ class RenderJob:
         renderer = SequenceRenderer(loaded, settings, plan, prompts, cache, identity, decoders, ladder=ladder)
         renderer.run(progress, cancelled, write,
                      lambda index, time_s, rgb: self._hand_out(request, index, time_s, rgb), self.events.step)
-        return {"frames": len(plan.frames), "output_frames": len(plan.frames), "keyframes": len(plan.keyframes),
-                "keyframe_times_s": [round(k.time_s, 4) for k in plan.keyframes], "seeds": [settings.seed],
-                "counter": renderer.counter}
+        return _Made(len(plan.frames), len(plan.frames), [settings.seed], renderer.counter, len(plan.keyframes),
+                     [round(k.time_s, 4) for k in plan.keyframes])
 
     def _hand_out(self, request: RenderRequest, index: int, time_s: float, rgb: Any) -> None:
         """A finished distinct image or keyframe: keep it as PNG when asked, and tell the listener."""
@@ -497,30 +479,17 @@ def _discard(temps: list[tuple[Path, Path]]) -> None:
         temp.unlink(missing_ok=True)
 
 
-def replay_request(record: dict[str, Any], out_path: Path, runs_log: Path | None) -> RenderRequest:
-    """A request that renders a logged run again: same audio, transcript, prompt and settings."""
+def replay_request(record: RunRecord, out_path: Path, runs_log: Path | None) -> RenderRequest:
+    """A request that renders a logged run again: same audio, transcript, prompt, settings and storyboard."""
     from hear2see_desktop.core.hashing import sha256_file
 
-    try:
-        settings = from_logged_run(record["settings"])
-        audio_path = Path(record["audio"]["path"])
-        transcript = Transcript.from_dict(record["transcript"])
-        expected_sha = str(record["audio"]["sha256"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise BadInputError(f"The run {record.get('id')} is missing fields needed to replay it ({error}).") from error
+    audio_path = Path(record.audio.path)
     if not audio_path.is_file():
-        raise BadInputError(f"The narration of run {record.get('id')} is gone ({audio_path}): restore it to replay.")
-    if sha256_file(audio_path) != expected_sha:
-        raise BadInputError(
-            f"The narration {audio_path.name} changed since run {record.get('id')}: the replay would differ."
-        )
-    storyboard = None
-    if record.get("storyboard"):
-        from hear2see_desktop.core.storyboard.board import Storyboard
-
-        storyboard = Storyboard.from_dict(record["storyboard"])
-    return RenderRequest(audio_path=audio_path, out_path=out_path, settings=settings, runs_log=runs_log,
-                         transcript=transcript, replay_of=str(record.get("id")), storyboard=storyboard)
+        raise BadInputError(f"The narration of run {record.id} is gone ({audio_path}): restore it to replay.")
+    if sha256_file(audio_path) != record.audio.sha256:
+        raise BadInputError(f"The narration {audio_path.name} changed since run {record.id}: the replay would differ.")
+    return RenderRequest(audio_path=audio_path, out_path=out_path, settings=record.settings, runs_log=runs_log,
+                         transcript=record.transcript, replay_of=record.id, storyboard=record.storyboard)
 
 
 __all__ = ["RenderJob", "RenderRequest", "RenderResult", "replay_request", "check_output_path", "CancelledError"]

@@ -192,4 +192,4 @@ def test_a_cancelled_smooth_render_leaves_no_output_and_the_next_one_finishes(
 
     result = RenderJob(request).run(no_progress, never_cancelled)
     assert names(out_dir) == ["smooth.mp4", "smooth.srt"]
-    assert probe_video(out).frame_count == result.record["output_frames"]
+    assert probe_video(out).frame_count == result.record.output_frames

@@ -179,7 +179,7 @@ def test_a_render_killed_mid_frame_leaves_project_log_and_earlier_video_intact(
     request = RenderRequest(narration_wav, out, tiny_settings(tiny_models[0], frames=2), runs_log=runs_log,
                             transcript=FOX, use_cache=False)
     result = RenderJob(request).run(no_progress, never_cancelled)
-    assert probe_video(out).frame_count == result.record["output_frames"]
+    assert probe_video(out).frame_count == result.record.output_frames
     assert [r["id"] for r in read_log(runs_log).records][-1] == result.run_id
     assert len(read_log(runs_log).records) == 3
 

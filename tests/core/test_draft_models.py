@@ -62,14 +62,14 @@ def test_previews_are_latent_colours_without_taesd_and_true_size_with_it(
         tiny_models: tuple[Path, Path, Path], narration_wav: Path, tmp_path: Path, models_dir: Path) -> None:
     plain_previews: list[np.ndarray] = []
     plain = render(narration_wav, tmp_path / "plain.mp4", settings_for(tiny_models[0]), plain_previews)
-    assert plain["preview_decoder"] == "latent-colours" and plain["decoder"] == "vae"
+    assert plain.preview_decoder == "latent-colours" and plain.decoder == "vae"
     assert plain_previews and plain_previews[0].shape == (8, 8, 3)  # one pixel per latent
 
     install_tiny_taesd(models_dir)
     previews: list[np.ndarray] = []
     record = render(narration_wav, tmp_path / "taesd.mp4", settings_for(tiny_models[0], mode="smooth", fps=6),
                     previews)
-    assert record["preview_decoder"] == "taesd" and record["decoder"] == "vae"
+    assert record.preview_decoder == "taesd" and record.decoder == "vae"
     assert previews and all(p.shape == (64, 64, 3) and p.dtype == np.uint8 for p in previews)
 
 
@@ -88,7 +88,7 @@ def test_the_taesd_draft_decodes_frames_with_taesd(tiny_models: tuple[Path, Path
     vae = render(narration_wav, tmp_path / "vae.mp4", settings_for(tiny_models[0]), frames_dir=vae_dir)
     draft = render(narration_wav, tmp_path / "draft.mp4", settings_for(tiny_models[0], decoder="taesd"),
                    frames_dir=taesd_dir)
-    assert draft["decoder"] == "taesd" and draft["unet_evaluations"] == vae["unet_evaluations"]
+    assert draft.decoder == "taesd" and draft.unet_evaluations == vae.unet_evaluations
     assert probe_video(tmp_path / "draft.mp4").frame_count == probe_video(tmp_path / "vae.mp4").frame_count
     from PIL import Image
 
@@ -128,8 +128,8 @@ def test_the_lcm_draft_renders_four_unguided_steps_with_the_lcm_lora(
 
     assert not thumbnail_path(str(installed)).exists()
     record = render(narration_wav, tmp_path / "lcm.mp4", draft)
-    assert record["unet_evaluations"] == record["frames"] * 4  # one sample per step: no CFG
-    assert record["loras"][0]["path"] == str(installed)
+    assert record.unet_evaluations == record.frames * 4  # one sample per step: no CFG
+    assert record.loras[0].path == str(installed)
     # The first picture made with a model or LoRA becomes its thumbnail in the pickers.
     for used in (str(installed), str(tiny_models[0])):
         thumbnail = load_thumbnail(used)

@@ -192,8 +192,8 @@ def test_an_imported_checkpoint_is_copied_indexed_and_renders(tiny_models: tuple
     assert entry["kind"] == "checkpoint" and len(entry["sha256"]) == 64 and entry["config"] == str(config_dir)
     assert sorted(p.name for p in installed.parent.iterdir()) == [single_file.name]  # no .part left behind
     record = render(installed, narration_wav, tmp_path / "imported.mp4", config=entry["config"])
-    assert record["model"]["kind"] == "single_file"
-    assert len(list(read_frames(tmp_path / "imported.mp4"))) == record["output_frames"]
+    assert record.model.kind == "single_file"
+    assert len(list(read_frames(tmp_path / "imported.mp4"))) == record.output_frames
 
 
 def test_reimporting_the_same_file_is_a_no_op(tiny_models: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -288,7 +288,7 @@ def test_loras_in_kohya_and_diffusers_formats_import_and_change_the_picture(
     def picture(name: str | None) -> str:
         loras = [LoraSpec(str(installed[name]), 1.0)] if name else []
         record = render(model, narration_wav, tmp_path / f"{name}.mp4", config=str(config_dir), loras=loras)
-        return record["output"]["sha256"]
+        return record.output.sha256
 
     base = picture(None)
     shas = {name: picture(name) for name in installed}

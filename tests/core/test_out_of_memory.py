@@ -117,8 +117,8 @@ loaded.pipe.enable_attention_slicing("max")
 sliced = job_render(size, "sliced")
 loaded.pipe.unet.set_attn_processor(plain)
 whole = job_render(size, "whole")
-print(json.dumps({"base_mb": base, "capped": capped["memory_fallbacks"], "sliced": sliced["memory_fallbacks"],
-                  "whole": whole["memory_fallbacks"], "processors_after": sorted(processors_after)}))
+print(json.dumps({"base_mb": base, "capped": capped.memory_fallbacks, "sliced": sliced.memory_fallbacks,
+                  "whole": whole.memory_fallbacks, "processors_after": sorted(processors_after)}))
 """
 
 
@@ -334,7 +334,7 @@ def test_a_smooth_render_splits_its_inbetween_batches_and_records_it(
         return RenderJob(request).run(no_progress, never_cancelled).record
 
     alone = render("alone")
-    assert alone["memory_fallbacks"] == []
+    assert alone.memory_fallbacks == []
     monkeypatch.setattr(sequence, "CPU_BATCH", 4)
     batches: list[int] = []
 
@@ -349,9 +349,9 @@ def test_a_smooth_render_splits_its_inbetween_batches_and_records_it(
         split = render("split")
     finally:
         hook.remove()
-    assert any(size > 2 for size in batches) and split["memory_fallbacks"][0] == "inbetween_batch_2"
+    assert any(size > 2 for size in batches) and split.memory_fallbacks[0] == "inbetween_batch_2"
     pictures = sorted(p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*.png"))
-    assert len(pictures) > alone["keyframes"]
+    assert len(pictures) > alone.keyframes
     for name in pictures:  # every keyframe and in-between, as the frame cache holds them losslessly
         a = np.asarray(Image.open(tmp_path / "alone" / name), dtype=int)
         b = np.asarray(Image.open(tmp_path / "split" / name), dtype=int)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.render import pipeline_cache
 from hear2see_desktop.core.render.events import DenoiseStep, RenderEvents
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, replay_request
+from hear2see_desktop.core.run_record import RunRecord
 from hear2see_desktop.core.runlog import read_log
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
 from hear2see_desktop.core.transcript import Transcript, Word
@@ -54,24 +56,27 @@ def test_narration_becomes_an_mp4_that_lasts_as_long_as_the_speech(
     record = result.record
     assert info.codec == "h264" and info.pix_fmt == "yuv420p"
     assert info.has_audio
-    assert info.frame_count == record["output_frames"] == record["frames"]
-    assert abs(info.duration_s - record["audio"]["duration_s"]) <= 1 / 4 + 0.05
+    assert info.frame_count == record.output_frames == record.frames
+    assert abs(info.duration_s - record.audio.duration_s) <= 1 / 4 + 0.05
     # Real ASR ran (the embedded Whisper engine: no Vosk model in this HEAR2SEE_HOME).
-    assert record["transcript"]["engine"] == "whisper"
-    assert "fox" in record["transcript"]["text"].lower()
-    assert "fox" in record["prompt"]
-    assert record["negative_prompt"]
+    assert record.transcript.engine == "whisper"
+    assert "fox" in record.transcript.text.lower()
+    assert "fox" in record.prompt
+    assert record.negative_prompt
     # One preview per denoising step, each an RGB image of the latent size.
-    assert len(previews) == record["frames"] * 2
+    assert len(previews) == record.frames * 2
     assert previews[0].ndim == 3 and previews[0].shape[2] == 3 and previews[0].dtype == np.uint8
     # The same steps as typed events: which image each belongs to, its step, and the same preview.
-    assert [(s.image, s.step, s.steps) for s in steps] == [(i, k, 2) for i in range(record["frames"]) for k in (1, 2)]
+    assert [(s.image, s.step, s.steps) for s in steps] == [(i, k, 2) for i in range(record.frames) for k in (1, 2)]
     assert all(np.array_equal(s.preview, p) for s, p in zip(steps, previews, strict=True))
-    assert len(plans) == 1 and len(plans[0]) == record["frames"] and plans[0][0] == 0.0
-    assert record["seeds"] == [7 + i for i in range(record["frames"])]
-    assert record["unet_evaluations"] == record["frames"] * 2 * 2  # steps x CFG pair
-    assert set(record["timings_s"]) >= {"audio_s", "asr_s", "prompt_s", "model_load_s", "render_s", "total_s"}
-    assert read_log(tmp_path / "runs.jsonl").records[-1]["id"] == result.run_id
+    assert len(plans) == 1 and len(plans[0]) == record.frames and plans[0][0] == 0.0
+    assert record.seeds == [7 + i for i in range(record.frames)]
+    assert record.unet_evaluations == record.frames * 2 * 2  # steps x CFG pair
+    assert set(record.timings_s) >= {"audio_s", "asr_s", "prompt_s", "model_load_s", "render_s", "total_s"}
+    # The log's line is the record's JSON, and reads back as the same typed record.
+    logged = read_log(tmp_path / "runs.jsonl").records[-1]
+    assert logged["id"] == result.run_id and logged == json.loads(json.dumps(record.to_dict()))
+    assert RunRecord.from_dict(logged) == record
 
 
 def test_frames_flag_holds_few_images_evenly_across_the_clip(
@@ -84,9 +89,9 @@ def test_frames_flag_holds_few_images_evenly_across_the_clip(
     record = RenderJob(request, RenderEvents(image=lambda i, t, rgb: shown.append((i, t)))).run(
         no_progress, never_cancelled).record
     frames = decoded(out)
-    assert record["frames"] == 2 and len(frames) == record["output_frames"] > 2
+    assert record.frames == 2 and len(frames) == record.output_frames > 2
     # Each distinct image is handed out with the time it first shows, and kept as a PNG.
-    assert shown == [(0, 0.0), (1, (record["output_frames"] // 2) / 4)]
+    assert shown == [(0, 0.0), (1, (record.output_frames // 2) / 4)]
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == ["frame_0001.png", "frame_0002.png"]
     half = len(frames) // 2
     # Within a held image the encoded frames barely differ; across the cut they change a lot.
@@ -106,8 +111,8 @@ def test_single_file_checkpoint_renders_the_same_frames_as_the_folder(
         request = RenderRequest(narration_wav, tmp_path / name, settings, transcript=FOX,
                                 runs_log=tmp_path / "runs.jsonl")
         outputs.append(RenderJob(request).run(no_progress, never_cancelled).record)
-    assert outputs[1]["model"]["kind"] == "single_file"
-    assert outputs[0]["output"]["sha256"] == outputs[1]["output"]["sha256"]
+    assert outputs[1].model.kind == "single_file"
+    assert outputs[0].output.sha256 == outputs[1].output.sha256
 
 
 def test_replay_renders_identical_frames(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
@@ -118,9 +123,9 @@ def test_replay_renders_identical_frames(tiny_models: tuple[Path, Path, Path], n
     request = replay_request(first.record, tmp_path / "b.mp4", log)
     request.use_cache = False  # render every image again: the replay itself must be exact
     again = RenderJob(request).run(no_progress, never_cancelled)
-    assert again.record["unet_evaluations"] == first.record["unet_evaluations"]
-    assert again.record["replay_of"] == first.run_id
-    assert again.record["settings"] == first.record["settings"]
+    assert again.record.unet_evaluations == first.record.unet_evaluations
+    assert again.record.replay_of == first.run_id
+    assert again.record.settings == first.record.settings
     pairs = zip(decoded(tmp_path / "a.mp4"), decoded(tmp_path / "b.mp4"), strict=True)
     assert all(np.array_equal(a, b) for a, b in pairs)
 
@@ -167,9 +172,9 @@ def test_a_lora_changes_the_picture_and_its_weight_matters(tiny_models: tuple[Pa
         record = RenderJob(RenderRequest(narration_wav, tmp_path / f"{len(shas)}.mp4", settings, transcript=FOX,
                                          runs_log=tmp_path / "r.jsonl", use_cache=False)
                            ).run(no_progress, never_cancelled).record
-        shas.append(record["output"]["sha256"])
+        shas.append(record.output.sha256)
         if weight is not None:
-            assert record["loras"][0]["weight"] == weight and len(record["loras"][0]["sha256"]) == 64
+            assert record.loras[0].weight == weight and len(record.loras[0].sha256) == 64
     base, strong, weak, base_again = shas
     assert len({base, strong, weak}) == 3
     assert base_again == base  # unloading the LoRA restores the base model exactly
@@ -183,7 +188,7 @@ def test_silence_needs_a_prompt(tiny_models: tuple[Path, Path, Path], silence_wa
     settings = tiny_settings(tiny_models[0], frames=1, prompt="a lighthouse in a storm")
     record = RenderJob(RenderRequest(silence_wav, tmp_path / "s.mp4", settings,
                                      runs_log=tmp_path / "r.jsonl")).run(no_progress, never_cancelled).record
-    assert record["prompt"] == "a lighthouse in a storm"
+    assert record.prompt == "a lighthouse in a storm"
     assert probe_video(tmp_path / "s.mp4").frame_count == 80
 
 
@@ -202,4 +207,4 @@ def test_every_scheduler_renders(tiny_models: tuple[Path, Path, Path], narration
     settings = tiny_settings(tiny_models[0], frames=1, scheduler=scheduler)
     record = RenderJob(RenderRequest(narration_wav, tmp_path / "x.mp4", settings, transcript=FOX,
                                      runs_log=tmp_path / "r.jsonl")).run(no_progress, never_cancelled).record
-    assert record["scheduler"] == scheduler
+    assert record.scheduler == scheduler

@@ -74,25 +74,25 @@ def test_each_mode_covers_the_narration_at_the_output_rate(tiny_models: tuple[Pa
     record = job.run(no_progress, never_cancelled).record
     duration = load_audio(narration_wav).duration_s
     info = probe_video(out)
-    assert info.frame_count == frame_count(duration, 12) == record["output_frames"]
+    assert info.frame_count == frame_count(duration, 12) == record.output_frames
     assert info.has_audio and info.codec == "h264"
-    assert record["mode"] == mode and record["storyboard"]["scenes"]
-    assert record["keyframes"] == len(keyframes_seen) >= 2
-    assert [i for i, _ in keyframes_seen] == list(range(record["keyframes"]))
+    assert record.mode == mode and record.storyboard.scenes
+    assert record.keyframes == len(keyframes_seen) >= 2
+    assert [i for i, _ in keyframes_seen] == list(range(record.keyframes))
     # Each keyframe's 4 steps come as typed events with its index and a preview; in-betweens' steps (smooth
     # only) with neither.
     keyframe_steps = [(s.image, s.step) for s in steps if s.image is not None]
-    assert keyframe_steps == [(k, step) for k in range(record["keyframes"]) for step in range(1, 5)]
+    assert keyframe_steps == [(k, step) for k in range(record.keyframes) for step in range(1, 5)]
     assert all(s.preview is not None for s in steps if s.image is not None)
     inbetween_steps = [s for s in steps if s.image is None]
     assert all(s.preview is None for s in inbetween_steps)
     assert (len(inbetween_steps) > 0) == (mode == "smooth")
     # Keyframes are the only full renders; smooth adds partial in-betweens, fast adds none.
-    keyframe_evals = record["keyframes"] * 4 * 2  # steps x CFG batch
+    keyframe_evals = record.keyframes * 4 * 2  # steps x CFG batch
     if mode == "fast":
-        assert record["unet_evaluations"] == keyframe_evals
+        assert record.unet_evaluations == keyframe_evals
     else:
-        assert keyframe_evals < record["unet_evaluations"] < record["output_frames"] * 4 * 2
+        assert keyframe_evals < record.unet_evaluations < record.output_frames * 4 * 2
 
 
 def test_smooth_and_fast_need_fewer_unet_evaluations_per_second_than_classic(
@@ -102,7 +102,7 @@ def test_smooth_and_fast_need_fewer_unet_evaluations_per_second_than_classic(
     smooth = render(narration_wav, tmp_path / "s.mp4", tiny_settings(tiny_models[0], steps=8, keyframe_interval_s=3))
     fast = render(narration_wav, tmp_path / "f.mp4", tiny_settings(tiny_models[0], mode="fast", steps=8,
                                                                    keyframe_interval_s=3))
-    assert fast["unet_evaluations"] < smooth["unet_evaluations"] < classic["unet_evaluations"]
+    assert fast.unet_evaluations < smooth.unet_evaluations < classic.unet_evaluations
 
 
 def test_a_rerun_takes_every_frame_from_the_cache(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
@@ -110,12 +110,12 @@ def test_a_rerun_takes_every_frame_from_the_cache(tiny_models: tuple[Path, Path,
     settings = tiny_settings(tiny_models[0])
     first = render(narration_wav, tmp_path / "a.mp4", settings)
     again = render(narration_wav, tmp_path / "b.mp4", settings)
-    assert first["unet_evaluations"] > 0 and again["unet_evaluations"] == 0
-    assert again["frame_cache"]["hits"] > 0
+    assert first.unet_evaluations > 0 and again.unet_evaluations == 0
+    assert again.frame_cache["hits"] > 0
     pairs = zip(frames_of(tmp_path / "a.mp4"), frames_of(tmp_path / "b.mp4"), strict=True)
     assert all(np.array_equal(a, b) for a, b in pairs)
     fresh = render(narration_wav, tmp_path / "c.mp4", settings, use_cache=False)
-    assert fresh["unet_evaluations"] == first["unet_evaluations"]
+    assert fresh.unet_evaluations == first.unet_evaluations
 
 
 def test_a_cancelled_render_continues_where_it_stopped(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
@@ -134,9 +134,9 @@ def test_a_cancelled_render_continues_where_it_stopped(tiny_models: tuple[Path, 
     assert not out.exists()
     resumed = render(narration_wav, out, settings)
     # Three images (2 steps each) were finished before the cancel; only the rest are rendered now.
-    assert resumed["frame_cache"]["hits"] == 3
-    assert resumed["unet_evaluations"] == full["unet_evaluations"] - 3 * 2 * 2
-    assert probe_video(out).frame_count == full["output_frames"]
+    assert resumed.frame_cache["hits"] == 3
+    assert resumed.unet_evaluations == full.unet_evaluations - 3 * 2 * 2
+    assert probe_video(out).frame_count == full.output_frames
 
 
 def test_editing_one_scene_rerenders_only_its_frames(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
@@ -153,20 +153,20 @@ def test_editing_one_scene_rerenders_only_its_frames(tiny_models: tuple[Path, Pa
     first = render(narration_wav, tmp_path / "a.mp4", settings, before, storyboard=board)
     edited = board.with_scene_prompt(1, "a lighthouse in a storm")
     second = render(narration_wav, tmp_path / "b.mp4", settings, after, storyboard=edited)
-    assert second["storyboard"]["scenes"][1]["prompt"] == "a lighthouse in a storm"
-    assert 0 < second["unet_evaluations"] < first["unet_evaluations"]
+    assert second.storyboard.scenes[1].prompt == "a lighthouse in a storm"
+    assert 0 < second.unet_evaluations < first.unet_evaluations
 
     # Exactly the keyframes of scene 1 and the transitions that touch them are rendered again.
     plan = plan_frames([(s.start_s, s.end_s) for s in board.scenes], duration, 12, keyframe_interval_s=1.0,
                        transition_s=settings.transition_s)
-    prompts = [ScenePrompt(s.prompt, s.negative_prompt or first["negative_prompt"]) for s in edited.scenes]
+    prompts = [ScenePrompt(s.prompt, s.negative_prompt or first.negative_prompt) for s in edited.scenes]
     touched = {k.index for k in plan.keyframes if k.scene == 1}
     full = planned_unet_work(plan, settings, prompts)[1]
     untouched_keyframes = [k for k in plan.keyframes if k.index not in touched]
     kept = len(untouched_keyframes) * settings.steps * 2 + sum(
         _inbetween_samples(plan, settings, prompts, a) for a in range(len(plan.keyframes) - 1)
         if a not in touched and a + 1 not in touched)
-    assert second["unet_evaluations"] == full - kept
+    assert second.unet_evaluations == full - kept
     assert all(np.array_equal(before[k.index], after[k.index]) for k in untouched_keyframes)
     assert not any(np.array_equal(before[i], after[i]) for i in touched)
 
@@ -189,12 +189,12 @@ def test_pictures_hold_and_only_transitions_cost_in_betweens(tiny_models: tuple[
     dissolve = render(narration_wav, tmp_path / "dissolve.mp4", settings, use_cache=False, storyboard=board)
     morph = render(narration_wav, tmp_path / "morph.mp4", replace(settings, transition_s=None), use_cache=False,
                    storyboard=board)
-    assert cut["keyframes"] == dissolve["keyframes"] == 3
-    assert cut["unet_evaluations"] == cut["keyframes"] * settings.steps * 2, "a cut renders keyframes only"
-    assert cut["unet_evaluations"] < dissolve["unet_evaluations"] < morph["unet_evaluations"]
-    assert morph["keyframes"] == dissolve["keyframes"] + 1, "morphing moves towards a keyframe on the last frame"
+    assert cut.keyframes == dissolve.keyframes == 3
+    assert cut.unet_evaluations == cut.keyframes * settings.steps * 2, "a cut renders keyframes only"
+    assert cut.unet_evaluations < dissolve.unet_evaluations < morph.unet_evaluations
+    assert morph.keyframes == dissolve.keyframes + 1, "morphing moves towards a keyframe on the last frame"
     frames = [f.astype(np.int16) for f in frames_of(tmp_path / "cut.mp4")]
-    starts = {round(t * 12) for t in cut["keyframe_times_s"]}
+    starts = {round(t * 12) for t in cut.keyframe_times_s}
     changes = [int(np.abs(b - a).max()) for a, b in zip(frames, frames[1:], strict=False)]
     held = [c for i, c in enumerate(changes) if i + 1 not in starts]
     assert max(held) <= 8, "between cuts the picture holds (up to the encoder's noise)"
@@ -205,7 +205,7 @@ def test_reactivity_moves_the_picture_on_the_speech(tiny_models: tuple[Path, Pat
                                                     tmp_path: Path) -> None:
     still = render(narration_wav, tmp_path / "linear.mp4", tiny_settings(tiny_models[0], mode="fast", reactivity=0))
     moving = render(narration_wav, tmp_path / "react.mp4", tiny_settings(tiny_models[0], mode="fast", reactivity=1))
-    assert still["keyframe_times_s"] == moving["keyframe_times_s"]
+    assert still.keyframe_times_s == moving.keyframe_times_s
     a, b = frames_of(tmp_path / "linear.mp4"), frames_of(tmp_path / "react.mp4")
     assert len(a) == len(b)
     assert any(not np.array_equal(x, y) for x, y in zip(a, b, strict=True))
@@ -231,9 +231,9 @@ def test_subtitles_and_burned_captions(tiny_models: tuple[Path, Path, Path], nar
     assert "fox" in cues[0].content
     assert (tmp_path / "cap.vtt").read_text(encoding="utf-8").startswith("WEBVTT")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    assert record["subtitles"] == [str((tmp_path / "cap.srt").resolve()), str((tmp_path / "cap.vtt").resolve())]
+    assert record.subtitles == [str((tmp_path / "cap.srt").resolve()), str((tmp_path / "cap.vtt").resolve())]
     # Captions change the bottom of a frame while a word is spoken, never the top.
-    assert plain["unet_evaluations"] > 0 and record["unet_evaluations"] == 0  # same pictures, from the cache
+    assert plain.unet_evaluations > 0 and record.unet_evaluations == 0  # same pictures, from the cache
     index = int(0.5 * 12)
     without, with_caption = frames_of(tmp_path / "plain.mp4")[index], frames_of(tmp_path / "cap.mp4")[index]
     def white(region: np.ndarray) -> int:  # the caption's letters; the outline around them is dark
@@ -251,7 +251,7 @@ def test_a_smooth_replay_uses_the_logged_storyboard(tiny_models: tuple[Path, Pat
     request = replay_request(first, tmp_path / "b.mp4", tmp_path / "runs.jsonl")
     request.use_cache = False
     again = RenderJob(request).run(no_progress, never_cancelled).record
-    assert again["storyboard"] == first["storyboard"]
+    assert again.storyboard == first.storyboard
     pairs = zip(frames_of(tmp_path / "a.mp4"), frames_of(tmp_path / "b.mp4"), strict=True)
     assert all(np.array_equal(a, b) for a, b in pairs)
 
@@ -318,11 +318,11 @@ def test_batched_inbetweens_match_one_at_a_time(tiny_models: tuple[Path, Path, P
     alone = render(narration_wav, tmp_path / "alone.mp4", settings, cache_dir=tmp_path / "alone")
     monkeypatch.setattr(sequence, "CPU_BATCH", 4)
     together = render(narration_wav, tmp_path / "together.mp4", settings, cache_dir=tmp_path / "together")
-    assert together["unet_evaluations"] == alone["unet_evaluations"]
-    assert together["unet_calls"] < alone["unet_calls"]  # several in-betweens per UNet call
+    assert together.unet_evaluations == alone.unet_evaluations
+    assert together.unet_calls < alone.unet_calls  # several in-betweens per UNet call
     # Every picture, compared losslessly in each render's frame cache (same keys: same inputs).
     pictures = sorted(p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*.png"))
-    assert len(pictures) > alone["keyframes"] + 10  # keyframes and in-betweens
+    assert len(pictures) > alone.keyframes + 10  # keyframes and in-betweens
     for name in pictures:
         a = np.asarray(Image.open(tmp_path / "alone" / name), dtype=int)
         b = np.asarray(Image.open(tmp_path / "together" / name), dtype=int)
@@ -339,4 +339,4 @@ def test_a_model_whose_vae_downsamples_by_two_renders_in_every_mode(narration_wa
     out = tmp_path / f"{mode}.mp4"
     record = render(narration_wav, out, tiny_settings(model, mode=mode, fps=4, steps=2))
     frames = frames_of(out)
-    assert len(frames) == record["output_frames"] and frames[0].shape == (64, 64, 3)
+    assert len(frames) == record.output_frames and frames[0].shape == (64, 64, 3)

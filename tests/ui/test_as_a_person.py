@@ -72,7 +72,7 @@ def test_import_play_render_rate_and_export_by_button_menu_and_ctrl_e(
     window.render_finished.connect(results.append)
     press(qtbot, window, "Ctrl+Return")
     qtbot.waitUntil(lambda: bool(results), timeout=TIMEOUT_MS)
-    assert results[0].record["prompt"] == "a red fox in deep snow, watercolor"
+    assert results[0].record.prompt == "a red fox in deep snow, watercolor"
     qtbot.waitUntil(lambda: window.metrics_panel.stars[3].isEnabled() and "eval" not in window.workers,
                     timeout=TIMEOUT_MS)
     click(qtbot, window.metrics_panel.stars[3])
@@ -87,7 +87,7 @@ def test_import_play_render_rate_and_export_by_button_menu_and_ctrl_e(
                           mp4=out / "menu.mp4", srt=out / "fox.srt", vtt=out / "fox.vtt")
     export_through_dialog(qtbot, window, lambda: press(qtbot, window, "Ctrl+E"), mp4=out / "keys.mp4")
 
-    duration_s = results[0].record["audio"]["duration_s"]
+    duration_s = results[0].record.audio.duration_s
     for name in ("button.mp4", "menu.mp4", "keys.mp4"):
         info = probe_video(out / name)
         assert info.has_audio and abs(info.duration_s - duration_s) <= 0.3, name

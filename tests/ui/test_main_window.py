@@ -123,7 +123,7 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
     qtbot.waitUntil(lambda: bool(results), timeout=TIMEOUT_MS)
     assert not dialogs.errors
     record = results[0].record
-    assert record["prompt"] == "a red fox in deep snow, watercolor"  # the user's words, not rebuilt
+    assert record.prompt == "a red fox in deep snow, watercolor"  # the user's words, not rebuilt
     assert window.timeline.frame_count() == 3 and all(window.timeline.has_final(i) for i in range(3))
     assert window.preview.current_image() is not None
     assert window.eta_label.text().startswith("Rendered in")
@@ -136,7 +136,7 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
     from hear2see_desktop.core import paths
     from hear2see_desktop.core.runlog import find_record
 
-    assert find_record(paths.runs_log_path(), record["id"])["rating"] == 4
+    assert find_record(paths.runs_log_path(), record.id)["rating"] == 4
 
     out = tmp_path / "exported"
     out.mkdir()
@@ -146,7 +146,7 @@ def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narr
     watch.__exit__()
     assert not watch.calls, f"the UI thread ran model or ffmpeg code: {sorted(set(watch.calls))[:10]}"
     info = probe_video(out / "clip.mp4")
-    assert info.has_audio and abs(info.duration_s - record["audio"]["duration_s"]) <= 0.3
+    assert info.has_audio and abs(info.duration_s - record.audio.duration_s) <= 0.3
     assert sorted(p.name for p in (out / "frames").iterdir()) == [f"frame_000{i}.png" for i in (1, 2, 3)]
     assert "fox" in (out / "clip.txt").read_text().lower()
 
@@ -390,11 +390,11 @@ def test_scenes_appear_after_transcription_and_an_edited_scene_prompt_is_rendere
     qtbot.waitUntil(lambda: bool(results), timeout=TIMEOUT_MS)
     assert not dialogs.errors
     record = results[0].record
-    assert record["mode"] == "fast"
-    assert record["storyboard"]["scenes"][0]["prompt"] == "a paper lantern glowing in the snow"
+    assert record.mode == "fast"
+    assert record.storyboard.scenes[0].prompt == "a paper lantern glowing in the snow"
     # The timeline shows the keyframes where the job planned them.
-    assert window._render_image_times == pytest.approx(record["keyframe_times_s"], abs=1e-3)
-    assert window.timeline.frame_count() == record["keyframes"]
+    assert window._render_image_times == pytest.approx(record.keyframe_times_s, abs=1e-3)
+    assert window.timeline.frame_count() == record.keyframes
     wait_idle(qtbot, window)
 
     out = tmp_path / "subtitles"
