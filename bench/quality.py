@@ -167,7 +167,7 @@ def judge(video: Path, audio: Path, clip: Path, runs_log: Path) -> dict[str, Any
     from hear2see_desktop.core.jobs import never_cancelled, no_progress
 
     evaluated = EvalJob(video, audio_path=audio, clip_model=str(clip), runs_log=runs_log).run(
-        no_progress, never_cancelled)
+        no_progress, never_cancelled).to_dict()
     if evaluated["scene_following"] is None:
         raise RuntimeError(f"{video.name}: eval found no logged storyboard to judge the frames against.")
     return {key: evaluated[key] for key in ("scene_following", "av_align", "flicker", "frames", "fps")}

@@ -91,7 +91,7 @@ def run_one_mode(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mib": render_rss_mib,
         "eval_s": eval_wall.elapsed_s,
         "prompt": record.prompt,
-        "metrics": metrics,
+        "metrics": metrics.to_dict(),
     }
 
 

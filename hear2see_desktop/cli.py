@@ -489,37 +489,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
-    align, flick, clip = result["av_align"], result["flicker"], result["clipsim"]
-    strict = align["one_to_one"]
-    score = "no events" if align["score"] is None else f"{align['score']:.3f}"
-    print(f"AV-Align   {score}  ({len(align['audio_peaks_s'])} audio onsets, {len(align['video_peaks_s'])} "
-          f"motion peaks, {len(align['matched_audio'])} onsets within a frame of a peak; TempoTokens' reference)")
-    score = "no events" if strict["score"] is None else f"{strict['score']:.3f}"
-    print(f"AV-Align (one-to-one) {score}  ({len(strict['audio_peaks_s'])} audio onsets, "
-          f"{len(strict['video_peaks_s'])} motion peaks, {len(strict['matched_audio'])} matched pairs)")
-    print(f"CLIPSIM    {'-' if clip is None else format(clip['score'], '.4f')}")
-    if follow := result.get("scene_following"):
-        keep = ("" if follow["transition_keep"] is None else
-                f"; in-betweens keep {follow['transition_keep']:.2f} of their keyframes' CLIPSIM, worst "
-                f"{follow['worst_transition']:.2f}")
-        print(f"Scenes     {follow['accuracy']:.3f} of frames match their own scene's prompt best "
-              f"({follow['scenes']} scenes; own-scene CLIPSIM {follow['prompt_fidelity']:.4f}{keep})")
-    print(f"Flicker    {flick['warped_mad']:.2f} after motion compensation, {flick['plain_mad']:.2f} plain (0-255)")
-    if fvd := result.get("fvd"):
-        print(f"FVD        {'-' if fvd['score'] is None else format(fvd['score'], '.2f')}  ({fvd['clips']} clips of "
-              f"{fvd['clip_frames']} frames vs {fvd['reference_clips']} reference clips)")
-    if inception := result.get("inception_score"):
-        reference = ("-" if inception["reference_score"] is None
-                     else f"{inception['reference_score']:.3f} +/- {inception['reference_std']:.3f}")
-        splits = f"{inception['splits']} split{'' if inception['splits'] == 1 else 's'}"
-        print(f"IS         {inception['score']:.3f} +/- {inception['std']:.3f}  ({inception['frames']} frames, "
-              f"{splits}); reference {reference} ({inception['reference_frames']} frames)")
-    if result["run"]:
-        print(f"Run        {result['run']['id']}: {result['run']['unet_evaluations']} UNet evaluations, "
-              f"timings {result['run']['timings_s']}")
-    for note in result["notes"]:
+    align, strict, flick, clip = result.av_align, result.av_align.one_to_one, result.flicker, result.clipsim
+    score = "no events" if align.score is None else f"{align.score:.3f}"
+    print(f"AV-Align   {score}  ({len(align.audio_peaks_s)} audio onsets, {len(align.video_peaks_s)} "
+          f"motion peaks, {len(align.matched_audio)} onsets within a frame of a peak; TempoTokens' reference)")
+    score = "no events" if strict.score is None else f"{strict.score:.3f}"
+    print(f"AV-Align (one-to-one) {score}  ({len(strict.audio_peaks_s)} audio onsets, "
+          f"{len(strict.video_peaks_s)} motion peaks, {len(strict.matched_audio)} matched pairs)")
+    print(f"CLIPSIM    {'-' if clip is None else format(clip.score, '.4f')}")
+    if follow := result.scene_following:
+        keep = ("" if follow.transition_keep is None else
+                f"; in-betweens keep {follow.transition_keep:.2f} of their keyframes' CLIPSIM, worst "
+                f"{follow.worst_transition:.2f}")
+        print(f"Scenes     {follow.accuracy:.3f} of frames match their own scene's prompt best "
+              f"({follow.scenes} scenes; own-scene CLIPSIM {follow.prompt_fidelity:.4f}{keep})")
+    print(f"Flicker    {flick.warped_mad:.2f} after motion compensation, {flick.plain_mad:.2f} plain (0-255)")
+    if fvd := result.fvd:
+        print(f"FVD        {'-' if fvd.score is None else format(fvd.score, '.2f')}  ({fvd.clips} clips of "
+              f"{fvd.clip_frames} frames vs {fvd.reference_clips} reference clips)")
+    if inception := result.inception_score:
+        reference = ("-" if inception.reference_score is None
+                     else f"{inception.reference_score:.3f} +/- {inception.reference_std:.3f}")
+        splits = f"{inception.splits} split{'' if inception.splits == 1 else 's'}"
+        print(f"IS         {inception.score:.3f} +/- {inception.std:.3f}  ({inception.frames} frames, "
+              f"{splits}); reference {reference} ({inception.reference_frames} frames)")
+    if result.run:
+        print(f"Run        {result.run.id}: {result.run.unet_evaluations} UNet evaluations, "
+              f"timings {result.run.timings_s}")
+    for note in result.notes:
         print(f"Note       {note}")
     return 0
 

@@ -1,27 +1,32 @@
 """The eval job: the numbers the paper reports (AV-Align, CLIPSIM) plus flicker, FVD and IS, for one MP4.
 
-AV-Align is the TempoTokens reference's number (`result["av_align"]["score"]`), with the stricter
-one-to-one variant beside it (`result["av_align"]["one_to_one"]["score"]`).
+AV-Align is the TempoTokens reference's number (`result.av_align.score`), with the stricter
+one-to-one variant beside it (`result.av_align.one_to_one.score`); the result is an `EvalResult`.
 
 Frames are decoded again for each video metric rather than held in memory, so a long clip costs time,
 not RAM. CLIPSIM runs only with a local CLIP model. FVD and IS run only with a reference set (--reference)
 and their TorchScript feature models on disk (`metrics.feature_models`); when either is missing the
-result's "fvd" / "inception_score" is None and a note says why. The reference folder and the model files
+result's `fvd` / `inception_score` is None and a note says why. The reference folder and the model files
 are checked before any metric runs, so a bad path fails at once rather than after minutes of work.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.eval_result import EvalResult, RunLink
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.run_record import RunRecord
 
 if TYPE_CHECKING:
+    from hear2see_desktop.core.metrics.clipsim import ClipSimResult
+    from hear2see_desktop.core.metrics.fvd import FvdResult
+    from hear2see_desktop.core.metrics.inception_score import InceptionScoreResult
     from hear2see_desktop.core.metrics.reference_set import ReferenceSet
+    from hear2see_desktop.core.metrics.scene_following import SceneFollowing
 
 
 class EvalJob:
@@ -45,7 +50,7 @@ class EvalJob:
         self.runs_log = runs_log
         self.feature_models = feature_models
 
-    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> dict[str, Any]:
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> EvalResult:
         from hear2see_desktop.core.audio import load_audio
         from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.metrics.av_align import av_align
@@ -60,8 +65,8 @@ class EvalJob:
         if self.audio_path is None and not info.has_audio:
             raise BadInputError(f"{self.video_path.name} has no sound track: pass the narration with --audio.")
         notes: list[str] = []
-        record = self._run_record(sha256_file(self.video_path))
-        text = self.text or (record or {}).get("prompt") or ""
+        record = self._run_record(sha256_file(self.video_path), notes)
+        text = self.text or (record.prompt if record is not None else "")
         reference = None if self.reference_dir is None else scan_reference_set(self.reference_dir)
         i3d = None if reference is None else self._feature_model(I3D_FILE)
         inception = None if reference is None else self._feature_model(INCEPTION_FILE)
@@ -81,8 +86,8 @@ class EvalJob:
         progress(3, total, "CLIPSIM", None)
         clipsim = self._clipsim(text, notes)
         following = self._scene_following(record, info.fps, notes) if self.text is None else None
-        fvd_result: dict[str, Any] | None = None
-        inception_result: dict[str, Any] | None = None
+        fvd_result: FvdResult | None = None
+        inception_result: InceptionScoreResult | None = None
         if reference is None:
             notes.append("FVD and IS: not computed without a reference set (pass --reference DIR).")
         else:
@@ -93,37 +98,28 @@ class EvalJob:
             progress(5, total, "IS: Inception class probabilities", None)
             inception_result = self._inception_score(inception, reference, notes, cancelled)
         progress(total, total, "Done", None)
-        return {
-            "video": str(self.video_path),
-            "frames": info.frame_count,
-            "fps": info.fps,
-            "duration_s": info.duration_s,
-            "av_align": asdict(alignment),
-            "flicker": asdict(steadiness),
-            "clipsim": clipsim,
-            "scene_following": following,
-            "fvd": fvd_result,
-            "inception_score": inception_result,
-            "text": text,
-            "run": None if record is None else {
-                "id": record.get("id"),
-                "timings_s": record.get("timings_s"),
-                "unet_evaluations": record.get("unet_evaluations"),
-            },
-            "notes": notes,
-        }
+        run = None if record is None else RunLink(record.id, record.timings_s, record.unet_evaluations)
+        return EvalResult(video=str(self.video_path), frames=info.frame_count, fps=info.fps,
+                          duration_s=info.duration_s, av_align=alignment, flicker=steadiness, clipsim=clipsim,
+                          scene_following=following, fvd=fvd_result, inception_score=inception_result, text=text,
+                          run=run, notes=notes)
 
-    def _run_record(self, video_sha: str) -> dict[str, Any] | None:
+    def _run_record(self, video_sha: str, notes: list[str]) -> RunRecord | None:
         """The logged run that produced exactly this file, if any (matched by SHA-256)."""
         from hear2see_desktop.core.runlog import read_log
 
         log_path = self.runs_log or paths.runs_log_path()
-        for record in reversed(read_log(log_path).records):
-            if (record.get("output") or {}).get("sha256") == video_sha:
-                return record
+        for data in reversed(read_log(log_path).records):
+            output = data.get("output")
+            if isinstance(output, dict) and output.get("sha256") == video_sha:
+                try:
+                    return RunRecord.from_dict(data)
+                except BadInputError as error:
+                    notes.append(f"Run log: {error}")
+                    return None
         return None
 
-    def _clipsim(self, text: str, notes: list[str]) -> dict[str, Any] | None:
+    def _clipsim(self, text: str, notes: list[str]) -> ClipSimResult | None:
         from hear2see_desktop.core.metrics.clipsim import find_clip_model, load_clip
         from hear2see_desktop.core.video import read_frames
 
@@ -135,25 +131,23 @@ class EvalJob:
             notes.append(f"CLIPSIM: no CLIP model found (looked at --clip-model, HEAR2SEE_CLIP_MODEL and "
                          f"{paths.models_dir() / 'clip'}).")
             return None
-        result = load_clip(folder).clipsim(read_frames(self.video_path), text)
-        return asdict(result)
+        return load_clip(folder).clipsim(read_frames(self.video_path), text)
 
-    def _scene_following(self, record: dict[str, Any] | None, fps: float, notes: list[str]) -> dict[str, Any] | None:
+    def _scene_following(self, record: RunRecord | None, fps: float, notes: list[str]) -> SceneFollowing | None:
         """Each frame judged against the logged run's scene prompts: does the video follow the narration?"""
         from hear2see_desktop.core.metrics.clipsim import find_clip_model, load_clip
         from hear2see_desktop.core.metrics.scene_following import follow_scenes
         from hear2see_desktop.core.video import read_frames
 
-        scenes = ((record or {}).get("storyboard") or {}).get("scenes") or []
+        scenes = record.storyboard.scenes if record is not None and record.storyboard is not None else []
         folder = find_clip_model(self.clip_model)
         if not scenes or folder is None:
             if record is not None and folder is not None:
                 notes.append("Scene-following: the logged run has no storyboard (one prompt for the whole clip).")
             return None
-        result = follow_scenes(load_clip(folder), list(read_frames(self.video_path)), fps,
-                               [(float(scene["start_s"]), str(scene["prompt"])) for scene in scenes],
-                               record.get("keyframe_times_s") if record else None)
-        return asdict(result)
+        assert record is not None
+        return follow_scenes(load_clip(folder), list(read_frames(self.video_path)), fps,
+                             [(scene.start_s, scene.prompt) for scene in scenes], record.keyframe_times_s)
 
     def _feature_model(self, file_name: str) -> tuple[Any, Path] | None:
         """(loaded model, its path) for a feature model file, None when no searched folder has it."""
@@ -163,7 +157,7 @@ class EvalJob:
         return None if path is None else (load_feature_model(path), path)
 
     def _fvd(self, i3d: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
-             cancelled: CancelledFn) -> dict[str, Any] | None:
+             cancelled: CancelledFn) -> FvdResult | None:
         from hear2see_desktop.core.metrics.feature_models import I3D_FILE, missing_model_note
         from hear2see_desktop.core.metrics.fvd import fvd
         from hear2see_desktop.core.metrics.reference_set import reference_sequences
@@ -177,10 +171,10 @@ class EvalJob:
                      cancelled=cancelled)
         if result.note:
             notes.append(f"FVD: {'not computed: ' if result.score is None else ''}{result.note}.")
-        return asdict(result)
+        return result
 
     def _inception_score(self, inception: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
-                         cancelled: CancelledFn) -> dict[str, Any] | None:
+                         cancelled: CancelledFn) -> InceptionScoreResult | None:
         from hear2see_desktop.core.metrics.feature_models import INCEPTION_FILE, missing_model_note
         from hear2see_desktop.core.metrics.inception_score import inception_scores
         from hear2see_desktop.core.metrics.reference_set import reference_frames
@@ -194,4 +188,4 @@ class EvalJob:
                                   model=str(path), cancelled=cancelled)
         if result.note:
             notes.append(f"IS: {result.note}.")
-        return asdict(result)
+        return result

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
+from hear2see_desktop.core.eval_result import EvalResult
 from hear2see_desktop.ui.wiring import without_arguments
 
 
@@ -43,22 +43,19 @@ class MetricsPanel(QWidget):
         self.show_rating(0)
         self.set_rating_enabled(True)
 
-    def show_result(self, result: dict[str, Any]) -> None:
-        align = result["av_align"]["score"]
-        strict = result["av_align"]["one_to_one"]["score"]
-        clip = result["clipsim"]
-        flicker = result["flicker"]
+    def show_result(self, result: EvalResult) -> None:
+        align, strict = result.av_align.score, result.av_align.one_to_one.score
+        clip, flicker = result.clipsim, result.flicker
         parts = [
             "AV-Align " + ("no events" if align is None else f"{align:.2f}")
             + ("" if strict is None else f" (one-to-one {strict:.2f})"),
-            "CLIPSIM " + ("–" if clip is None else f"{clip['score']:.3f}"),
-            f"flicker {flicker['warped_mad']:.1f} (plain {flicker['plain_mad']:.1f})",
+            "CLIPSIM " + ("–" if clip is None else f"{clip.score:.3f}"),
+            f"flicker {flicker.warped_mad:.1f} (plain {flicker.plain_mad:.1f})",
         ]
-        run = result.get("run") or {}
-        if run.get("unet_evaluations") is not None:
-            parts.append(f"{run['unet_evaluations']} UNet evals")
+        if result.run is not None:
+            parts.append(f"{result.run.unet_evaluations} UNet evals")
         self.summary.setText(" · ".join(parts))
-        self.summary.setToolTip("\n".join(result.get("notes") or []) or self.summary.toolTip())
+        self.summary.setToolTip("\n".join(result.notes) or self.summary.toolTip())
 
     def show_failure(self, message: str) -> None:
         self.summary.setText(f"Metrics unavailable: {message}")

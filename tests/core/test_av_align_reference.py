@@ -169,9 +169,9 @@ def test_eval_av_align_equals_the_reference(name: str, tmp_path: Path) -> None:
     clip = CLIPS[name](tmp_path)
     expected = reference_av_align(clip.video, clip.narration)
     result = EvalJob(clip.video, audio_path=clip.audio_for_eval).run(lambda *_: None, lambda: False)
-    align = result["av_align"]
-    assert align["score"] == pytest.approx(expected, abs=AGREEMENT), f"{name}: ours {align['score']}, ref {expected}"
+    align = result.av_align
+    assert align.score == pytest.approx(expected, abs=AGREEMENT), f"{name}: ours {align.score}, ref {expected}"
     assert expected > 0.1, "the clip should have coinciding events to compare"
-    assert len(align["audio_peaks_s"]) >= 5 and len(align["video_peaks_s"]) >= 3
-    strict = align["one_to_one"]
-    assert strict["score"] is not None and 0.0 <= strict["score"] <= 1.0
+    assert len(align.audio_peaks_s) >= 5 and len(align.video_peaks_s) >= 3
+    strict = align.one_to_one
+    assert strict.score is not None and 0.0 <= strict.score <= 1.0

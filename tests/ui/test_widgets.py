@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from hear2see_desktop.core.eval_result import EvalResult
+from hear2see_desktop.core.metrics.av_align import AvAlignResult
+from hear2see_desktop.core.metrics.av_align_one_to_one import OneToOneResult
+from hear2see_desktop.core.metrics.flicker import FlickerResult
 from hear2see_desktop.core.settings import LoraSpec
 from hear2see_desktop.core.transcript import Word
 from hear2see_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
@@ -378,10 +383,14 @@ def test_the_lcm_draft_preset_needs_the_lcm_lora_and_sets_a_four_step_draft(
 def test_metrics_panel_shows_the_reference_av_align_then_the_one_to_one(qtbot: QtBot) -> None:
     panel = MetricsPanel()
     qtbot.addWidget(panel)
-    result = {"av_align": {"score": 1.25, "one_to_one": {"score": 0.4}}, "clipsim": None,
-              "flicker": {"warped_mad": 3.04, "plain_mad": 9.0}, "notes": []}
+    def aligned(score: float | None, strict: float | None) -> AvAlignResult:
+        return AvAlignResult(score, (), (), (), (), "", OneToOneResult(strict, (), (), (), ()))
+
+    result = EvalResult(video="v.mp4", frames=3, fps=8.0, duration_s=0.4, av_align=aligned(1.25, 0.4),
+                        flicker=FlickerResult(3.04, 9.0, 2), clipsim=None, scene_following=None, fvd=None,
+                        inception_score=None, text="", run=None, notes=[])
     panel.show_result(result)
     assert panel.summary.text() == "AV-Align 1.25 (one-to-one 0.40) · CLIPSIM – · flicker 3.0 (plain 9.0)"
-    result["av_align"] = {"score": None, "one_to_one": {"score": None}}
+    result = replace(result, av_align=aligned(None, None))
     panel.show_result(result)
     assert panel.summary.text().startswith("AV-Align no events · CLIPSIM")
