@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from hear2see_desktop.core.eval_result import EvalResult
 from hear2see_desktop.ui.wiring import without_arguments
+
+if TYPE_CHECKING:  # the eval result's module reaches scipy (onsets): not on the start-up path
+    from hear2see_desktop.core.eval_result import EvalResult
 
 
 class MetricsPanel(QWidget):
-    """Shows an eval result (plain dict from the eval job); emits `rated(n)` when a star is clicked."""
+    """Shows an eval result (the eval job's EvalResult); emits `rated(n)` when a star is clicked."""
 
     rated = Signal(int)
 
