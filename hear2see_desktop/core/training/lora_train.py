@@ -237,7 +237,7 @@ class TrainLoraJob:
                              "run again with --resume to continue.")
 
     def _sample(self, trainer: Any, step: int, message: str, progress: ProgressFn) -> Path:
-        from hear2see_desktop.core.render_job import save_png
+        from hear2see_desktop.core.render_context import save_png
 
         assert self.settings.validation_prompt
         rgb = trainer.validation_image(self.settings.validation_prompt)

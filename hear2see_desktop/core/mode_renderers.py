@@ -1,0 +1,98 @@
+"""The render modes inside a render job: which pictures each renders, and where they go in the video.
+
+Classic (the paper's): independent images with seed + i, each held for its share of the frames. Smooth
+and fast: keyframes on the storyboard's scenes, paced by the narration's sound, with in-betweens
+(render/sequence.py). Each hands its output frames to the context's `write` in order and each finished
+distinct image or keyframe to `finished`, and returns what the run record counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hear2see_desktop.core.render_context import RenderContext
+from hear2see_desktop.core.settings import RenderSettings, frame_seeds
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
+    from hear2see_desktop.core.storyboard.board import Storyboard
+
+
+@dataclass
+class Made:
+    """What a mode made: the record's counts, seeds and keyframes, and its UNet work."""
+
+    frames: int
+    output_frames: int
+    seeds: list[int]
+    counter: UNetCounter
+    keyframes: int | None = None
+    keyframe_times_s: list[float] | None = None
+
+
+def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
+    """The paper's mode: independent images with seed + i, each held for its share of the frames."""
+    from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
+    from hear2see_desktop.core.render.frame_cache import cache_key
+    from hear2see_desktop.core.render.frames import render_images
+
+    settings, duration_s = ctx.settings, ctx.audio.duration_s
+    n_out = frame_count(duration_s, settings.fps)
+    # More distinct images than output frames could never be seen: render at most one per frame.
+    schedule = frame_schedule(duration_s, settings.fps, min(settings.frames or n_out, n_out))
+    n_images = max(schedule) + 1
+    seeds = frame_seeds(settings, n_images)
+    times = [schedule.index(i) / settings.fps for i in range(n_images)]
+    prompts = [_scene_prompt(settings, board, time_s) for time_s in times]
+    keys = [cache_key("classic", ctx.identity, settings.scheduler, settings.steps, settings.cfg,
+                      [settings.width, settings.height], p.prompt, p.negative, seed)
+            for p, seed in zip(prompts, seeds, strict=True)]
+    ctx.events.plan(times)
+    out_index = 0
+
+    def on_image(index: int, rgb: Any) -> None:
+        nonlocal out_index
+        while out_index < len(schedule) and schedule[out_index] == index:
+            ctx.write(out_index, rgb)
+            out_index += 1
+        ctx.finished(index, times[index], rgb)
+
+    counter = render_images(ctx.loaded, settings, seeds, ctx.progress, ctx.cancelled, on_image,
+                            decoders=ctx.decoders, prompts=prompts, cache=ctx.cache, keys=keys, ladder=ctx.ladder,
+                            on_step=ctx.events.step)
+    return Made(n_images, len(schedule), seeds, counter)
+
+
+def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
+    """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
+    from hear2see_desktop.core.frame_timing import frame_count
+    from hear2see_desktop.core.motion.plan import plan_frames
+    from hear2see_desktop.core.motion.reactive import audio_envelope
+    from hear2see_desktop.core.render.frames import ScenePrompt
+    from hear2see_desktop.core.render.sequence import SequenceRenderer
+
+    settings, audio = ctx.settings, ctx.audio
+    n_out = frame_count(audio.duration_s, settings.fps)
+    envelope = (audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, n_out)
+                if settings.reactivity > 0 else None)
+    spans = [(scene.start_s, scene.end_s) for scene in board.scenes]
+    spans[-1] = (spans[-1][0], audio.duration_s)
+    plan = plan_frames(spans, audio.duration_s, settings.fps, keyframe_interval_s=settings.keyframe_interval_s,
+                       envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s)
+    prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt) for scene in board.scenes]
+    ctx.events.plan([keyframe.time_s for keyframe in plan.keyframes])
+    renderer = SequenceRenderer(ctx.loaded, settings, plan, prompts, ctx.cache, ctx.identity, ctx.decoders,
+                                ladder=ctx.ladder)
+    renderer.run(ctx.progress, ctx.cancelled, ctx.write, ctx.finished, ctx.events.step)
+    return Made(len(plan.frames), len(plan.frames), [settings.seed], renderer.counter, len(plan.keyframes),
+                [round(k.time_s, 4) for k in plan.keyframes])
+
+
+def _scene_prompt(settings: RenderSettings, board: Storyboard | None, time_s: float) -> ScenePrompt:
+    from hear2see_desktop.core.render.frames import ScenePrompt
+
+    if board is None:
+        return ScenePrompt(settings.prompt, settings.negative_prompt)
+    scene = board.scenes[board.scene_at(time_s)]
+    return ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt)

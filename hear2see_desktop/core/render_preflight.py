@@ -1,0 +1,98 @@
+"""A render's pre-flight: everything a user can get wrong, checked before the first long stage.
+
+So a bad input fails in a moment with one sentence, before any progress shows and before the model
+loads: the output and subtitle paths, the model and LoRA files, the draft decoder, the storyboard
+against the narration's length, and a silent narration with nothing else to draw from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.audio import Audio
+    from hear2see_desktop.core.render.model_source import ModelSource
+    from hear2see_desktop.core.render_request import RenderRequest
+    from hear2see_desktop.core.storyboard.board import Storyboard
+
+STORYBOARD_TOLERANCE_S = 0.5
+"""A storyboard may end this far from the narration's end (re-encoded audio shifts by a few ms)."""
+
+
+@dataclass
+class Checked:
+    """What the checks loaded on the way: the narration, the model's files, and the ASR engine to run
+    (None when the request brought its transcript or the narration is silent)."""
+
+    audio: Audio
+    source: ModelSource
+    silent: bool
+    engine: Any
+
+
+def check_output_path(out_path: Path) -> None:
+    """Refuse an output we can't write before doing any work."""
+    if out_path.suffix.lower() != ".mp4":
+        raise BadInputError(f"The output {out_path.name} must end in .mp4.")
+    if out_path.is_dir():
+        raise BadInputError(f"The output {out_path} is a folder: give a file name ending in .mp4.")
+    if not out_path.parent.is_dir():
+        raise BadInputError(f"The folder {out_path.parent} does not exist: create it or choose another output.")
+
+
+def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
+    """Check the request (see the module docstring); returns what was loaded for the checks."""
+    from hear2see_desktop.core.audio import is_silent, load_audio
+    from hear2see_desktop.core.render.model_files import check_lora_file, check_model_files
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+
+    settings.validate()
+    check_output_path(request.out_path)
+    for subtitle_path in (request.srt_path, request.vtt_path):
+        if subtitle_path is not None and not subtitle_path.parent.is_dir():
+            raise BadInputError(f"The folder {subtitle_path.parent} does not exist: create it or choose "
+                                "another place for the subtitles.")
+    if request.storyboard is not None:
+        request.storyboard.validate()
+    audio = load_audio(request.audio_path)
+    source = resolve_model_source(settings.model, settings.model_config)
+    check_model_files(source)
+    for lora in settings.loras:
+        lora_path = Path(lora.path).expanduser()
+        if not lora_path.is_file():
+            raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to --lora.")
+        if lora_path.suffix.lower() == ".safetensors":
+            check_lora_file(lora_path, source)
+    if settings.decoder == "taesd":
+        from hear2see_desktop.core.render.taesd import require_taesd
+
+        require_taesd()
+    silent = is_silent(audio)
+    if request.storyboard is not None:
+        check_storyboard_length(request.storyboard, audio.duration_s)
+    if silent and not settings.prompt.strip() and request.storyboard is None:
+        raise no_speech(request.audio_path)
+    engine = None
+    if request.transcript is None and not silent:
+        from hear2see_desktop.core.asr.select import open_engine
+
+        engine = open_engine(request.engine, request.asr_model, request.asr_language)
+    return Checked(audio, source, silent, engine)
+
+
+def no_speech(audio_path: Path) -> BadInputError:
+    return BadInputError(f"No speech detected in {audio_path.name}: record the narration again, "
+                         "or give the picture yourself with --prompt.")
+
+
+def check_storyboard_length(board: Storyboard, duration_s: float) -> None:
+    if abs(board.duration_s - duration_s) > STORYBOARD_TOLERANCE_S:
+        raise BadInputError(
+            f"The storyboard lasts {board.duration_s:.1f} s but the narration {duration_s:.1f} s: "
+            "make the storyboard from this narration (hear2see storyboard AUDIO -o board.json)."
+        )
