@@ -25,9 +25,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from hear2see_desktop.core.atomic import through_part
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
 from hear2see_desktop.core.ffmpeg import ffmpeg_exe
-from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +109,8 @@ def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate_hz:
     """
     path = Path(path)
     data = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32)), -1.0, 1.0)
-    part = part_path(path)  # the format is given, so the name needs no .wav
-    try:
+    with through_part(path) as part:  # the format is given, so the name needs no .wav
         sf.write(str(part), data, int(sample_rate_hz), subtype="PCM_16", format="WAV")
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.atomic import write_bytes_atomically
 from hear2see_desktop.core.file_lock import FileLock
-from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.project import AUDIO_SUFFIX, FRAMES_SUFFIX, Project, save_project
 
 log = logging.getLogger(__name__)
@@ -264,15 +264,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Small enough for the UI thread; through a temporary file and a rename, so it is never half written."""
-    part = part_path(path)
     try:
-        with open(part, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(part, path)
+        write_bytes_atomically(path, json.dumps(data).encode("utf-8"))
     except OSError as error:
-        part.unlink(missing_ok=True)
         log.warning("could not write %s: %s", path, error)
 
 

@@ -9,7 +9,6 @@ listener's `RenderEvents.image`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.atomic import through_part
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
-from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.render.events import RenderEvents
 from hear2see_desktop.core.settings import RenderSettings
 
@@ -64,9 +63,8 @@ def save_png(rgb: Any, path: Path) -> None:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = part_path(path, keep_suffix=True)
-    Image.fromarray(rgb).save(temp, format="PNG")
-    os.replace(temp, path)
+    with through_part(path, keep_suffix=True) as part:
+        Image.fromarray(rgb).save(part, format="PNG")
 
 
 def frame_pngs(folder: Path) -> FinishedFn:

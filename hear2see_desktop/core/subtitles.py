@@ -7,14 +7,13 @@ sentence end or a pause, no cue longer than a few seconds, and a short cue held 
 
 from __future__ import annotations
 
-import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
+from hear2see_desktop.core.atomic import write_bytes_atomically
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.transcript import Word
 
 SUBTITLE_SUFFIXES = (".srt", ".vtt")
@@ -198,12 +197,9 @@ def write_subtitles(cues: list[Cue], path: Path) -> Path:
     if not path.parent.is_dir():
         raise BadInputError(f"The folder {path.parent} does not exist: create it or choose another subtitle file.")
     text = to_srt(cues) if suffix == ".srt" else to_vtt(cues)
-    temp = part_path(path)
     try:
-        temp.write_bytes(text.encode("utf-8"))
-        os.replace(temp, path)
+        write_bytes_atomically(path, text.encode("utf-8"))
     except OSError as error:
-        temp.unlink(missing_ok=True)
         reason = error.strerror or str(error)
         raise BadInputError(f"Could not write the subtitles to {path}: {reason}.") from error
     return path

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.atomic import write_bytes_atomically
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.models.catalogue import CatalogueEntry, find_entry, load_catalogue
 from hear2see_desktop.core.models.download import final_path, part_path
@@ -72,9 +73,7 @@ def set_models_root(folder: str | os.PathLike[str] | None) -> Path:
             "can write to."
         ) from error
     location.parent.mkdir(parents=True, exist_ok=True)
-    temporary = location.with_name(location.name + ".tmp")
-    temporary.write_text(json.dumps({"models_dir": str(chosen)}, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, location)
+    write_bytes_atomically(location, (json.dumps({"models_dir": str(chosen)}, indent=2) + "\n").encode("utf-8"))
     return models_root()
 
 

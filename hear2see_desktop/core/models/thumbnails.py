@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
+from hear2see_desktop.core.atomic import through_part
 from hear2see_desktop.core.models.registry import models_root
-from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +59,12 @@ def save_thumbnail(model_path: str, rgb: np.ndarray) -> Path | None:
 
     image = Image.fromarray(np.ascontiguousarray(_square(rgb)), "RGB")
     image = image.resize((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.LANCZOS)
-    temporary: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = part_path(target, keep_suffix=True)
-        image.save(temporary, format="PNG")
-        os.replace(temporary, target)
+        with through_part(target, keep_suffix=True) as part:
+            image.save(part, format="PNG")
     except OSError as error:
         log.warning("could not save the thumbnail of %s at %s: %s", model_path, target, error)
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
         return None
     return target
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.atomic import write_bytes_atomically
 from hear2see_desktop.core.hashing import sha256_file
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth")
@@ -33,9 +33,7 @@ def _save_cache(cache: dict[str, str]) -> None:
     target = _cache_file()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_suffix(f".tmp{os.getpid()}")
-        temp.write_text(json.dumps(cache, indent=0), encoding="utf-8")
-        os.replace(temp, target)
+        write_bytes_atomically(target, json.dumps(cache, indent=0).encode("utf-8"))
     except OSError:
         pass  # a cache that can't be written only costs time
 

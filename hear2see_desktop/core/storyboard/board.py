@@ -16,15 +16,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hear2see_desktop.core.atomic import write_bytes_atomically
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.prompt.builder import PromptResult, build_prompt
 from hear2see_desktop.core.prompt.styles import load_style
 from hear2see_desktop.core.storyboard.scenes import split_scenes
@@ -350,18 +349,9 @@ def save_storyboard(board: Storyboard, path: Path) -> None:
     board.validate()
     path = Path(path)
     text = json.dumps(board.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    part = part_path(path)
     try:
-        with open(part, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(part, path)
+        write_bytes_atomically(path, text.encode("utf-8"))
     except OSError as error:
-        part.unlink(missing_ok=True)
         raise BadInputError(
             f"The storyboard cannot be saved to {path} ({error.strerror or error}): choose a folder you may write to."
         ) from None
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise

@@ -10,7 +10,6 @@ level, which newer transformers dropped from the module names and diffusers stri
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +73,7 @@ def write_safetensors(tensors: dict[str, Any], path: Path, metadata: dict[str, s
     """Write through a temporary file in the same folder and rename, so `path` is never half written."""
     from safetensors.torch import save_file
 
-    from hear2see_desktop.core.part_files import part_path
+    from hear2see_desktop.core.atomic import through_part
 
-    temp = part_path(path)
-    try:
-        save_file(tensors, str(temp), metadata={"format": "pt", **metadata})
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with through_part(path) as part:
+        save_file(tensors, str(part), metadata={"format": "pt", **metadata})
