@@ -12,13 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -39,6 +38,7 @@ from hear2see_desktop.core.jobs import CallJob, SequenceJob
 from hear2see_desktop.core.transcript import Transcript
 from hear2see_desktop.ui.audio_bar import AudioBar, format_clock
 from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.main_window.menu_bar import MenuBar
 from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import PreviewView
 from hear2see_desktop.ui.prompt_panel import PromptPanel
@@ -264,47 +264,26 @@ class MainWindow(QMainWindow):
         self.settings_panel.models_wanted.connect(self.open_models_dialog)
 
     def _build_menus(self) -> None:
-        def action(menu: Any, text: str, slot: Callable[[], Any], shortcut: str | None = None) -> QAction:
-            act = QAction(text, self)
-            if shortcut:
-                act.setShortcut(QKeySequence(shortcut))
-            act.triggered.connect(without_arguments(slot))
-            menu.addAction(act)
-            self.addAction(act)
-            return act
-
-        files = self.menuBar().addMenu("&File")
-        action(files, "&New project", self.new_project, "Ctrl+N")
-        action(files, "&Open project…", self.open_project_dialog, "Ctrl+O")
-        self.recent_menu = files.addMenu("Open &recent")
+        self.menu_bar = menus = MenuBar(self)
+        self.setMenuBar(menus)
+        self.addActions(menus.window_actions())  # their shortcuts work wherever the focus is in the window
+        self.recent_menu = menus.recent_menu
         self._fill_recent_menu()
-        action(files, "&Save project", self.save_project, "Ctrl+S")
-        action(files, "Save project &as…", self.save_project_as, "Ctrl+Shift+S")
-        files.addSeparator()
-        action(files, "&Import audio…", self.choose_audio, "Ctrl+I")
-        self.export_action = action(files, "&Export…", self.export, "Ctrl+E")
-        files.addSeparator()
-        self.models_action = action(files, "&Models…", self.open_models_dialog)
-        files.addSeparator()
-        action(files, "&Quit", self.close, "Ctrl+Q")
-        audio = self.menuBar().addMenu("&Audio")
-        self.record_action = action(audio, "&Record / stop", self.toggle_recording, "R")
-        render = self.menuBar().addMenu("&Render")
-        self.render_action = action(render, "&Render", self.start_render, "Ctrl+Return")
-        self.addAction(self._shortcut("Ctrl+Enter", self.start_render))
-        action(render, "&Cancel", self.cancel_current, "Esc")
-        for name in ("Draft", "Balanced", "Final"):
-            action(render, f"{name} preset", partial(self.settings_panel.apply_preset, name))
-        render.addSeparator()
-        self.train_action = action(render, "&Train a style…", self.open_train_dialog)
-        help_menu = self.menuBar().addMenu("&Help")
-        action(help_menu, "&About HEAR2SEE", self._about)
-
-    def _shortcut(self, keys: str, slot: Callable[[], Any]) -> QAction:
-        act = QAction(self)
-        act.setShortcut(QKeySequence(keys))
-        act.triggered.connect(without_arguments(slot))
-        return act
+        menus.new_requested.connect(without_arguments(self.new_project))
+        menus.open_requested.connect(without_arguments(self.open_project_dialog))
+        menus.recent_chosen.connect(self._open_recent)
+        menus.save_requested.connect(without_arguments(self.save_project))
+        menus.save_as_requested.connect(without_arguments(self.save_project_as))
+        menus.import_requested.connect(without_arguments(self.choose_audio))
+        menus.export_requested.connect(without_arguments(self.export))
+        menus.models_requested.connect(without_arguments(self.open_models_dialog))
+        menus.quit_requested.connect(self.close)
+        menus.record_requested.connect(without_arguments(self.toggle_recording))
+        menus.render_requested.connect(without_arguments(self.start_render))
+        menus.cancel_requested.connect(without_arguments(self.cancel_current))
+        menus.preset_chosen.connect(self.settings_panel.apply_preset)
+        menus.train_requested.connect(without_arguments(self.open_train_dialog))
+        menus.about_requested.connect(without_arguments(self._about))
 
     def _refresh_devices(self, list_devices: Callable[[], list[Any]] | None) -> None:
         from hear2see_desktop.core.recording import list_input_devices, no_microphone_reason
@@ -313,18 +292,18 @@ class MainWindow(QMainWindow):
         reason = None if devices else (no_microphone_reason() or "No microphone was found: connect one, "
                                        "or import an audio file.")
         self.audio_bar.set_devices(devices, reason)
-        self.record_action.setEnabled(self.audio_bar.record_button.isEnabled())
+        self.menu_bar.record_action.setEnabled(self.audio_bar.record_button.isEnabled())
 
     def _update_actions(self) -> None:
         busy_render = "render" in self.workers
         recording = self.recorder is not None
         has_audio = self.audio_path is not None
         self.render_button.setEnabled(has_audio and not busy_render and not recording)
-        self.render_action.setEnabled(self.render_button.isEnabled())
+        self.menu_bar.render_action.setEnabled(self.render_button.isEnabled())
         self.cancel_button.setEnabled(bool(self.workers) or recording)
         has_output = self.last_render is not None or self.transcript is not None
         self.export_button.setEnabled(has_output and "export" not in self.workers)
-        self.export_action.setEnabled(self.export_button.isEnabled())
+        self.menu_bar.export_action.setEnabled(self.export_button.isEnabled())
         self.audio_bar.play_button.setEnabled(self.audio is not None and not recording)
 
     # ------------------------------------------------------------------------------------------
@@ -1185,11 +1164,10 @@ class MainWindow(QMainWindow):
         return self.project_path.name if self.project_path is not None else "the untitled project"
 
     def _fill_recent_menu(self, recent: list[str] | None = None) -> None:
-        self.recent_menu.clear()
-        for entry in recent if recent is not None else self.store.recent_projects():
-            act = self.recent_menu.addAction(entry)
-            act.triggered.connect(without_arguments(partial(self.open_project, Path(entry))))
-        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+        self.menu_bar.set_recent_projects(recent if recent is not None else self.store.recent_projects())
+
+    def _open_recent(self, entry: str) -> None:
+        self.open_project(Path(entry))
 
     # ------------------------------------------------------------------------------------------
     # Autosave and crash recovery (core/autosave.py does the writing, always in a worker)
