@@ -1,0 +1,33 @@
+"""Helpers the commands share: files that must exist, transcripts read from JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hear2see_desktop.core.errors import BadInputError
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.transcript import Transcript
+
+
+def existing_file(text: str, what: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise BadInputError(f"The {what} {path} does not exist: check the path.")
+    if path.is_dir():
+        raise BadInputError(f"The {what} {path} is a folder: give a file.")
+    return path
+
+
+def read_transcript(text: str) -> Transcript:
+    from hear2see_desktop.core.transcript import Transcript
+
+    path = existing_file(text, "transcript")
+    try:
+        return Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BadInputError(
+            f"{path.name} is not a transcript JSON file (as written by `hear2see transcribe --json`)."
+        ) from error

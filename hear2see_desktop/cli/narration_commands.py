@@ -1,0 +1,132 @@
+"""The commands from narration to video: transcribe, prompt, storyboard, render."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hear2see_desktop.cli.common import existing_file, read_transcript
+from hear2see_desktop.cli.render_flags import settings_from_args
+from hear2see_desktop.core.errors import BadInputError
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.transcribe_job import TranscribeJob
+
+    job = TranscribeJob(existing_file(args.audio, "audio file"), args.engine, args.asr_model,
+                                language=args.language)
+    progress = TerminalProgress()
+    try:
+        transcript = job.run(progress, lambda: False)
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(transcript.to_dict(), ensure_ascii=False))
+    else:
+        print(transcript.text)
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    from hear2see_desktop.core.prompt.builder import build_prompt
+
+    text = read_transcript(args.transcript).text if args.transcript else args.text
+    result = build_prompt(text, style=args.style)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(result.prompt)
+    return 0
+
+
+def cmd_storyboard(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core.prompt.styles import style_names
+    from hear2see_desktop.core.storyboard.board import build_storyboard, save_storyboard
+    from hear2see_desktop.core.transcribe_job import TranscribeJob
+
+    if args.style not in style_names():
+        raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
+    out_path = Path(args.output).expanduser()
+    if out_path.suffix.lower() != ".json":
+        raise BadInputError(f"The storyboard {out_path.name} must end in .json.")
+    if not out_path.parent.is_dir():
+        raise BadInputError(f"The folder {out_path.parent} does not exist: create it or choose another output.")
+    if args.transcript:
+        transcript = read_transcript(args.transcript)
+    elif args.audio:
+        progress = TerminalProgress()
+        try:
+            job = TranscribeJob(existing_file(args.audio, "audio file"), args.engine, args.asr_model,
+                                language=args.language)
+            transcript = job.run(progress, lambda: False)
+        finally:
+            progress.close()
+    else:
+        raise BadInputError("No narration given: pass an AUDIO file, or --transcript FILE.json.")
+    if not transcript.words:
+        raise BadInputError("The transcript has no timed words, so there is nothing to split into scenes.")
+    board = build_storyboard(transcript, style=args.style, negative=args.negative,
+                             min_scene_s=args.min_scene, max_scene_s=args.max_scene)
+    save_storyboard(board, out_path)
+    for number, scene in enumerate(board.scenes, 1):
+        print(f"{number:>2}  {scene.start_s:6.2f}-{scene.end_s:6.2f} s  {scene.prompt}")
+    print(out_path, file=sys.stderr)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from hear2see_desktop.cli_progress import TerminalProgress
+    from hear2see_desktop.core import paths
+    from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
+    from hear2see_desktop.core.run_record import RunRecord
+    from hear2see_desktop.core.runlog import find_record
+
+    out_path = Path(args.output).expanduser()
+    check_output_path(out_path)
+    runs_log = args.runs_log or paths.runs_log_path()
+    if args.replay:
+        if args.audio:
+            raise BadInputError("--replay renders the logged narration: leave out AUDIO.")
+        request = replay_request(RunRecord.from_dict(find_record(runs_log, args.replay)), out_path, runs_log)
+    else:
+        if not args.audio:
+            raise BadInputError("No narration given: pass an AUDIO file, or --replay RUN_ID.")
+        storyboard = None
+        if args.storyboard:
+            from hear2see_desktop.core.storyboard.board import load_storyboard
+
+            storyboard = load_storyboard(existing_file(args.storyboard, "storyboard"))
+        request = RenderRequest(
+            audio_path=existing_file(args.audio, "audio file"),
+            out_path=out_path,
+            settings=settings_from_args(args),
+            engine=args.engine,
+            asr_model=args.asr_model,
+            asr_language=args.language,
+            runs_log=runs_log,
+            storyboard=storyboard,
+        )
+    request.srt_path = _subtitle_path(args.srt, ".srt")
+    request.vtt_path = _subtitle_path(args.vtt, ".vtt")
+    request.use_cache = not args.no_cache
+    progress = TerminalProgress()
+    try:
+        result = RenderJob(request).run(progress, lambda: False)
+    finally:
+        progress.close()
+    print(result.out_path)
+    print(f"run {result.run_id}", file=sys.stderr)
+    return 0
+
+
+def _subtitle_path(text: str | None, suffix: str) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if path.suffix.lower() != suffix:
+        raise BadInputError(f"The subtitle file {path.name} must end in {suffix}.")
+    return path

@@ -1,0 +1,149 @@
+"""One table from `RenderSettings` fields to `hear2see render` flags, both ways.
+
+The parser adds the flags from it (with the settings' defaults), and the render command makes its
+`RenderSettings` from it, so a new setting is one row here instead of an argparse line and a copy line
+kept in step by hand. `flag_of` names the flag of a field, for sentences that tell a CLI user what to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hear2see_desktop.core.errors import BadInputError
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.settings import RenderSettings
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _stripped(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _loras(texts: list[str]) -> list[Any]:
+    from hear2see_desktop.core.settings import LoraSpec
+
+    return [LoraSpec.parse(text) for text in texts]
+
+
+def transition_seconds(text: str) -> float | None:
+    """`--transition`: seconds, or 'whole' (None: the transition fills the time between keyframes)."""
+    if text.strip().lower() == "whole":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds or 'whole'") from None
+
+
+@dataclass(frozen=True)
+class SettingFlag:
+    """One field on the command line: its flag, argparse's options (the field's default unless they give
+    one), and how the parsed value becomes the field's value."""
+
+    field: str
+    flag: str
+    options: dict[str, Any] = field(default_factory=dict)
+    to_setting: Callable[[Any], Any] = _same
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+def _table() -> tuple[SettingFlag, ...]:
+    from hear2see_desktop.core.settings import DECODERS, DEVICES, MODES, SCHEDULERS
+
+    return (
+        SettingFlag("prompt", "--prompt", {"default": None, "help": "the picture to draw (skips the prompt builder)"},
+                    _stripped),
+        SettingFlag("style", "--style"),
+        SettingFlag("negative_prompt", "--negative",
+                    {"default": None, "metavar": "TEXT", "help": "negative prompt (default: a standard one)"},
+                    _stripped),
+        SettingFlag("model", "--model", {"metavar": "ID|DIR|FILE.safetensors"}),
+        SettingFlag("model_config", "--model-config",
+                    {"metavar": "DIR",
+                     "help": "component configs for a single-file checkpoint (default: the bundled SD 1.5 ones)"}),
+        SettingFlag("loras", "--lora", {"action": "append", "default": [], "metavar": "FILE[:WEIGHT]"}, _loras),
+        SettingFlag("scheduler", "--scheduler", {"choices": SCHEDULERS}),
+        SettingFlag("steps", "--steps", {"type": int}),
+        SettingFlag("cfg", "--cfg", {"type": float}),
+        SettingFlag("frames", "--frames", {"type": int, "help": "distinct images held evenly across the narration "
+                                                                "(default: one per output frame)"}),
+        SettingFlag("fps", "--fps", {"type": int, "default": None,
+                                     "help": "output frame rate (default: 8 classic, 12 smooth/fast)"}),
+        SettingFlag("seed", "--seed", {"type": int}),
+        SettingFlag("width", "--width", {"type": int, "metavar": "PX"}),
+        SettingFlag("height", "--height", {"type": int, "metavar": "PX"}),
+        SettingFlag("device", "--device", {"choices": DEVICES}),
+        SettingFlag("mode", "--mode", {"choices": MODES, "help": "classic: an independent image per frame (the "
+                                       "paper); smooth: keyframes with denoised in-betweens; fast: keyframes with "
+                                       "optical-flow in-betweens"}),
+        SettingFlag("reactivity", "--reactivity", {"type": float, "help": "0 = transitions move evenly, 1 = they "
+                                                   "move on the narration's emphasis, hold on pauses"}),
+        SettingFlag("keyframe_interval_s", "--keyframe-interval",
+                    {"type": float, "metavar": "SECONDS",
+                     "help": "smooth/fast: a new keyframe at least this often inside a scene"}),
+        SettingFlag("transition_s", "--transition",
+                    {"type": transition_seconds, "metavar": "SECONDS",
+                     "help": "smooth/fast: each picture holds, then dissolves into the next over this long, "
+                             "centred on each scene's cut (0 = a hard cut; 'whole' = morph all the time between "
+                             "keyframes, no hold)"}),
+        *SCENE_FLAGS,
+        SettingFlag("captions", "--captions", {"action": "store_true",
+                                               "help": "burn the narration's words into the picture"}),
+        SettingFlag("decoder", "--decoder", {"choices": DECODERS, "help": "taesd: decode the frames with the tiny "
+                                             "TAESD autoencoder (a quick draft; `hear2see models download taesd`)"}),
+    )
+
+
+SCENE_FLAGS = (
+    SettingFlag("min_scene_s", "--min-scene", {"type": float, "metavar": "SECONDS",
+                                               "help": "shortest scene the narration is split into"}),
+    SettingFlag("max_scene_s", "--max-scene", {"type": float, "metavar": "SECONDS",
+                                               "help": "longest scene before it is split"}),
+)
+
+
+def render_flags() -> tuple[SettingFlag, ...]:
+    """Every `RenderSettings` field `hear2see render` takes, in the order `--help` lists them."""
+    return _table()
+
+
+def flag_of(setting: str) -> str:
+    """The flag of a `RenderSettings` field ('steps' -> '--steps')."""
+    return next(flag.flag for flag in render_flags() if flag.field == setting)
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, flags: Sequence[SettingFlag], defaults: RenderSettings) -> None:
+    """Add `flags` to `parser`, each defaulting to the field's value in `defaults` unless its row says otherwise."""
+    for flag in flags:
+        options = dict(flag.options)
+        if "default" not in options:
+            options["default"] = getattr(defaults, flag.field)
+        parser.add_argument(flag.flag, dest=flag.dest, **options)
+
+
+def settings_from_args(args: argparse.Namespace) -> RenderSettings:
+    """The render's settings from the parsed flags; an unknown style is one sentence naming the known ones."""
+    from hear2see_desktop.core.prompt.styles import style_names
+    from hear2see_desktop.core.settings import DEFAULT_FPS, RenderSettings
+
+    if args.style not in style_names():
+        raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
+    values = {flag.field: flag.to_setting(getattr(args, flag.dest)) for flag in render_flags()}
+    if values["fps"] is None:
+        values["fps"] = DEFAULT_FPS[values["mode"]]
+    settings = RenderSettings(**values)
+    if args.lcm:
+        from hear2see_desktop.core.render.lcm import lcm_draft
+
+        settings = lcm_draft(settings)
+    return settings
