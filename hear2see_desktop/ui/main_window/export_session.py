@@ -1,0 +1,107 @@
+"""Export: the dialog that asks what and where, then one worker that writes the video, frames and text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox
+
+from hear2see_desktop.core.jobs import CallJob, SequenceJob
+from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.main_window.host import Part, WindowHost
+from hear2see_desktop.ui.settings_store import Key
+
+if TYPE_CHECKING:
+    from hear2see_desktop.ui.export_dialog import ExportChoice, ExportDialog
+
+
+def show_in_folder(target: Path) -> None:
+    """The desktop's file manager, opened on `target`'s folder."""
+    folder = target if target.is_dir() else target.parent
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+class ExportSession(Part):
+    """Writes what the user chose from the work (the last render, its frames, the transcript, subtitles)."""
+
+    def __init__(self, window: WindowHost) -> None:
+        super().__init__(window)
+        self.dialog: ExportDialog | None = None  # while it is open
+        self.last_export: Path | None = None
+        self._target: Path | None = None
+
+    def export(self) -> None:
+        """Ask what to export and where (the Export dialog, window-modal); `export_to` runs it once accepted.
+
+        A slot for the Export… button, File > Export… and Ctrl+E: it takes no arguments, so their
+        `checked` flag has nowhere to land.
+        """
+        from hear2see_desktop.ui.export_dialog import ExportDialog
+
+        window, work = self.window, self.window.work
+        if "export" in window.workers:
+            return
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.raise_()
+            return
+        stem = work.project_path or work.audio_path or Path.home() / "hear2see"
+        base = Path(window.store.text(Key.LAST_FOLDER, str(stem.parent))) / stem.stem
+        has_word_times = work.transcript is not None and bool(work.transcript.words)
+        dialog = ExportDialog(base, work.last_render is not None, work.transcript is not None, window,
+                              has_word_times=has_word_times)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.export_to(dialog.choice()))
+        dialog.finished.connect(self._forget_dialog)
+        self.dialog = dialog
+        dialog.open()
+
+    def _forget_dialog(self, _result: int) -> None:
+        self.dialog = None
+
+    def export_to(self, choice: ExportChoice) -> None:
+        """Write what `choice` names (MP4, frames, transcript, subtitles) in one export worker."""
+        window, work = self.window, self.window.work
+        if "export" in window.workers:
+            return
+        from hear2see_desktop.core.export_job import ExportJob
+
+        jobs: list[Any] = []
+        if choice.mp4 is not None and work.last_render is not None:
+            jobs.append(ExportJob.mp4_file(work.last_render["mp4"], choice.mp4))
+        if choice.frames_dir is not None and work.frame_pngs:
+            folder = choice.frames_dir
+            jobs.append(CallJob(lambda: folder.mkdir(parents=True, exist_ok=True), "Creating the folder"))
+            jobs.append(ExportJob.frame_images([work.frame_pngs[i] for i in sorted(work.frame_pngs)], folder))
+        if choice.transcript_txt is not None:
+            transcript = window.transcript_for_render()
+            jobs.append(ExportJob.transcript_text(transcript, choice.transcript_txt, choice.word_times))
+        for subtitles in (choice.srt, choice.vtt):
+            if subtitles is not None and work.transcript is not None and work.transcript.words:
+                jobs.append(ExportJob.subtitles(work.transcript, subtitles))
+        if not jobs:
+            return
+        self._target = choice.mp4 or choice.frames_dir or choice.transcript_txt or choice.srt or choice.vtt
+        worker = JobWorker(SequenceJob(jobs), "export")
+        worker.progress.connect(window.show_progress)
+        worker.finished.connect(self._on_exported)
+        window.run_worker("export", worker)
+
+    def _on_exported(self, _results: object) -> None:
+        window, target = self.window, self._target
+        assert target is not None
+        window.progress_bar.setFormat("Exported")
+        window.statusBar().showMessage(f"Exported to {target}.")
+        self.last_export = target
+        if window.show_export_done:
+            box = QMessageBox(QMessageBox.Icon.Information, "Exported", f"Saved to {target}.",
+                              QMessageBox.StandardButton.Close, window)
+            show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+            box.setModal(False)
+            box.buttonClicked.connect(lambda button: button is show and show_in_folder(target))
+            box.show()
+
+
+__all__ = ["ExportSession", "show_in_folder"]

@@ -1,0 +1,216 @@
+"""The prompt and the scenes: built from the transcript in workers, edited by the user, kept through rebuilds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QTimer
+
+from hear2see_desktop.core.jobs import CallJob
+from hear2see_desktop.ui.job_worker import JobWorker
+from hear2see_desktop.ui.main_window.host import Part, WindowHost
+from hear2see_desktop.ui.settings_store import Key
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.storyboard.board import Storyboard
+
+SCENE_REBUILD_DELAY_MS = 500
+"""Wait this long after the last change of the scene lengths before cutting the scenes again."""
+
+
+class StoryboardController(Part):
+    """The prompt panel's and the scene strip's work; the storyboard itself lives in the window's `work`."""
+
+    def __init__(self, window: WindowHost) -> None:
+        super().__init__(window)
+        self._request = 0  # only the latest storyboard build may land
+        self.rebuild_timer = QTimer(self)
+        self.rebuild_timer.setSingleShot(True)
+        self.rebuild_timer.setInterval(SCENE_REBUILD_DELAY_MS)
+        self.rebuild_timer.timeout.connect(self.rebuild_storyboard)
+
+    # The prompt
+
+    def rebuild_prompt(self, *, ask: bool = True) -> None:
+        """Build the prompt from the transcript in a worker; with `ask`, the user's edited prompt is asked about first.
+
+        `ask` is keyword-only: this is a slot, and a signal's argument must never land in it.
+        """
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.prompt.builder import build_prompt
+
+        window = self.window
+        text = window.prompt_panel.transcript_text()
+        if not text:
+            return
+        if ask and window.prompt_panel.prompt_edited() and not window.confirm(
+            window, "Replace your prompt?", "You edited the prompt. Replace it with one built from the transcript?"
+        ):
+            return
+        style = window.prompt_panel.style()
+
+        def build() -> object:
+            try:
+                return build_prompt(text, style=style)
+            except BadInputError as error:  # nothing to picture: say so in the status bar, not a dialog
+                return str(error)
+
+        # The first build loads the lexicon and tokenizer (~0.4 s): never on the UI thread.
+        worker = JobWorker(CallJob(build, "Building the prompt"), f"prompt-{time.monotonic()}")
+        worker.finished.connect(self._on_prompt_built)
+        window.run_worker(worker.name, worker)
+
+    def _on_prompt_built(self, built: Any) -> None:
+        if isinstance(built, str):
+            self.window.statusBar().showMessage(built)
+            return
+        self.window.prompt_panel.set_prompt(built.prompt, built.negative_prompt, built.dropped)
+
+    def on_style_changed(self, style: str) -> None:
+        self.window.store.set(Key.STYLE, style)
+        if self.window.prompt_panel.transcript_text():
+            self.rebuild_prompt(ask=True)
+            self.restyle_storyboard(style)
+
+    # The scenes
+
+    def rebuild_storyboard(self) -> None:
+        """Cut the transcript into scenes with prompts, in a worker (the first build loads the tokenizer).
+
+        The result keeps every prompt the user wrote whose scene still exists with the same times;
+        when some of the user's work would be lost, `_on_storyboard_built` asks first.
+        """
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.storyboard.board import build_storyboard
+
+        window = self.window
+        if window.work.audio is None or window.recorder is not None:
+            return
+        transcript = window.transcript_for_render()
+        if not transcript.text.strip():
+            return
+        settings = window.current_settings()
+        duration_s = window.work.audio.duration_s
+        self._request += 1
+        request = self._request
+
+        def build() -> tuple[int, Storyboard | str]:
+            try:
+                return request, build_storyboard(transcript, duration_s=duration_s, style=settings.style,
+                                                  min_scene_s=settings.min_scene_s, max_scene_s=settings.max_scene_s)
+            except BadInputError as error:  # nothing to picture, bad limits: the status bar says so
+                return request, str(error)
+
+        self._run_build(build, "Cutting the narration into scenes")
+
+    def restyle_storyboard(self, style: str) -> None:
+        """Rebuild the scenes' prompts in another style, keeping their times and the prompts the user wrote."""
+        from hear2see_desktop.core.errors import BadInputError
+        from hear2see_desktop.core.storyboard.board import rebuild_prompts
+
+        board = self.window.work.storyboard
+        if board is None:
+            self.rebuild_storyboard()
+            return
+        self._request += 1
+        request = self._request
+
+        def build() -> tuple[int, Storyboard | str]:
+            try:
+                return request, rebuild_prompts(board, style=style)
+            except BadInputError as error:
+                return request, str(error)
+
+        self._run_build(build, "Restyling the scenes")
+
+    def _run_build(self, build: Callable[[], tuple[int, Storyboard | str]], message: str) -> None:
+        worker = JobWorker(CallJob(build, message), f"storyboard-{time.monotonic()}")
+        worker.finished.connect(self._on_storyboard_built)
+        self.window.run_worker(worker.name, worker)
+
+    def _on_storyboard_built(self, result: tuple[int, Storyboard | str]) -> None:
+        window, work = self.window, self.window.work
+        request, built = result
+        if request != self._request:
+            return  # a newer build (or another narration) took its place
+        if isinstance(built, str):
+            window.statusBar().showMessage(built)
+            return
+        # Merged with the board as it is now: the user may have edited it while the worker ran.
+        old = work.storyboard
+        from hear2see_desktop.core.storyboard.edits import carry_scene_edits, same_cuts
+
+        board, lost = carry_scene_edits(old, built, work.scene_times_edited)
+        if lost and not window.confirm(
+            window, "Replace your scenes?",
+            "The narration was cut into new scenes, and some of your scene edits (prompts you wrote, cuts you "
+            "moved) don't fit them. Replace the scenes anyway?",
+        ):
+            return
+        # A restyle keeps the times, so cuts the user moved stay theirs.
+        self.adopt_storyboard(board, times_edited=work.scene_times_edited and same_cuts(old, board))
+        window.statusBar().showMessage(f"{len(board.scenes)} scene{'s' if len(board.scenes) != 1 else ''}: "
+                                       "double-click one to edit its prompt, drag an edge to move a cut.")
+
+    def adopt_storyboard(self, board: Storyboard | None, times_edited: bool = False) -> None:
+        """Make `board` the work's storyboard; builds still running for the old one are dropped."""
+        self._request += 1
+        self._set_storyboard(board)
+        self.window.work.scene_times_edited = times_edited
+
+    def _set_storyboard(self, board: Storyboard | None) -> None:
+        self.window.work.storyboard = board
+        self.window.scene_strip.set_storyboard(board)
+        self.window.mark_changed()
+
+    def on_scene_selected(self, index: int) -> None:
+        board = self.window.work.storyboard
+        if board is not None and 0 <= index < len(board.scenes):
+            self.window.seek(board.scenes[index].start_s)
+
+    def on_scene_prompt_edited(self, index: int, prompt: str) -> None:
+        from hear2see_desktop.core.errors import BadInputError
+
+        if self.window.work.storyboard is None:
+            return
+        try:
+            board = self.window.work.storyboard.with_scene_prompt(index, prompt)
+        except BadInputError as error:
+            self.window.statusBar().showMessage(str(error))
+            return
+        self._set_storyboard(board)
+        self.window.statusBar().showMessage(f"Scene {index + 1} has your prompt; rebuilding the scenes keeps it.")
+
+    def on_scene_boundary_moved(self, index: int, time_s: float) -> None:
+        from hear2see_desktop.core.errors import BadInputError
+
+        work = self.window.work
+        if work.storyboard is None:
+            return
+        try:
+            board = work.storyboard.with_boundary(index, time_s)
+        except BadInputError as error:
+            self.window.statusBar().showMessage(str(error))
+            return
+        work.scene_times_edited = True
+        self._set_storyboard(board)
+        self.window.statusBar().showMessage(f"Scene {index + 1} now starts at {board.scenes[index].start_s:.2f} s.")
+
+    def storyboard_for_render(self, settings: Any) -> Storyboard | None:
+        """The scenes a render uses (see `core.storyboard.edits.board_for_render`)."""
+        from hear2see_desktop.core.storyboard.edits import board_for_render
+
+        work, panel = self.window.work, self.window.prompt_panel
+        if work.storyboard is None:
+            return None
+        return board_for_render(
+            work.storyboard, settings.mode, settings.prompt, settings.negative_prompt,
+            prompt_typed=panel.prompt_edit.edited and bool(settings.prompt.strip()),
+            negative_typed=panel.negative_edit.edited,
+            scenes_edited=work.storyboard_edited(),
+        )
+
+
+__all__ = ["SCENE_REBUILD_DELAY_MS", "StoryboardController"]
