@@ -15,6 +15,7 @@ from pathlib import Path
 from hear2see_desktop.cli.model_commands import cmd_models, cmd_train_lora
 from hear2see_desktop.cli.narration_commands import cmd_prompt, cmd_render, cmd_storyboard, cmd_transcribe
 from hear2see_desktop.cli.parser import build_parser
+from hear2see_desktop.cli.render_flags import flag_words
 from hear2see_desktop.cli.report_commands import cmd_eval, cmd_runs
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except Hear2SeeError as error:
         log.info("%s failed: %s", args.command, error, exc_info=True)
-        print(f"hear2see: {error}", file=sys.stderr)
+        print(f"hear2see: {error.worded(flag_words)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"hear2see: {CancelledError()}", file=sys.stderr)

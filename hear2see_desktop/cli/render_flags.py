@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.settings import RenderSettings
@@ -120,6 +120,17 @@ def render_flags() -> tuple[SettingFlag, ...]:
 def flag_of(setting: str) -> str:
     """The flag of a `RenderSettings` field ('steps' -> '--steps')."""
     return next(flag.flag for flag in render_flags() if flag.field == setting)
+
+
+OTHER_FLAGS = {"asr_model": "--asr-model"}
+"""Flags of request inputs that core errors name as fixes, besides the settings'."""
+
+
+def flag_words(fix: Fix) -> str:
+    """A fix as the command line says it: `--device cpu`, or the flag alone when any value will do."""
+    known = {flag.field: flag.flag for flag in render_flags()}
+    flag = known.get(fix.setting) or OTHER_FLAGS.get(fix.setting) or "--" + fix.setting.replace("_", "-")
+    return flag if fix.value is None else f"{flag} {fix.value}"
 
 
 def add_setting_flags(parser: argparse.ArgumentParser, flags: Sequence[SettingFlag], defaults: RenderSettings) -> None:

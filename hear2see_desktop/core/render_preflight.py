@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
     for lora in settings.loras:
         lora_path = Path(lora.path).expanduser()
         if not lora_path.is_file():
-            raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to --lora.")
+            raise BadInputError(f"The LoRA file {lora.path} does not exist: check the path given to ", Fix("loras"),
+                                ".")
         if lora_path.suffix.lower() == ".safetensors":
             check_lora_file(lora_path, source)
     if settings.decoder == "taesd":
@@ -86,8 +87,8 @@ def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
 
 
 def no_speech(audio_path: Path) -> BadInputError:
-    return BadInputError(f"No speech detected in {audio_path.name}: record the narration again, "
-                         "or give the picture yourself with --prompt.")
+    return BadInputError(f"No speech detected in {audio_path.name}: record the narration again, or give the picture "
+                         "yourself with ", Fix("prompt"), ".")
 
 
 def check_storyboard_length(board: Storyboard, duration_s: float) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import Job
+from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.images import rgb_to_qimage
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class JobWorker(QObject):
             self.cancelled.emit()
         except Hear2SeeError as error:
             log.info("%s failed: %s", self.name, error, exc_info=True)
-            self.failed.emit(str(error))
+            self.failed.emit(sentence(error))
         except Exception as error:  # a bug: the user gets a sentence, the log gets the traceback
             log.exception("%s failed unexpectedly", self.name)
             self.failed.emit(f"Something went wrong ({type(error).__name__}: {error}); details are in the log file.")

@@ -29,6 +29,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from hear2see_desktop.core.asr.base import StreamingRecognizer
 from hear2see_desktop.core.errors import Hear2SeeError
 from hear2see_desktop.core.recording import DEVICE_LOST, Recorder
+from hear2see_desktop.ui.fix_words import sentence
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class _RecognizerLoader:
 
             self.recognizer = open_engine(engine, model_path).stream()
         except Hear2SeeError as error:
-            self.error = str(error)
+            self.error = sentence(error)
         except Exception as error:
             log.exception("Loading the speech model for live transcription failed")
             self.error = f"The speech model could not be loaded ({error}); the log file has the details."
@@ -104,7 +105,7 @@ class RecordingWorker(QObject):
         try:
             self.recorder.start()
         except Hear2SeeError as error:
-            self.failed.emit(str(error))
+            self.failed.emit(sentence(error))
             return
         except Exception as error:
             log.exception("Opening the microphone failed")

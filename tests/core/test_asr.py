@@ -16,7 +16,7 @@ from hear2see_desktop.core.asr.select import open_engine
 from hear2see_desktop.core.asr.vosk_engine import VoskEngine, find_vosk_model
 from hear2see_desktop.core.asr.wer import word_error_rate
 from hear2see_desktop.core.asr.whisper_engine import WhisperEngine, WhisperStream, quietest_sample
-from hear2see_desktop.core.errors import BadInputError, CancelledError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, CancelledError, Fix, ModelMissingError
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.transcript import Transcript, Word
 from tests.speech import speak
@@ -238,7 +238,7 @@ def test_vosk_without_a_model_says_where_it_looked_and_how_to_get_one(isolated_h
     with pytest.raises(ModelMissingError) as error:
         open_engine("vosk")
     assert str(isolated_home / "models" / "vosk") in str(error.value)
-    assert "alphacephei.com/vosk/models" in str(error.value) and "--asr-model" in str(error.value)
+    assert "alphacephei.com/vosk/models" in str(error.value) and Fix("asr_model") in error.value.fixes
 
 
 def test_paths_without_a_model_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -97,7 +97,8 @@ def check_sentence(sentence: str, case: BadCase) -> None:
     assert case.words in sentence, sentence
     assert str(case.named) in sentence, f"the sentence should name {case.named}: {sentence}"
     assert "\n" not in sentence and sentence.endswith(".")
-    assert any(remedy in sentence for remedy in ("download", "copy it again", "use a LoRA", "--lora")), sentence
+    assert any(remedy in sentence for remedy in ("download", "copy it again", "use a LoRA", "pass it with loras",
+                                                 "pass it with --lora")), sentence
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
 from hear2see_desktop.core.models.catalogue import CatalogueEntry
 
 SPEECH_KINDS = ("vosk", "whisper")
@@ -60,7 +60,7 @@ def vosk_for_language(language: str) -> Path:
     known = sorted({entry.language for entry in _speech_entries() if entry.kind == "vosk" and entry.language})
     raise BadInputError(
         f"The catalogue has no speech model for the language '{code}' (it has {', '.join(known) or 'none'}): "
-        "download a Vosk model for it from alphacephei.com/vosk/models and pass its folder as --asr-model."
+        "download a Vosk model for it from alphacephei.com/vosk/models and set ", Fix("asr_model"), " to its folder."
     )
 
 

@@ -24,7 +24,7 @@ from hear2see_desktop.core.asr.whisper_engine import (
     looks_like_whisper_model,
     resolve_whisper_model,
 )
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
 
 ENGINE_CHOICES = ("auto", "vosk", "whisper")
 
@@ -86,6 +86,6 @@ def _open_model_folder(folder: Path) -> AsrEngine:
     if found is None:
         raise ModelMissingError(
             f"{folder} holds neither a Vosk model (am/final.mdl and conf/) nor a faster-whisper model "
-            f"({', '.join(WHISPER_MODEL_FILES)}); pass the folder of an unzipped model as --asr-model."
+            f"({', '.join(WHISPER_MODEL_FILES)}); set ", Fix("asr_model"), " to the folder of an unzipped model."
         )
     return VoskEngine(found)

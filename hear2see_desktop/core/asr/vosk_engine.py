@@ -25,7 +25,7 @@ from hear2see_desktop.core.asr.base import (
     monotonic_words,
     report_seconds,
 )
-from hear2see_desktop.core.errors import ModelMissingError
+from hear2see_desktop.core.errors import Fix, ModelMissingError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.transcript import Transcript, Word
@@ -68,11 +68,9 @@ def _model_in(folder: Path) -> Path | None:
     return None
 
 
-def _how_to_get_one() -> str:
-    return (
-        f"Download an English model (for example vosk-model-small-en-us-0.15) from {MODELS_PAGE} "
-        f"and unzip it into {vosk_models_folder()}, or pass --asr-model <model folder>."
-    )
+def _how_to_get_one() -> tuple[str | Fix, ...]:
+    return (f"Download an English model (for example vosk-model-small-en-us-0.15) from {MODELS_PAGE} "
+            f"and unzip it into {vosk_models_folder()}, or set ", Fix("asr_model"), " to a model folder.")
 
 
 def vosk_model_missing_error() -> ModelMissingError:
@@ -80,7 +78,7 @@ def vosk_model_missing_error() -> ModelMissingError:
     env_value = os.environ.get(ENV_VAR)
     looked = f"{ENV_VAR}={env_value}" if env_value else f"{ENV_VAR} (not set)"
     return ModelMissingError(
-        f"No Vosk speech model found (looked at {looked} and in {vosk_models_folder()}). " + _how_to_get_one()
+        f"No Vosk speech model found (looked at {looked} and in {vosk_models_folder()}). ", *_how_to_get_one()
     )
 
 
@@ -96,8 +94,8 @@ def find_vosk_model(explicit: str | os.PathLike[str] | None = None) -> Path | No
             found = _model_in(folder)
             if found is None:
                 raise ModelMissingError(
-                    f"{source} {folder} does not hold a Vosk model (a folder with am/final.mdl and conf/). "
-                    + _how_to_get_one()
+                    f"{source} {folder} does not hold a Vosk model (a folder with am/final.mdl and conf/). ",
+                    *_how_to_get_one()
                 )
             return found
     return _model_in(vosk_models_folder())
@@ -162,7 +160,7 @@ def load_vosk_model(model_path: Path) -> Any:
                 _models[key] = vosk.Model(str(tuned_model_dir(key)))
             except Exception as error:  # vosk raises a bare Exception on a broken folder
                 raise ModelMissingError(
-                    f"Could not load the Vosk model in {key} ({error}); it may be incomplete. " + _how_to_get_one()
+                    f"Could not load the Vosk model in {key} ({error}); it may be incomplete. ", *_how_to_get_one()
                 ) from error
         return _models[key]
 

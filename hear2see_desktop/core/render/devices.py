@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,13 @@ def resolve_device(requested: str) -> DeviceChoice:
         else:
             requested = "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise BadInputError("CUDA was asked for but this machine has no usable NVIDIA GPU: use --device cpu or auto.")
+        raise BadInputError("CUDA was asked for but this machine has no usable NVIDIA GPU: use ", Fix("device", "cpu"),
+                            " or ", Fix("device", "auto"), ".")
     if requested == "mps" and not (
         getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     ):
-        raise BadInputError("MPS was asked for but this machine has no Apple GPU: use --device cpu or auto.")
+        raise BadInputError("MPS was asked for but this machine has no Apple GPU: use ", Fix("device", "cpu"), " or ",
+                            Fix("device", "auto"), ".")
     if requested == "cpu":
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         return DeviceChoice("cpu", "float32")

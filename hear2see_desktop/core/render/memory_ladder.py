@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hear2see_desktop.core.errors import RenderFailedError
+from hear2see_desktop.core.errors import Fix, RenderFailedError
 from hear2see_desktop.core.render.devices import DeviceChoice
 from hear2see_desktop.core.render.out_of_memory import free_memory, is_out_of_memory
 from hear2see_desktop.core.render.vae_tiling import configure_vae_tiling, vae_tile_px
@@ -146,11 +146,9 @@ class MemoryLadder:
         width, height = smaller_size(self.width, self.height)
         smaller = (f"lower the width/height (to {width}x{height}, say)" if (width, height) != (self.width, self.height)
                    else "lower the width/height")
-        if on_gpu:
-            advice = f"{smaller}, close other programs that use the GPU, or use --device cpu"
-        else:
-            advice = f"{smaller} or close other programs"
-        return RenderFailedError(f"The render ran out of {memory} at {self.width}x{self.height}{even}: {advice}.")
+        advice: tuple[str | Fix, ...] = ((f"{smaller}, close other programs that use the GPU, or use ",
+                                          Fix("device", "cpu")) if on_gpu else (f"{smaller} or close other programs",))
+        return RenderFailedError(f"The render ran out of {memory} at {self.width}x{self.height}{even}: ", *advice, ".")
 
     # --- leaving the ladder --------------------------------------------------------------------
     def reset(self) -> None:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.render.model_source import ModelSource
 from hear2see_desktop.core.weights_format import safetensors_header
 
@@ -34,11 +34,10 @@ def check_model_files(source: ModelSource) -> None:
         for prefix, part in _CHECKPOINT_PARTS:
             if not any(name.startswith(prefix) for name in names):
                 lora = any(name.startswith(("lora_", "unet.", "text_encoder.")) for name in names)
-                raise BadInputError(
-                    f"The checkpoint {source.path} holds no {part} weights ({prefix}*), so it is not a whole Stable "
-                    "Diffusion 1.5 model: " + ("it looks like a LoRA, so pass it with --lora and choose a model."
-                                               if lora else "choose the full checkpoint.")
-                )
+                remedy = ("it looks like a LoRA, so pass it with ", Fix("loras"), " and choose a model.") if lora else (
+                    "choose the full checkpoint.",)
+                raise BadInputError(f"The checkpoint {source.path} holds no {part} weights ({prefix}*), so it is not a "
+                                    "whole Stable Diffusion 1.5 model: ", *remedy)
         return
     folder = source.path
     for component in _weighted_components(folder):

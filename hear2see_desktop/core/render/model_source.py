@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hear2see_desktop.core import paths
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
 from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
     text = requested.strip()
     if not text:
         raise BadInputError(
-            "No model was given: pass --model with a hub id, a diffusers folder or a .safetensors file."
+            "No model was given: set ", Fix("model"), " to a hub id, a diffusers folder or a .safetensors file."
         )
     candidate = Path(text).expanduser()
     if candidate.suffix.lower() in PICKLE_SUFFIXES:
@@ -108,13 +108,13 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
                 f"{candidate.name} needs the Stable Diffusion 1.5 component configs and tokenizer, which are not "
                 f"on this machine (looked in {paths.models_dir() / 'sd'} and the Hugging Face cache at "
                 f"{_hub_cache_dir()}): download the small config files once with `huggingface-cli download "
-                "stable-diffusion-v1-5/stable-diffusion-v1-5 --include '*.json' '*.txt'`, "
-                "or pass --model-config with a diffusers folder of an SD 1.5 model."
+                "stable-diffusion-v1-5/stable-diffusion-v1-5 --include '*.json' '*.txt'`, or set ",
+                Fix("model_config"), " to a diffusers folder of an SD 1.5 model."
             )
         if not (config_dir / "model_index.json").is_file():
             raise BadInputError(
-                f"The model configuration folder {config_dir} has no model_index.json: "
-                "pass --model-config with the folder of a matching diffusers model."
+                f"The model configuration folder {config_dir} has no model_index.json: set ", Fix("model_config"),
+                " to the folder of a matching diffusers model."
             )
         return ModelSource("single_file", candidate.resolve(), config_dir.resolve(), text)
     if candidate.is_dir():
@@ -137,13 +137,13 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
         raise ModelMissingError(
             f"The Stable Diffusion model '{text}' is not on this machine ({where}): download it with "
             f"`hear2see models download {entry.name}` (about {entry.size_bytes / 1e9:.1f} GB; File > Models… in "
-            "the app), import a checkpoint you already have with `hear2see models import FILE`, or pass --model "
-            "with a diffusers folder or a .safetensors checkpoint."
+            "the app), import a checkpoint you already have with `hear2see models import FILE`, or set ",
+            Fix("model"), " to a diffusers folder or a .safetensors checkpoint."
         )
     raise ModelMissingError(
         f"The Stable Diffusion model '{text}' is not on this machine ({where}): download it once with "
-        f"`huggingface-cli download {text}` or copy a diffusers folder to {local_copy}, "
-        "or pass --model with a diffusers folder or a .safetensors checkpoint."
+        f"`huggingface-cli download {text}` or copy a diffusers folder to {local_copy}, or set ", Fix("model"),
+        " to a diffusers folder or a .safetensors checkpoint."
     )
 
 

