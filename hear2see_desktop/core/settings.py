@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from hear2see_desktop.core.choices import Choice, Decoder, Device, Mode, Scheduler
 from hear2see_desktop.core.errors import BadInputError
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-SCHEDULERS = ("dpmpp-2m", "euler-a", "ddim", "lcm")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-MODES = ("classic", "smooth", "fast")
-"""classic: the paper's independent image per frame (seed + i); smooth: keyframes with denoised
-in-betweens; fast: keyframes with optical-flow in-betweens (see core/render/sequence.py)."""
-DECODERS = ("vae", "taesd")
-"""Final decoder: the model's own VAE, or the tiny TAESD for quick drafts (see core/render/taesd.py)."""
+SCHEDULERS = Scheduler.values()
+DEVICES = Device.values()
+MODES = Mode.values()
+DECODERS = Decoder.values()
+CHOICES: dict[str, type[Choice]] = {"scheduler": Scheduler, "device": Device, "mode": Mode, "decoder": Decoder}
+"""The settings with a fixed set of values, held as their `str` enums (core/choices.py)."""
 MAX_TRANSITION_S = 10.0
 """Longest transition between two keyframes the settings accept."""
 DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12}
@@ -54,7 +54,7 @@ class RenderSettings:
     model: str = DEFAULT_MODEL
     model_config: str | None = None
     loras: list[LoraSpec] = field(default_factory=list)
-    scheduler: str = "dpmpp-2m"
+    scheduler: Scheduler = Scheduler.DPMPP_2M
     steps: int = 25
     cfg: float = 7.5
     frames: int | None = None
@@ -62,15 +62,22 @@ class RenderSettings:
     seed: int = 0
     width: int = 512
     height: int = 512
-    device: str = "auto"
-    mode: str = "classic"
+    device: Device = Device.AUTO
+    mode: Mode = Mode.CLASSIC
     reactivity: float = 0.5  # smooth/fast: 0 = transitions advance linearly, 1 = only on onsets and loudness
     keyframe_interval_s: float = 3.0  # smooth/fast: a new keyframe at least this often inside a scene
     transition_s: float | None = 0.5  # smooth/fast: each picture holds, then dissolves this long into the next
     min_scene_s: float = 2.0  # scene splitting of the narration (storyboard)
     max_scene_s: float = 8.0
     captions: bool = False  # burn the narration's words into the picture
-    decoder: str = "vae"  # "taesd": a draft decoded by the tiny autoencoder, when installed
+    decoder: Decoder = Decoder.VAE  # TAESD: a draft decoded by the tiny autoencoder, when installed
+
+    def __post_init__(self) -> None:
+        """Known values become their enum members; an unknown one stays as given, for `validate` to name."""
+        for name, kind in CHOICES.items():
+            value = getattr(self, name)
+            if value in kind.values():
+                setattr(self, name, kind(value))
 
     def validate(self) -> None:
         """Raise BadInputError with one sentence for the first setting out of range."""
@@ -110,6 +117,8 @@ class RenderSettings:
         """Plain JSON-ready data for the run record and project files."""
         data = asdict(self)
         data["loras"] = [asdict(lora) for lora in self.loras]
+        for name in CHOICES:
+            data[name] = str(data[name])
         return data
 
     @classmethod

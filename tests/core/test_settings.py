@@ -78,3 +78,25 @@ def test_lora_flag_parsing(text: str, expected: LoraSpec) -> None:
 def test_classic_seed_schedule_is_seed_plus_i() -> None:
     assert frame_seeds(RenderSettings(seed=41), 3) == [41, 42, 43]
     assert frame_seeds(RenderSettings(seed=2**32 - 1), 2) == [2**32 - 1, 0]
+
+
+def test_fixed_choices_are_str_enums_that_serialise_and_key_as_their_text() -> None:
+    from hear2see_desktop.core.choices import Decoder, Device, Mode, Scheduler
+    from hear2see_desktop.core.render.frame_cache import cache_key
+
+    settings = RenderSettings(mode="smooth", decoder="taesd", scheduler="ddim", device="cpu")
+    assert (settings.mode, settings.decoder, settings.scheduler, settings.device) == (
+        Mode.SMOOTH, Decoder.TAESD, Scheduler.DDIM, Device.CPU)
+    assert settings.mode is Mode.SMOOTH and settings.mode == "smooth" and f"{settings.mode}" == "smooth"
+    data = settings.to_dict()
+    assert type(data["mode"]) is str and json.dumps(data) == json.dumps({**data, "mode": "smooth"})
+    assert cache_key(Mode.SMOOTH, {"decoder": Decoder.TAESD}) == cache_key("smooth", {"decoder": "taesd"})
+    assert RenderSettings.from_dict(data) == settings
+    assert {"smooth": 1}[settings.mode] == 1  # hashes as its text
+
+
+def test_an_unknown_choice_is_kept_for_validate_to_name() -> None:
+    settings = RenderSettings(mode="dreamy")
+    assert settings.mode == "dreamy"
+    with pytest.raises(BadInputError, match="Unknown mode 'dreamy': use one of classic, smooth, fast."):
+        settings.validate()

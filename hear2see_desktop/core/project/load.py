@@ -10,6 +10,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from hear2see_desktop.core.choices import Choice
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.project.model import (
     FORMAT_VERSION,
@@ -176,7 +177,7 @@ def _settings_from(value: Any) -> RenderSettings:
 
 
 def _matches(value: Any, hint: Any) -> bool:
-    """Does a JSON value fit a simple annotation (str, int, float, bool, X | None)?"""
+    """Does a JSON value fit a simple annotation (str, int, float, bool, a str enum, X | None)?"""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         return any(_matches(value, arm) for arm in typing.get_args(hint))
@@ -186,6 +187,8 @@ def _matches(value: Any, hint: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
         return _is_int(value)
+    if isinstance(hint, type) and issubclass(hint, Choice):
+        return isinstance(value, str)  # stored as its text; `validate` names a value that is not one of them
     if isinstance(hint, type) and origin is None:
         return isinstance(value, hint)
     return True  # a container type we do not check field by field
