@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 from hear2see_desktop.core.jobs import CallJob
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
+from hear2see_desktop.ui.main_window.workspace import EMPTY_PREVIEW
 from hear2see_desktop.ui.settings_store import Key
 
 if TYPE_CHECKING:
@@ -214,7 +215,7 @@ class ProjectFiles(Part):
         window.timeline.clear()
         window.adopt_storyboard(None)
         window.scene_strip.set_duration(0.0)
-        window.preview.clear("Frames appear here as they render")
+        window.preview.clear(EMPTY_PREVIEW)
         window.prompt_panel.set_transcript("")
         window.prompt_panel.set_prompt("", "")
         window.setWindowTitle("HEAR2SEE")

@@ -12,22 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from hear2see_desktop import __version__
-from hear2see_desktop.ui.audio_bar import AudioBar
 from hear2see_desktop.ui.main_window.autosave_keeper import AutosaveKeeper
 from hear2see_desktop.ui.main_window.export_session import ExportSession
 from hear2see_desktop.ui.main_window.menu_bar import MenuBar
@@ -38,15 +27,9 @@ from hear2see_desktop.ui.main_window.take import TakeController
 from hear2see_desktop.ui.main_window.tool_dialogs import ToolDialogs
 from hear2see_desktop.ui.main_window.work import Work, WorkField
 from hear2see_desktop.ui.main_window.workers import WorkerPool, failure_title
-from hear2see_desktop.ui.metrics_panel import MetricsPanel
-from hear2see_desktop.ui.preview_view import PreviewView
-from hear2see_desktop.ui.prompt_panel import PromptPanel
-from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+from hear2see_desktop.ui.main_window.workspace import Workspace
 from hear2see_desktop.ui.save_guard import AskFn, SaveGuard
-from hear2see_desktop.ui.scene_strip import SceneStrip
 from hear2see_desktop.ui.settings_store import Key, SettingsStore
-from hear2see_desktop.ui.timeline_view import TimelineView
-from hear2see_desktop.ui.waveform_view import WaveformView
 from hear2see_desktop.ui.wiring import without_arguments
 
 if TYPE_CHECKING:
@@ -136,81 +119,42 @@ class MainWindow(QMainWindow):
     # Layout and wiring
 
     def _build(self) -> None:
-        central = QWidget()
-        outer = QVBoxLayout(central)
-        self.audio_bar = AudioBar()
+        self.workspace = space = Workspace()
+        self.setCentralWidget(space)
+        # The widgets, as attributes of the window (the parts and the tests reach them here).
+        self.audio_bar = space.audio_bar
+        self.prompt_panel = space.prompt_panel
+        self.settings_panel = space.settings_panel
+        self.preview = space.preview
+        self.metrics_panel = space.metrics_panel
+        self.splitter = space.splitter
+        self.render_button = space.render_button
+        self.cancel_button = space.cancel_button
+        self.export_button = space.export_button
+        self.progress_bar = space.progress_bar
+        self.eta_label = space.eta_label
+        self.waveform = space.waveform
+        self.scene_strip = space.scene_strip
+        self.timeline = space.timeline
+
         self.audio_bar.record_clicked.connect(self.toggle_recording)
         self.audio_bar.import_clicked.connect(self.takes.choose_audio)
         self.audio_bar.play_clicked.connect(self.takes.toggle_playback)
         self.audio_bar.speech_combo.currentIndexChanged.connect(self.takes.on_speech_model_chosen)
-        outer.addWidget(self.audio_bar)
         QTimer.singleShot(0, self.refresh_speech_choices)  # file checks: kept off the first paint
-
-        self.splitter = top = QSplitter(Qt.Orientation.Horizontal)
-        self.prompt_panel = PromptPanel()
         self.prompt_panel.rebuild_requested.connect(self.rebuild_prompt)
         self.prompt_panel.style_changed.connect(self.scenes.on_style_changed)
-        top.addWidget(self.prompt_panel)
-        self.preview = PreviewView()
-        self.preview.clear("Frames appear here as they render")
-        self.preview.setMinimumSize(320, 240)
-        preview_box = QWidget()
-        preview_layout = QVBoxLayout(preview_box)
-        preview_layout.setContentsMargins(0, 0, 0, 0)
-        preview_layout.addWidget(self.preview, 1)
-        self.metrics_panel = MetricsPanel()
         self.metrics_panel.rated.connect(self.renders.rate_last_render)
-        preview_layout.addWidget(self.metrics_panel)
-        top.addWidget(preview_box)
-        top.addWidget(self._build_render_box())
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 4)
-        top.setStretchFactor(2, 2)
-        outer.addWidget(top, 1)
-
-        self.waveform = WaveformView()
+        self.render_button.clicked.connect(self.start_render)
+        self.cancel_button.clicked.connect(self.cancel_current)
+        self.export_button.clicked.connect(self.export)
         self.waveform.seek_requested.connect(self.seek)
-        outer.addWidget(self.waveform)
-        self.scene_strip = SceneStrip()
         self.scene_strip.scene_selected.connect(self.scenes.on_scene_selected)
         self.scene_strip.prompt_edited.connect(self.scenes.on_scene_prompt_edited)
         self.scene_strip.boundary_moved.connect(self.scenes.on_scene_boundary_moved)
-        outer.addWidget(self.scene_strip)
-        self.timeline = TimelineView()
         self.timeline.frame_clicked.connect(self.renders.show_frame)
-        outer.addWidget(self.timeline)
-        self.setCentralWidget(central)
         self.settings_panel.scenes_changed.connect(self.scenes.rebuild_timer.start)
         self.settings_panel.models_wanted.connect(self.open_models_dialog)
-
-    def _build_render_box(self) -> QWidget:
-        """The render settings with the Render, Cancel and Export buttons, the progress bar and the ETA."""
-        settings_box = QWidget()
-        settings_layout = QVBoxLayout(settings_box)
-        settings_layout.setContentsMargins(0, 0, 0, 0)
-        self.settings_panel = RenderSettingsPanel()
-        settings_layout.addWidget(self.settings_panel)
-        buttons = QHBoxLayout()
-        self.render_button = QPushButton("Render")
-        self.render_button.setToolTip("Render the video (Ctrl+Enter)")
-        self.render_button.clicked.connect(self.start_render)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the current task (Esc)")
-        self.cancel_button.clicked.connect(self.cancel_current)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the video, frames or transcript (Ctrl+E)")
-        self.export_button.clicked.connect(self.export)
-        for button in (self.render_button, self.cancel_button, self.export_button):
-            buttons.addWidget(button)
-        settings_layout.addLayout(buttons)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("")
-        settings_layout.addWidget(self.progress_bar)
-        self.eta_label = QLabel("")
-        settings_layout.addWidget(self.eta_label)
-        settings_layout.addStretch(1)
-        return settings_box
 
     def _build_menus(self) -> None:
         self.menu_bar = menus = MenuBar(self)
