@@ -8,6 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hear2see_desktop import __version__
+from hear2see_desktop.core import paths
+from hear2see_desktop.logging_setup import install_crash_log, setup_logging
+from hear2see_desktop.qt_start import NoWindowError, create_application
+
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication
 
@@ -20,10 +25,6 @@ def run_app(argv: Sequence[str] | None = None, open_path: Path | None = None) ->
     """Show the main window (optionally opening a project or audio file) and run the event loop."""
     from PySide6.QtGui import QIcon
 
-    from hear2see_desktop import __version__
-    from hear2see_desktop.core import paths
-    from hear2see_desktop.logging_setup import install_crash_log, setup_logging
-    from hear2see_desktop.qt_start import NoWindowError, create_application
     from hear2see_desktop.ui.error_dialog import install_error_dialog
     from hear2see_desktop.ui.main_window import MainWindow
 

@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
+from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
 
 CRASH_LOG_NAME = "crash.log"
@@ -60,7 +61,6 @@ def crash_log_path() -> Path:
 
 def write_crash_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> Path | None:
     """Append one dated traceback to the crash log; returns it, or None when the log folder is unwritable."""
-    from hear2see_desktop import __version__
 
     path = crash_log_path()
     stamp = datetime.datetime.now().isoformat(timespec="seconds")

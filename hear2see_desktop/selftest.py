@@ -23,6 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from hear2see_desktop import __version__, runtime_packages
+from hear2see_desktop.core import paths
+from hear2see_desktop.core.asr.select import open_engine
+from hear2see_desktop.core.ffmpeg import ffmpeg_exe
+from hear2see_desktop.core.frame_timing import frame_count
+from hear2see_desktop.core.jobs import never_cancelled, no_progress
+from hear2see_desktop.core.prompt.builder import prompt_from_transcript
+from hear2see_desktop.core.render_job import RenderJob, RenderRequest
+from hear2see_desktop.core.settings import RenderSettings
+from hear2see_desktop.selftest_model import save_tiny_pipeline
+
 REQUIRED_RESOURCES = (
     ("examples", "narration.wav"),
     ("styles", "cinematic.json"),
@@ -100,7 +111,6 @@ def _isolated_home() -> Iterator[Path]:
 
 def check_resources() -> str:
     """Every resource file the app reads at run time is where resource_path says."""
-    from hear2see_desktop.core import paths
 
     missing = [os.path.join(*parts) for parts in REQUIRED_RESOURCES if not paths.resource_path(*parts).is_file()]
     if missing:
@@ -110,7 +120,6 @@ def check_resources() -> str:
 
 def check_ffmpeg() -> str:
     """The bundled ffmpeg program starts and has the H.264 encoder the video writer uses."""
-    from hear2see_desktop.core.ffmpeg import ffmpeg_exe
 
     exe = ffmpeg_exe()
     result = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=60,
@@ -159,7 +168,6 @@ def versions_line() -> str:
 def check_packages() -> str:
     """Every run-time package is there: in a bundle, each module and data file its build listed;
     from source, each requirement installed at a version that fits."""
-    from hear2see_desktop import runtime_packages
 
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle is not None:
@@ -175,7 +183,6 @@ def check_packages() -> str:
 
 def run_self_test(out: TextIO | None = None) -> bool:
     """Run every stage, print one line each and a verdict; True when all passed."""
-    from hear2see_desktop import __version__
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     test = SelfTest(out or sys.stdout)
@@ -199,7 +206,6 @@ def _pipeline_stages(test: SelfTest, tmp: Path) -> None:
     state = test.state
 
     def audio() -> str:
-        from hear2see_desktop.core import paths
         from hear2see_desktop.core.audio import is_silent, load_audio
 
         state["audio_path"] = paths.resource_path("examples", "narration.wav")
@@ -209,8 +215,6 @@ def _pipeline_stages(test: SelfTest, tmp: Path) -> None:
         return f"{loaded.duration_s:.1f} s of narration"
 
     def asr() -> str:
-        from hear2see_desktop.core.asr.select import open_engine
-        from hear2see_desktop.core.jobs import never_cancelled, no_progress
 
         engine = open_engine("whisper")
         transcript = engine.transcribe(state["audio"].samples, no_progress, never_cancelled)
@@ -220,13 +224,11 @@ def _pipeline_stages(test: SelfTest, tmp: Path) -> None:
         return f"{engine.name}: {transcript.text!r} ({len(transcript.words)} timed words)"
 
     def prompt() -> str:
-        from hear2see_desktop.core.prompt.builder import prompt_from_transcript
 
         state["prompt"] = result = prompt_from_transcript(state["transcript"])
         return repr(result.prompt)
 
     def model() -> str:
-        from hear2see_desktop.selftest_model import save_tiny_pipeline
 
         state["model_dir"] = save_tiny_pipeline(tmp / "model")
         return "tiny SD 1.5 pipeline with random weights"
@@ -234,9 +236,6 @@ def _pipeline_stages(test: SelfTest, tmp: Path) -> None:
     def render() -> str:
         from diffusers.utils import logging as diffusers_logging
 
-        from hear2see_desktop.core.jobs import never_cancelled, no_progress
-        from hear2see_desktop.core.render_job import RenderJob, RenderRequest
-        from hear2see_desktop.core.settings import RenderSettings
 
         settings = RenderSettings(
             prompt=state["prompt"].prompt, negative_prompt=state["prompt"].negative_prompt,
@@ -258,7 +257,6 @@ def _pipeline_stages(test: SelfTest, tmp: Path) -> None:
     def video() -> str:
         import numpy as np
 
-        from hear2see_desktop.core.frame_timing import frame_count
         from hear2see_desktop.core.video import probe_video, read_frames
 
         info = probe_video(state["video"])

@@ -12,14 +12,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from hear2see_desktop.core import paths
+from hear2see_desktop.core.render.sd15_config import write_clip_tokenizer_files
+
 CLIP_MAX_LENGTH = 77
 CLIP_VOCAB_SIZE = 49408
 
 
 def write_tokenizer(folder: Path) -> Path:
     """SD 1.5's CLIP tokenizer files (configs from resources/sd15, vocab and merges from the BPE data)."""
-    from hear2see_desktop.core import paths
-    from hear2see_desktop.core.render.sd15_config import write_clip_tokenizer_files
 
     folder.mkdir(parents=True, exist_ok=True)
     for config in paths.resource_path("sd15", "tokenizer").glob("*.json"):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.transcript import Transcript
@@ -22,7 +23,6 @@ def existing_file(text: str, what: str) -> Path:
 
 
 def read_transcript(text: str) -> Transcript:
-    from hear2see_desktop.core.transcript import Transcript
 
     path = existing_file(text, "transcript")
     try:

@@ -18,6 +18,7 @@ from hear2see_desktop.cli.parser import build_parser
 from hear2see_desktop.cli.render_flags import flag_words
 from hear2see_desktop.cli.report_commands import cmd_eval, cmd_runs
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
+from hear2see_desktop.logging_setup import setup_logging
 
 log = logging.getLogger("hear2see.cli")
 
@@ -31,7 +32,6 @@ COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_re
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code (also used by the console script)."""
-    from hear2see_desktop.logging_setup import setup_logging
 
     parser = build_parser()
     args = parser.parse_args(argv)

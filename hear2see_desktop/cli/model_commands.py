@@ -7,12 +7,17 @@ import json
 import sys
 from pathlib import Path
 
+from hear2see_desktop.cli_progress import TerminalProgress
 from hear2see_desktop.core.errors import BadInputError, CancelledError
+from hear2see_desktop.core.models import registry
+from hear2see_desktop.core.models.catalogue import find_entry
+from hear2see_desktop.core.models.download import DownloadJob, human_bytes
+from hear2see_desktop.core.models.importing import import_checkpoint, import_file, import_lora
+from hear2see_desktop.core.models.registry import entry_path, is_installed, model_states, models_root
+from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainSettings
 
 
 def _models_list(as_json: bool) -> int:
-    from hear2see_desktop.core.models.download import human_bytes
-    from hear2see_desktop.core.models.registry import model_states, models_root
 
     states = model_states()
     if as_json:
@@ -32,10 +37,6 @@ def _models_list(as_json: bool) -> int:
 
 
 def _models_download(name: str) -> int:
-    from hear2see_desktop.cli_progress import TerminalProgress
-    from hear2see_desktop.core.models.catalogue import find_entry
-    from hear2see_desktop.core.models.download import DownloadJob
-    from hear2see_desktop.core.models.registry import entry_path, is_installed, models_root
 
     entry = find_entry(name)
     root = models_root()
@@ -61,7 +62,6 @@ def _models_import(path_text: str, kind: str | None, trust: bool, config: str | 
     config_dir = Path(config).expanduser() if config else None
     if config_dir is not None and not config_dir.is_dir():
         raise BadInputError(f"The model config folder {config_dir} does not exist: pass a diffusers model folder.")
-    from hear2see_desktop.core.models.importing import import_checkpoint, import_file, import_lora
 
     if kind is None:  # also converts a trusted pickle first
         _, installed = import_file(source, trust_pickle=trust, config_dir=config_dir)
@@ -73,7 +73,6 @@ def _models_import(path_text: str, kind: str | None, trust: bool, config: str | 
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from hear2see_desktop.core.models import registry
 
     if args.models_command == "list":
         return _models_list(args.json)
@@ -102,8 +101,6 @@ def cmd_train_lora(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from hear2see_desktop.cli_progress import TerminalProgress
-    from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainSettings
 
     settings = TrainSettings(
         base=args.base, base_config=args.base_config, rank=args.rank, alpha=args.alpha, steps=args.steps,

@@ -9,11 +9,18 @@ from pathlib import Path
 
 from hear2see_desktop.cli.common import existing_file, read_transcript
 from hear2see_desktop.cli.render_flags import settings_from_args
+from hear2see_desktop.cli_progress import TerminalProgress
+from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.prompt.builder import build_prompt
+from hear2see_desktop.core.prompt.styles import style_names
+from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
+from hear2see_desktop.core.run_record import RunRecord
+from hear2see_desktop.core.runlog import find_record
+from hear2see_desktop.core.storyboard.board import build_storyboard, save_storyboard
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from hear2see_desktop.cli_progress import TerminalProgress
     from hear2see_desktop.core.transcribe_job import TranscribeJob
 
     job = TranscribeJob(existing_file(args.audio, "audio file"), args.engine, args.asr_model,
@@ -31,7 +38,6 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_prompt(args: argparse.Namespace) -> int:
-    from hear2see_desktop.core.prompt.builder import build_prompt
 
     text = read_transcript(args.transcript).text if args.transcript else args.text
     result = build_prompt(text, style=args.style)
@@ -43,9 +49,6 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 
 def cmd_storyboard(args: argparse.Namespace) -> int:
-    from hear2see_desktop.cli_progress import TerminalProgress
-    from hear2see_desktop.core.prompt.styles import style_names
-    from hear2see_desktop.core.storyboard.board import build_storyboard, save_storyboard
     from hear2see_desktop.core.transcribe_job import TranscribeJob
 
     if args.style not in style_names():
@@ -79,11 +82,6 @@ def cmd_storyboard(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from hear2see_desktop.cli_progress import TerminalProgress
-    from hear2see_desktop.core import paths
-    from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
-    from hear2see_desktop.core.run_record import RunRecord
-    from hear2see_desktop.core.runlog import find_record
 
     out_path = Path(args.output).expanduser()
     check_output_path(out_path)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from hear2see_desktop import __version__
 from hear2see_desktop.cli.render_flags import SCENE_FLAGS, add_setting_flags, render_flags
+from hear2see_desktop.core.settings import DEVICES, RenderSettings
+from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,7 +32,6 @@ def _add_asr_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line grammar (exact names are relied on by scripts and tests)."""
-    from hear2see_desktop.core.settings import RenderSettings
 
     defaults = RenderSettings()
     parser = Parser(prog="hear2see", description="Turn a spoken narration into a short video, offline.")
@@ -111,8 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_train_lora_parser(sub: argparse._SubParsersAction) -> None:
     """`hear2see train-lora DATASET_DIR -o style.safetensors`: a LoRA style from a folder of captioned images."""
-    from hear2see_desktop.core.settings import DEVICES
-    from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 
     defaults = TrainSettings()
     train = sub.add_parser("train-lora", help="train a LoRA style on a folder of captioned images")

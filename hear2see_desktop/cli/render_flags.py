@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.errors import BadInputError, Fix
+from hear2see_desktop.core.prompt.styles import style_names
+from hear2see_desktop.core.settings import DECODERS, DEFAULT_FPS, DEVICES, MODES, SCHEDULERS, LoraSpec, RenderSettings
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.settings import RenderSettings
@@ -27,7 +29,6 @@ def _stripped(value: str | None) -> str:
 
 
 def _loras(texts: list[str]) -> list[Any]:
-    from hear2see_desktop.core.settings import LoraSpec
 
     return [LoraSpec.parse(text) for text in texts]
 
@@ -58,7 +59,6 @@ class SettingFlag:
 
 
 def _table() -> tuple[SettingFlag, ...]:
-    from hear2see_desktop.core.settings import DECODERS, DEVICES, MODES, SCHEDULERS
 
     return (
         SettingFlag("prompt", "--prompt", {"default": None, "help": "the picture to draw (skips the prompt builder)"},
@@ -144,8 +144,6 @@ def add_setting_flags(parser: argparse.ArgumentParser, flags: Sequence[SettingFl
 
 def settings_from_args(args: argparse.Namespace) -> RenderSettings:
     """The render's settings from the parsed flags; an unknown style is one sentence naming the known ones."""
-    from hear2see_desktop.core.prompt.styles import style_names
-    from hear2see_desktop.core.settings import DEFAULT_FPS, RenderSettings
 
     if args.style not in style_names():
         raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")

@@ -7,11 +7,12 @@ import json
 import sys
 
 from hear2see_desktop.cli.common import existing_file
+from hear2see_desktop.cli_progress import TerminalProgress
+from hear2see_desktop.core import paths
+from hear2see_desktop.core.runlog import find_record, mean_ratings, read_log
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from hear2see_desktop.core import paths
-    from hear2see_desktop.core.runlog import find_record, mean_ratings, read_log
 
     runs_log = args.runs_log or paths.runs_log_path()
     if args.runs_command == "rate":
@@ -55,7 +56,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from hear2see_desktop.cli_progress import TerminalProgress
     from hear2see_desktop.core.eval_job import EvalJob
 
     job = EvalJob(

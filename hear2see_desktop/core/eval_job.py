@@ -18,8 +18,23 @@ from typing import TYPE_CHECKING, Any
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.eval_result import EvalResult, RunLink
+from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.metrics.clipsim import find_clip_model, load_clip
+from hear2see_desktop.core.metrics.feature_models import (
+    I3D_FILE,
+    INCEPTION_FILE,
+    find_feature_model,
+    load_feature_model,
+    missing_model_note,
+)
+from hear2see_desktop.core.metrics.flicker import flicker
+from hear2see_desktop.core.metrics.fvd import fvd
+from hear2see_desktop.core.metrics.inception_score import inception_scores
+from hear2see_desktop.core.metrics.reference_set import reference_frames, reference_sequences, scan_reference_set
+from hear2see_desktop.core.metrics.scene_following import follow_scenes
 from hear2see_desktop.core.run_record import RunRecord
+from hear2see_desktop.core.runlog import read_log
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.metrics.clipsim import ClipSimResult
@@ -52,11 +67,7 @@ class EvalJob:
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> EvalResult:
         from hear2see_desktop.core.audio import load_audio
-        from hear2see_desktop.core.hashing import sha256_file
         from hear2see_desktop.core.metrics.av_align import av_align
-        from hear2see_desktop.core.metrics.feature_models import I3D_FILE, INCEPTION_FILE
-        from hear2see_desktop.core.metrics.flicker import flicker
-        from hear2see_desktop.core.metrics.reference_set import scan_reference_set
         from hear2see_desktop.core.video import probe_video, read_frames
 
         info = probe_video(self.video_path)
@@ -106,7 +117,6 @@ class EvalJob:
 
     def _run_record(self, video_sha: str, notes: list[str]) -> RunRecord | None:
         """The logged run that produced exactly this file, if any (matched by SHA-256)."""
-        from hear2see_desktop.core.runlog import read_log
 
         log_path = self.runs_log or paths.runs_log_path()
         for data in reversed(read_log(log_path).records):
@@ -120,7 +130,6 @@ class EvalJob:
         return None
 
     def _clipsim(self, text: str, notes: list[str]) -> ClipSimResult | None:
-        from hear2see_desktop.core.metrics.clipsim import find_clip_model, load_clip
         from hear2see_desktop.core.video import read_frames
 
         if not text.strip():
@@ -135,8 +144,6 @@ class EvalJob:
 
     def _scene_following(self, record: RunRecord | None, fps: float, notes: list[str]) -> SceneFollowing | None:
         """Each frame judged against the logged run's scene prompts: does the video follow the narration?"""
-        from hear2see_desktop.core.metrics.clipsim import find_clip_model, load_clip
-        from hear2see_desktop.core.metrics.scene_following import follow_scenes
         from hear2see_desktop.core.video import read_frames
 
         scenes = record.storyboard.scenes if record is not None and record.storyboard is not None else []
@@ -151,16 +158,12 @@ class EvalJob:
 
     def _feature_model(self, file_name: str) -> tuple[Any, Path] | None:
         """(loaded model, its path) for a feature model file, None when no searched folder has it."""
-        from hear2see_desktop.core.metrics.feature_models import find_feature_model, load_feature_model
 
         path = find_feature_model(file_name, self.feature_models)
         return None if path is None else (load_feature_model(path), path)
 
     def _fvd(self, i3d: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
              cancelled: CancelledFn) -> FvdResult | None:
-        from hear2see_desktop.core.metrics.feature_models import I3D_FILE, missing_model_note
-        from hear2see_desktop.core.metrics.fvd import fvd
-        from hear2see_desktop.core.metrics.reference_set import reference_sequences
         from hear2see_desktop.core.video import read_frames
 
         if i3d is None:
@@ -175,9 +178,6 @@ class EvalJob:
 
     def _inception_score(self, inception: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
                          cancelled: CancelledFn) -> InceptionScoreResult | None:
-        from hear2see_desktop.core.metrics.feature_models import INCEPTION_FILE, missing_model_note
-        from hear2see_desktop.core.metrics.inception_score import inception_scores
-        from hear2see_desktop.core.metrics.reference_set import reference_frames
         from hear2see_desktop.core.video import read_frames
 
         if inception is None:

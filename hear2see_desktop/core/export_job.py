@@ -21,6 +21,7 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path, sweep_stale_parts
+from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, make_cues, to_srt, to_vtt
 from hear2see_desktop.core.transcript import Transcript
 
 EXPORT_KINDS = ("mp4", "frames", "transcript", "subtitles")
@@ -175,7 +176,6 @@ class ExportJob:
         return ExportResult("transcript", [self.target])
 
     def _export_subtitles(self, progress: ProgressFn, cancelled: CancelledFn) -> ExportResult:
-        from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, make_cues, to_srt, to_vtt
 
         assert self.transcript is not None
         suffix = self.target.suffix.lower()

@@ -15,6 +15,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from hear2see_desktop.core.paths import resource_path
+
 log = logging.getLogger(__name__)
 
 FONT_DIRS_ENV = "HEAR2SEE_FONT_DIRS"
@@ -25,7 +27,6 @@ BUNDLED_FONT = "DejaVuSansCondensed-Bold.ttf"
 
 def bundled_font() -> Path | None:
     """The font shipped in resources/fonts (None in a broken install: Pillow's own font is the last resort)."""
-    from hear2see_desktop.core.paths import resource_path
 
     path = resource_path("fonts", BUNDLED_FONT)
     return path if path.is_file() else None

@@ -12,6 +12,8 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from hear2see_desktop.core.errors import CancelledError
+
 ProgressFn = Callable[[int, int, str, "np.ndarray | None"], None]
 CancelledFn = Callable[[], bool]
 
@@ -35,7 +37,6 @@ class Job(Protocol[ResultT]):
 
 def raise_if_cancelled(cancelled: CancelledFn) -> None:
     """Raise `CancelledError` when the user asked to stop."""
-    from hear2see_desktop.core.errors import CancelledError
 
     if cancelled():
         raise CancelledError()

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
+from hear2see_desktop.core.render.frame_cache import cache_key
+from hear2see_desktop.core.render.frames import ScenePrompt, render_images
 from hear2see_desktop.core.render_context import RenderContext
 from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 
@@ -33,9 +36,6 @@ class Made:
 
 def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
     """The paper's mode: independent images with seed + i, each held for its share of the frames."""
-    from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
-    from hear2see_desktop.core.render.frame_cache import cache_key
-    from hear2see_desktop.core.render.frames import render_images
 
     settings, duration_s = ctx.settings, ctx.audio.duration_s
     n_out = frame_count(duration_s, settings.fps)
@@ -66,10 +66,8 @@ def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
 
 def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
     """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
-    from hear2see_desktop.core.frame_timing import frame_count
     from hear2see_desktop.core.motion.plan import plan_frames
     from hear2see_desktop.core.motion.reactive import audio_envelope
-    from hear2see_desktop.core.render.frames import ScenePrompt
     from hear2see_desktop.core.render.sequence import SequenceRenderer
 
     settings, audio = ctx.settings, ctx.audio
@@ -90,7 +88,6 @@ def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
 
 
 def _scene_prompt(settings: RenderSettings, board: Storyboard | None, time_s: float) -> ScenePrompt:
-    from hear2see_desktop.core.render.frames import ScenePrompt
 
     if board is None:
         return ScenePrompt(settings.prompt, settings.negative_prompt)

@@ -23,15 +23,27 @@ from typing import TYPE_CHECKING, Any
 from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
+from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.mode_renderers import Made, render_classic, render_sequence
 from hear2see_desktop.core.part_files import part_path
+from hear2see_desktop.core.prompt.builder import build_prompt
+from hear2see_desktop.core.render.devices import resolve_device
 from hear2see_desktop.core.render.events import NO_EVENTS, RenderEvents
+from hear2see_desktop.core.render.frame_cache import FrameCache
+from hear2see_desktop.core.render.memory_ladder import ladder_for
+from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
+from hear2see_desktop.core.render.taesd import Decoders
+from hear2see_desktop.core.render.vae_tiling import vae_tile_px
+from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fingerprint, weights_sha256
 from hear2see_desktop.core.render_context import RenderContext, first_picture_thumbnails, frame_pngs, save_png
 from hear2see_desktop.core.render_preflight import Checked, check_output_path, no_speech, preflight
 from hear2see_desktop.core.render_request import RenderRequest, replay_request
 from hear2see_desktop.core.run_record import AudioUsed, DeviceUsed, LoraUsed, ModelUsed, OutputMade, RunRecord
+from hear2see_desktop.core.runlog import append_record, new_run_id
 from hear2see_desktop.core.settings import RenderSettings
+from hear2see_desktop.core.storyboard.board import build_storyboard
+from hear2see_desktop.core.subtitles import make_cues, write_subtitles
 from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -77,7 +89,6 @@ class RenderJob:
     # --- before the model ---------------------------------------------------------------------
     def _narration(self, progress: ProgressFn, cancelled: CancelledFn, timings: dict[str, float]) -> _Narration:
         """Check the request, read and transcribe the narration, and settle the prompts and scenes."""
-        from hear2see_desktop.core.hashing import sha256_file
 
         request = self.request
         settings = replace(request.settings)
@@ -111,7 +122,6 @@ class RenderJob:
 
     def _storyboard(self, settings: RenderSettings, transcript: Transcript, duration_s: float) -> Storyboard:
         """Scenes from the narration; a prompt the user typed is the picture of every scene."""
-        from hear2see_desktop.core.storyboard.board import build_storyboard
 
         board = build_storyboard(transcript, duration_s=duration_s, style=settings.style,
                                  negative=settings.negative_prompt or None,
@@ -142,12 +152,6 @@ class RenderJob:
     # --- the model, the frames, the video -------------------------------------------------------
     def _render(self, narration: _Narration, timings: dict[str, float], started: float, progress: ProgressFn,
                 cancelled: CancelledFn) -> RenderResult:
-        from hear2see_desktop.core.render.devices import resolve_device
-        from hear2see_desktop.core.render.frame_cache import FrameCache
-        from hear2see_desktop.core.render.memory_ladder import ladder_for
-        from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
-        from hear2see_desktop.core.render.taesd import Decoders
-        from hear2see_desktop.core.subtitles import make_cues
         from hear2see_desktop.core.video import VideoWriter
 
         request, settings, source = self.request, narration.settings, narration.checked.source
@@ -193,7 +197,6 @@ class RenderJob:
         cache.prune()
         timings["render_s"] = time.perf_counter() - stage
         record = self._record(narration, ctx, made, device, timings, started)
-        from hear2see_desktop.core.runlog import append_record
 
         append_record(request.runs_log or paths.runs_log_path(), record.to_dict())
         return RenderResult(request.out_path, record.id, record)
@@ -204,9 +207,6 @@ class RenderJob:
         import diffusers
         import torch
 
-        from hear2see_desktop.core.hashing import sha256_file
-        from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
-        from hear2see_desktop.core.runlog import new_run_id
 
         request, settings, source = self.request, narration.settings, narration.checked.source
         model_sha = weights_sha256(source.path)  # cached by path, size and mtime after the first time
@@ -240,7 +240,6 @@ class RenderJob:
 
 def _with_prompt(settings: RenderSettings, transcript: Transcript) -> RenderSettings:
     """The settings with the prompt the picture is drawn from: the user's, or one built from the words."""
-    from hear2see_desktop.core.prompt.builder import build_prompt
 
     if settings.prompt.strip():
         if settings.negative_prompt.strip():
@@ -253,8 +252,6 @@ def _with_prompt(settings: RenderSettings, transcript: Transcript) -> RenderSett
 
 def _cache_identity(source: Any, device: Any, settings: RenderSettings) -> dict[str, Any]:
     """Cheap identities for the frame cache's keys (no hashing of gigabytes before the first preview)."""
-    from hear2see_desktop.core.render.vae_tiling import vae_tile_px
-    from hear2see_desktop.core.render.weights_hash import weights_fingerprint
 
     identity: dict[str, Any] = {
         "model": weights_fingerprint(source.path), "config": str(source.config_dir or ""),
@@ -289,7 +286,6 @@ def _required(board: Storyboard | None) -> Storyboard:
 
 def _write_subtitles(request: RenderRequest, cues: list[Any]) -> list[tuple[Path, Path]]:
     """Subtitles under temp names; they take their final names only when the video does."""
-    from hear2see_desktop.core.subtitles import write_subtitles
 
     temps = []
     for path in (request.srt_path, request.vtt_path):

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.errors import BadInputError, Fix
+from hear2see_desktop.core.render.model_files import check_lora_file, check_model_files
+from hear2see_desktop.core.render.model_source import resolve_model_source
 from hear2see_desktop.core.settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -48,8 +50,6 @@ def check_output_path(out_path: Path) -> None:
 def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
     """Check the request (see the module docstring); returns what was loaded for the checks."""
     from hear2see_desktop.core.audio import is_silent, load_audio
-    from hear2see_desktop.core.render.model_files import check_lora_file, check_model_files
-    from hear2see_desktop.core.render.model_source import resolve_model_source
 
     settings.validate()
     check_output_path(request.out_path)

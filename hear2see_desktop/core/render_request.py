@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.run_record import RunRecord
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import Storyboard
@@ -43,7 +44,6 @@ class RenderRequest:
 
 def replay_request(record: RunRecord, out_path: Path, runs_log: Path | None) -> RenderRequest:
     """A request that renders a logged run again: same audio, transcript, prompt, settings and storyboard."""
-    from hear2see_desktop.core.hashing import sha256_file
 
     audio_path = Path(record.audio.path)
     if not audio_path.is_file():

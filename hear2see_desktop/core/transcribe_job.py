@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hear2see_desktop.core.asr.select import open_engine
 from hear2see_desktop.core.audio import Audio
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
@@ -31,7 +32,6 @@ class TranscribeJob:
         self.audio = audio
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> Transcript:
-        from hear2see_desktop.core.asr.select import open_engine
         from hear2see_desktop.core.audio import is_silent, load_audio
 
         audio = self.audio or load_audio(self.audio_path)  # bad files fail here, before any progress is shown

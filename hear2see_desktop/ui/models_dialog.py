@@ -39,6 +39,7 @@ from hear2see_desktop.core.models.catalogue import CatalogueEntry
 from hear2see_desktop.core.models.download import DownloadJob, human_bytes
 from hear2see_desktop.core.models.importing import KIND_LORA, import_file, list_imported
 from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES
+from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ class ModelsDialog(QDialog):
             states = registry.model_states()
         except BadInputError as error:
             states = []
-            self.status_label.setText(str(error))
+            self.status_label.setText(sentence(error))
         self._entries = {state.entry.name: state.entry for state in states}
         for state in states:
             entry = state.entry
@@ -381,7 +382,7 @@ class ModelsDialog(QDialog):
         try:
             registry.set_models_root(folder)
         except BadInputError as error:
-            self.show_error(self, "Cannot use that folder", str(error))
+            self.show_error(self, "Cannot use that folder", sentence(error))
             return
         self._folder_changed()
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
+from hear2see_desktop.core.render.lcm import installed_lcm_lora, lcm_draft
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import (
     DEFAULT_FPS,
@@ -202,7 +203,6 @@ class RenderSettingsPanel(QWidget):
 
     def refresh_model_choices(self) -> None:
         """Rebuild the Model and LoRA menus from what is installed now (after the Models dialog changed it)."""
-        from hear2see_desktop.core.render.lcm import installed_lcm_lora
 
         lcm = installed_lcm_lora()
         self.lcm_button.setEnabled(lcm is not None)
@@ -283,7 +283,6 @@ class RenderSettingsPanel(QWidget):
     def apply_lcm_draft(self) -> None:
         """The Draft preset rendered in 4 unguided LCM steps with the installed LCM-LoRA (it takes the LoRA
         slot: the form holds one LoRA)."""
-        from hear2see_desktop.core.render.lcm import lcm_draft
 
         draft = replace(self.settings(), **PRESETS["Draft"], loras=[])  # type: ignore[arg-type]
         self.set_settings(lcm_draft(draft))

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
-from hear2see_desktop.core.models.catalogue import CatalogueEntry
+from hear2see_desktop.core.models.catalogue import CatalogueEntry, load_catalogue
+from hear2see_desktop.core.models.registry import model_state
 
 SPEECH_KINDS = ("vosk", "whisper")
 
 
 def _speech_entries() -> list[CatalogueEntry]:
-    from hear2see_desktop.core.models.catalogue import load_catalogue
 
     try:
         return [entry for entry in load_catalogue() if entry.kind in SPEECH_KINDS]
@@ -24,7 +24,6 @@ def _speech_entries() -> list[CatalogueEntry]:
 
 
 def _installed_path(entry: CatalogueEntry) -> Path | None:
-    from hear2see_desktop.core.models.registry import model_state
 
     state = model_state(entry)
     return state.path if state.installed else None

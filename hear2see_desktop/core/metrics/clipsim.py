@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.paths import models_dir
 
 CLIP_ENV_VAR = "HEAR2SEE_CLIP_MODEL"
 CLIP_DOWNLOAD_HINT = (
@@ -55,7 +56,6 @@ def find_clip_model(explicit: str | Path | None = None) -> Path | None:
     env = os.environ.get(CLIP_ENV_VAR, "").strip()
     if env:
         return Path(env).expanduser()
-    from hear2see_desktop.core.paths import models_dir
 
     default = models_dir() / "clip"
     return default if _is_model_folder(default) else None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.paths import models_dir
 
 I3D_FILE = "i3d_torchscript.pt"
 INCEPTION_FILE = "inception-2015-12-05.pt"
@@ -28,7 +29,6 @@ _CACHE_LOCK = threading.Lock()
 
 def feature_model_dirs(explicit: str | Path | None = None) -> list[Path]:
     """The folders searched, in order: `explicit`, $HEAR2SEE_FEATURE_MODELS, then `models_dir()/"metrics"`."""
-    from hear2see_desktop.core.paths import models_dir
 
     folders: list[Path] = []
     if explicit:

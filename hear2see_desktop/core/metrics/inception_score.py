@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from hear2see_desktop.core.analysis.optical_flow import load_cv2
 from hear2see_desktop.core.jobs import CancelledFn, never_cancelled, raise_if_cancelled
 from hear2see_desktop.core.metrics.feature_models import INCEPTION_FILE, model_call_error
 from hear2see_desktop.core.metrics.reference_set import take_at_most
@@ -85,7 +86,6 @@ def inception_score(
 
 
 def _resized(frame: np.ndarray, side_px: int) -> np.ndarray:
-    from hear2see_desktop.core.analysis.optical_flow import load_cv2
 
     cv2 = load_cv2()
     arr = np.ascontiguousarray(np.asarray(frame, dtype=np.uint8))

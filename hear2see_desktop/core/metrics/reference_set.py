@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hear2see_desktop.core.analysis.optical_flow import load_cv2
 from hear2see_desktop.core.errors import BadInputError
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif"})
@@ -81,7 +82,6 @@ def read_image(path: str | Path) -> np.ndarray:
 
 def image_frames(paths: Sequence[Path]) -> Iterator[np.ndarray]:
     """The images as one sequence of frames, each resized to the first image's size so they stack into clips."""
-    from hear2see_desktop.core.analysis.optical_flow import load_cv2
 
     size: tuple[int, int] | None = None
     for path in paths:

@@ -26,7 +26,7 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.part_files import part_path
-from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES
+from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES, safetensors_header
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ def read_safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Tensor name -> shape from a .safetensors header; no tensor data is read, so recognising a multi-GB
     file costs a few KB of reading and imports nothing. A damaged or cut-short file is refused in one
     sentence (`weights_format.safetensors_header`, the reader renders use too)."""
-    from hear2see_desktop.core.weights_format import safetensors_header
 
     header = safetensors_header(path, "The file")
     try:

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.render.model_files import WEIGHTED_COMPONENTS
 from hear2see_desktop.core.render.model_source import ModelSource
+from hear2see_desktop.core.weights_format import safetensors_header
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,6 @@ def files_precision(source: ModelSource) -> str | None:
     """The one safetensors dtype ("F32", "F16", "BF16") every floating-point weight the loader reads is stored
     in, else None: a mix (loading a mix at one precision would round its wider parts), or files whose headers
     cannot be read here (.bin folders; damaged files, which the loader refuses by itself)."""
-    from hear2see_desktop.core.errors import BadInputError
-    from hear2see_desktop.core.render.model_files import WEIGHTED_COMPONENTS
-    from hear2see_desktop.core.weights_format import safetensors_header
 
     if source.kind == "single_file":
         files = [source.path]

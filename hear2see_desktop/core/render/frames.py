@@ -22,6 +22,7 @@ from hear2see_desktop.core.render.frame_cache import FrameCache
 from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline, text_condition
 from hear2see_desktop.core.render.schedulers import make_scheduler
+from hear2see_desktop.core.render.taesd import Decoders
 from hear2see_desktop.core.settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ def render_images(
     on `ladder` (default: a fresh one), which retries them leaner after running out of memory.
     `on_step` hears each denoising step as a `DenoiseStep` (which image, which step, its preview).
     """
-    from hear2see_desktop.core.render.taesd import Decoders
 
     default = ScenePrompt(settings.prompt, settings.negative_prompt)
     prompts = list(prompts) if prompts is not None else [default] * len(seeds)

@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.models.catalogue import find_entry
+from hear2see_desktop.core.models.registry import model_state
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
 
 LCM_ENTRY = "lcm-lora-sd15"
@@ -20,8 +22,6 @@ LCM_CFG = 1.0
 
 def installed_lcm_lora() -> Path | None:
     """The installed LCM-LoRA file, or None when it is not downloaded."""
-    from hear2see_desktop.core.models.catalogue import find_entry
-    from hear2see_desktop.core.models.registry import model_state
 
     try:
         state = model_state(find_entry(LCM_ENTRY))

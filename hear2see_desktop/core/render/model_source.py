@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
+from hear2see_desktop.core.models.catalogue import load_catalogue
+from hear2see_desktop.core.render.sd15_config import bundled_sd15_config
+from hear2see_desktop.core.settings import DEFAULT_MODEL
 from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -40,8 +43,6 @@ def default_single_file_config() -> Path | None:
     what the user chose; otherwise the configs bundled in resources/sd15 with a tokenizer built from
     installed package data. None only when even that cannot be built (the reason is logged).
     """
-    from hear2see_desktop.core.render.sd15_config import bundled_sd15_config
-    from hear2see_desktop.core.settings import DEFAULT_MODEL
 
     local_copy = paths.models_dir() / "sd" / DEFAULT_MODEL.split("/")[-1]
     if (local_copy / "model_index.json").is_file():
@@ -169,7 +170,6 @@ def hub_model_folder(hub_id: str) -> Path | None:
 def catalogue_entry_for(hub_id: str) -> CatalogueEntry | None:
     """The model catalogue's entry that installs `hub_id` (its folder is that model's local copy), or None;
     a broken catalogue counts as none (the Models dialog says what is wrong with it)."""
-    from hear2see_desktop.core.models.catalogue import load_catalogue
 
     folder = _local_folder(hub_id)
     try:

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError, RenderFailedError
+from hear2see_desktop.core.render.convert_weights import TORCH_DTYPES, convert, files_precision
+from hear2see_desktop.core.render.denoise import encode_text
 from hear2see_desktop.core.render.devices import DeviceChoice
+from hear2see_desktop.core.render.model_files import check_lora_file, check_model_files
 from hear2see_desktop.core.render.model_source import ModelSource
 from hear2see_desktop.core.render.out_of_memory import is_out_of_memory
 from hear2see_desktop.core.render.vae_tiling import configure_vae_tiling
@@ -46,7 +49,6 @@ TEXT_CACHE_SIZE = 64
 def text_condition(loaded: LoadedPipeline, prompt: str, negative: str, use_cfg: bool) -> Any:
     """The `denoise.TextCondition` of a prompt, encoded once while the model and its LoRAs stay loaded:
     re-rendering after editing one scene encodes only that scene's prompt."""
-    from hear2see_desktop.core.render.denoise import encode_text
 
     key = (prompt, negative, use_cfg)
     cache = loaded.text_conditions
@@ -73,8 +75,6 @@ def load_pipeline(source: ModelSource, device: DeviceChoice) -> Any:
     from diffusers.loaders.single_file_utils import SingleFileComponentError
     from safetensors import SafetensorError
 
-    from hear2see_desktop.core.render.convert_weights import TORCH_DTYPES, convert, files_precision
-    from hear2see_desktop.core.render.model_files import check_model_files
 
     check_model_files(source)  # a damaged or incomplete model: one sentence naming the file, before loading
     dtype = getattr(torch, device.dtype_name)
@@ -127,7 +127,6 @@ def apply_loras(loaded: LoadedPipeline, loras: list[LoraSpec]) -> None:
     """Make exactly `loras` active with their weights; files are loaded only when the set changes."""
     from safetensors import SafetensorError
 
-    from hear2see_desktop.core.render.model_files import check_lora_file
 
     wanted = tuple(loras)
     if wanted == loaded.loras:

@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.models.catalogue import find_entry
+from hear2see_desktop.core.models.registry import model_state
+from hear2see_desktop.core.render.denoise import decode_batch
+from hear2see_desktop.core.render.preview import latents_to_rgb
 
 TAESD_ENTRY = "taesd"
 
@@ -24,8 +28,6 @@ _loaded: dict[tuple[str, str, str], Any] = {}
 
 def installed_taesd() -> Path | None:
     """The installed TAESD folder, or None when the catalogue model is not downloaded."""
-    from hear2see_desktop.core.models.catalogue import find_entry
-    from hear2see_desktop.core.models.registry import model_state
 
     try:
         state = model_state(find_entry(TAESD_ENTRY))
@@ -101,7 +103,6 @@ class Decoders:
         """The finished pictures of a batch of clean latents (n, 4, h/8, w/8), decoded together."""
         if self.final_kind == "taesd" and self.taesd is not None:
             return list(taesd_decode(self.taesd, latents))
-        from hear2see_desktop.core.render.denoise import decode_batch
 
         return decode_batch(pipe, latents)
 
@@ -109,6 +110,5 @@ class Decoders:
         """(h, w, 3) uint8 preview of the first latent in `latents` (n, 4, h, w)."""
         if self.taesd is not None:
             return taesd_decode(self.taesd, latents[:1])[0]
-        from hear2see_desktop.core.render.preview import latents_to_rgb
 
         return latents_to_rgb(latents[0].detach().float().cpu().numpy())

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hear2see_desktop.core.atomic import through_part
+
 UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 TEXT_ENCODER_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
 UNET_PREFIX = "unet."
@@ -73,7 +75,6 @@ def write_safetensors(tensors: dict[str, Any], path: Path, metadata: dict[str, s
     """Write through a temporary file in the same folder and rename, so `path` is never half written."""
     from safetensors.torch import save_file
 
-    from hear2see_desktop.core.atomic import through_part
 
     with through_part(path) as part:
         save_file(tensors, str(part), metadata={"format": "pt", **metadata})

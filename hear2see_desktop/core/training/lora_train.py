@@ -19,6 +19,12 @@ from typing import Any, NoReturn
 from hear2see_desktop import __version__
 from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.render import pipeline_cache
+from hear2see_desktop.core.render.devices import DeviceChoice, resolve_device
+from hear2see_desktop.core.render.model_source import resolve_model_source
+from hear2see_desktop.core.render.weights_hash import weights_sha256
+from hear2see_desktop.core.render_context import save_png
+from hear2see_desktop.core.training.adapters import write_safetensors
 from hear2see_desktop.core.training.checkpoints import (
     Checkpoint,
     checkpoints_dir,
@@ -28,8 +34,9 @@ from hear2see_desktop.core.training.checkpoints import (
     step_dir_name,
 )
 from hear2see_desktop.core.training.dataset import LoraDataset, load_dataset
+from hear2see_desktop.core.training.latents import encode_images
 from hear2see_desktop.core.training.settings import TrainSettings
-from hear2see_desktop.core.training.trainer import TrainingFailedError, choose_precision
+from hear2see_desktop.core.training.trainer import LoraTrainer, TrainingFailedError, choose_precision
 
 __all__ = ["TrainLoraJob", "TrainResult", "TrainSettings", "TrainingFailedError", "check_output_path",
            "samples_dir"]
@@ -100,8 +107,6 @@ class TrainLoraJob:
         self.resume = resume
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> TrainResult:
-        from hear2see_desktop.core.render.devices import resolve_device
-        from hear2see_desktop.core.render.model_source import resolve_model_source
 
         settings = self.settings
         settings.validate()
@@ -160,11 +165,6 @@ class TrainLoraJob:
 
     def _train(self, dataset: LoraDataset, source: Any, device: Any, precision: Any, checkpoint_path: Path | None,
                progress: ProgressFn, cancelled: CancelledFn) -> TrainResult:
-        from hear2see_desktop.core.render import pipeline_cache
-        from hear2see_desktop.core.render.devices import DeviceChoice
-        from hear2see_desktop.core.render.weights_hash import weights_sha256
-        from hear2see_desktop.core.training.latents import encode_images
-        from hear2see_desktop.core.training.trainer import LoraTrainer
 
         settings = self.settings
         folder = checkpoints_dir(self.out_path)
@@ -237,7 +237,6 @@ class TrainLoraJob:
                              "run again with --resume to continue.")
 
     def _sample(self, trainer: Any, step: int, message: str, progress: ProgressFn) -> Path:
-        from hear2see_desktop.core.render_context import save_png
 
         assert self.settings.validation_prompt
         rgb = trainer.validation_image(self.settings.validation_prompt)
@@ -248,7 +247,6 @@ class TrainLoraJob:
 
     def _write(self, trainer: Any, dataset: LoraDataset, identity: dict[str, Any], step: int,
                losses: list[float], samples: list[Path]) -> TrainResult:
-        from hear2see_desktop.core.training.adapters import write_safetensors
 
         settings = self.settings
         metadata = {

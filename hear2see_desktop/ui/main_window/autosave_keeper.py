@@ -9,6 +9,7 @@ from datetime import datetime
 from PySide6.QtCore import QTimer
 
 from hear2see_desktop.core import autosave
+from hear2see_desktop.core.housekeeping import sweep_app_folders
 from hear2see_desktop.core.jobs import CallJob
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
@@ -116,7 +117,6 @@ class AutosaveKeeper(Part):
 
     def sweep_part_files(self) -> None:
         """Remove the hidden part files that killed renders and saves left in the app's folders, in a worker."""
-        from hear2see_desktop.core.housekeeping import sweep_app_folders
 
         # Not in the window's workers: it neither blocks the user's actions nor shows a dialog.
         worker = JobWorker(CallJob(sweep_app_folders, "Tidying up"), "sweep")

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
+from hear2see_desktop.core.export_job import ExportJob
 from hear2see_desktop.core.jobs import CallJob, SequenceJob
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
@@ -66,7 +67,6 @@ class ExportSession(Part):
         window, work = self.window, self.window.work
         if "export" in window.workers:
             return
-        from hear2see_desktop.core.export_job import ExportJob
 
         jobs: list[Any] = []
         if choice.mp4 is not None and work.last_render is not None:

@@ -11,6 +11,17 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
 from hear2see_desktop.core.jobs import CallJob
+from hear2see_desktop.core.part_files import sweep_stale_parts
+from hear2see_desktop.core.project import (
+    Project,
+    ProjectFrame,
+    last_render_path,
+    load_project,
+    project_audio_path,
+    project_frame_paths,
+    project_frames_dir,
+    save_project,
+)
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
 from hear2see_desktop.ui.main_window.workspace import EMPTY_PREVIEW
@@ -38,7 +49,6 @@ class ProjectFiles(Part):
 
     def project(self) -> Any:
         """The window's work as a Project (what Save writes)."""
-        from hear2see_desktop.core.project import Project, ProjectFrame
 
         window, work, panel = self.window, self.window.work, self.window.prompt_panel
         transcript = work.transcript
@@ -82,8 +92,6 @@ class ProjectFiles(Part):
         window, work = self.window, self.window.work
         if work.audio_path is None or "save" in window.workers:
             return False
-        from hear2see_desktop.core.part_files import sweep_stale_parts
-        from hear2see_desktop.core.project import project_frames_dir, save_project
 
         project = self.project()
         audio_source = work.audio_path
@@ -104,7 +112,6 @@ class ProjectFiles(Part):
         return True
 
     def _on_saved(self, project: Any) -> None:
-        from hear2see_desktop.core.project import project_audio_path, project_frame_paths
 
         window, work, path = self.window, self.window.work, self._saving_to
         assert path is not None
@@ -141,12 +148,10 @@ class ProjectFiles(Part):
         if ask and recovery is None and not window.save_guard.go_ahead(lambda: self.open_project(path, ask=False)):
             return
         from hear2see_desktop.core.audio import load_audio
-        from hear2see_desktop.core.project import load_project, project_audio_path
 
         def read() -> tuple[Any, Audio, dict[int, Any]]:
             from PIL import Image
 
-            from hear2see_desktop.core.project import project_frame_paths
             from hear2see_desktop.ui.images import rgb_to_qimage
 
             project = load_project(path)
@@ -164,7 +169,6 @@ class ProjectFiles(Part):
         window.run_worker("open", worker)
 
     def _on_opened(self, loaded: tuple[Any, Audio, dict[int, Any]]) -> None:
-        from hear2see_desktop.core.project import last_render_path, project_audio_path, project_frame_paths
 
         window, work = self.window, self.window.work
         project, audio, thumbnails = loaded

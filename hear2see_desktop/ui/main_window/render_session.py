@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CallJob
+from hear2see_desktop.core.render.model_source import missing_model, model_missing_text
+from hear2see_desktop.core.render_job import RenderJob, RenderRequest
+from hear2see_desktop.core.runlog import rate_run
+from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
 from hear2see_desktop.ui.render_signals import RenderSignals
@@ -35,16 +40,13 @@ class RenderSession(Part):
         window, work = self.window, self.window.work
         if work.audio_path is None or "render" in window.workers or window.recorder is not None:
             return
-        from hear2see_desktop.core.errors import BadInputError
-        from hear2see_desktop.core.render.model_source import missing_model, model_missing_text
-        from hear2see_desktop.core.render_job import RenderJob, RenderRequest
 
         window.settings_panel.seed_for_next_render()
         settings = window.current_settings()
         try:
             settings.validate()
         except BadInputError as error:
-            window.show_error(window, "Check the settings", str(error))
+            window.show_error(window, "Check the settings", sentence(error))
             return
         missing = missing_model(settings.model)
         if missing is not None:  # say so now, with the way to get it, rather than after a worker starts
@@ -160,7 +162,6 @@ class RenderSession(Part):
 
     def rate_last_render(self, rating: int) -> None:
         """The paper's MOS: keep the user's 1-5 rating in the run record (a small rewrite, in a worker)."""
-        from hear2see_desktop.core.runlog import rate_run
 
         last = self.window.work.last_render
         if last is None or not last.get("run_id"):

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 
+from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CallJob
+from hear2see_desktop.core.prompt.builder import build_prompt
+from hear2see_desktop.core.storyboard.board import build_storyboard, rebuild_prompts
+from hear2see_desktop.core.storyboard.edits import board_for_render, carry_scene_edits, same_cuts
+from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
 from hear2see_desktop.ui.settings_store import Key
@@ -38,8 +43,6 @@ class StoryboardController(Part):
 
         `ask` is keyword-only: this is a slot, and a signal's argument must never land in it.
         """
-        from hear2see_desktop.core.errors import BadInputError
-        from hear2see_desktop.core.prompt.builder import build_prompt
 
         window = self.window
         text = window.prompt_panel.transcript_text()
@@ -55,7 +58,7 @@ class StoryboardController(Part):
             try:
                 return build_prompt(text, style=style)
             except BadInputError as error:  # nothing to picture: say so in the status bar, not a dialog
-                return str(error)
+                return sentence(error)
 
         # The first build loads the lexicon and tokenizer (~0.4 s): never on the UI thread.
         worker = JobWorker(CallJob(build, "Building the prompt"), f"prompt-{time.monotonic()}")
@@ -82,8 +85,6 @@ class StoryboardController(Part):
         The result keeps every prompt the user wrote whose scene still exists with the same times;
         when some of the user's work would be lost, `_on_storyboard_built` asks first.
         """
-        from hear2see_desktop.core.errors import BadInputError
-        from hear2see_desktop.core.storyboard.board import build_storyboard
 
         window = self.window
         if window.work.audio is None or window.recorder is not None:
@@ -101,14 +102,12 @@ class StoryboardController(Part):
                 return request, build_storyboard(transcript, duration_s=duration_s, style=settings.style,
                                                   min_scene_s=settings.min_scene_s, max_scene_s=settings.max_scene_s)
             except BadInputError as error:  # nothing to picture, bad limits: the status bar says so
-                return request, str(error)
+                return request, sentence(error)
 
         self._run_build(build, "Cutting the narration into scenes")
 
     def restyle_storyboard(self, style: str) -> None:
         """Rebuild the scenes' prompts in another style, keeping their times and the prompts the user wrote."""
-        from hear2see_desktop.core.errors import BadInputError
-        from hear2see_desktop.core.storyboard.board import rebuild_prompts
 
         board = self.window.work.storyboard
         if board is None:
@@ -121,7 +120,7 @@ class StoryboardController(Part):
             try:
                 return request, rebuild_prompts(board, style=style)
             except BadInputError as error:
-                return request, str(error)
+                return request, sentence(error)
 
         self._run_build(build, "Restyling the scenes")
 
@@ -140,7 +139,6 @@ class StoryboardController(Part):
             return
         # Merged with the board as it is now: the user may have edited it while the worker ran.
         old = work.storyboard
-        from hear2see_desktop.core.storyboard.edits import carry_scene_edits, same_cuts
 
         board, lost = carry_scene_edits(old, built, work.scene_times_edited)
         if lost and not window.confirm(
@@ -171,20 +169,18 @@ class StoryboardController(Part):
             self.window.seek(board.scenes[index].start_s)
 
     def on_scene_prompt_edited(self, index: int, prompt: str) -> None:
-        from hear2see_desktop.core.errors import BadInputError
 
         if self.window.work.storyboard is None:
             return
         try:
             board = self.window.work.storyboard.with_scene_prompt(index, prompt)
         except BadInputError as error:
-            self.window.statusBar().showMessage(str(error))
+            self.window.statusBar().showMessage(sentence(error))
             return
         self._set_storyboard(board)
         self.window.statusBar().showMessage(f"Scene {index + 1} has your prompt; rebuilding the scenes keeps it.")
 
     def on_scene_boundary_moved(self, index: int, time_s: float) -> None:
-        from hear2see_desktop.core.errors import BadInputError
 
         work = self.window.work
         if work.storyboard is None:
@@ -192,7 +188,7 @@ class StoryboardController(Part):
         try:
             board = work.storyboard.with_boundary(index, time_s)
         except BadInputError as error:
-            self.window.statusBar().showMessage(str(error))
+            self.window.statusBar().showMessage(sentence(error))
             return
         work.scene_times_edited = True
         self._set_storyboard(board)
@@ -200,7 +196,6 @@ class StoryboardController(Part):
 
     def storyboard_for_render(self, settings: Any) -> Storyboard | None:
         """The scenes a render uses (see `core.storyboard.edits.board_for_render`)."""
-        from hear2see_desktop.core.storyboard.edits import board_for_render
 
         work, panel = self.window.work, self.window.prompt_panel
         if work.storyboard is None:

@@ -11,10 +11,15 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.asr.installed import speech_choices
+from hear2see_desktop.core.asr.select import open_engine
 from hear2see_desktop.core.audio import Audio
+from hear2see_desktop.core.errors import Hear2SeeError
 from hear2see_desktop.core.jobs import CallJob
+from hear2see_desktop.core.playback import TakePlayer
 from hear2see_desktop.core.transcript import Transcript
 from hear2see_desktop.ui.audio_bar import format_clock
+from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
 from hear2see_desktop.ui.settings_store import Key
@@ -49,7 +54,6 @@ class TakeController(Part):
         QTimer.singleShot(WARM_UP_DELAY_MS, self._warm_up_asr)
 
     def _warm_up_asr(self) -> None:
-        from hear2see_desktop.core.asr.select import open_engine
 
         if self.warm_worker is not None:
             return
@@ -68,7 +72,6 @@ class TakeController(Part):
 
     def refresh_speech_choices(self) -> None:
         """List the installed speech models in the audio bar, keeping the user's choice."""
-        from hear2see_desktop.core.asr.installed import speech_choices
 
         remembered = self.window.store.text(Key.SPEECH_MODEL) or None
         self.window.audio_bar.set_speech_choices(speech_choices(), remembered)
@@ -244,8 +247,6 @@ class TakeController(Part):
         window, audio = self.window, self.window.work.audio
         if audio is None:
             return
-        from hear2see_desktop.core.errors import Hear2SeeError
-        from hear2see_desktop.core.playback import TakePlayer
 
         if self.player is None:
             self.player = TakePlayer(audio.samples, audio.sample_rate_hz, stream_factory=self.output_stream_factory,
@@ -257,7 +258,7 @@ class TakeController(Part):
         try:
             self.player.play()
         except Hear2SeeError as error:
-            window.show_error(window, "Cannot play", str(error))
+            window.show_error(window, "Cannot play", sentence(error))
             return
         window.audio_bar.set_playing(True)
         self.startTimer(50)  # moves the playhead (timerEvent) while it plays
