@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import FAST, run_cli
+from tests.cli_helpers import FAST, run_cli
 
 
 def test_the_build_writes_clip_and_sd_folders_that_load_offline_and_render(

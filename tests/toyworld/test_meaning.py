@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_cli import run_cli
+from tests.cli_helpers import run_cli
 
 NARRATION = "A red boat sails on the blue sea. Then a yellow sun rises over the desert."
 

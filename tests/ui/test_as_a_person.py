@@ -20,7 +20,7 @@ from hear2see_desktop.ui import save_guard
 from hear2see_desktop.ui.export_dialog import ExportDialog
 from hear2see_desktop.ui.main_window import MainWindow
 from hear2see_desktop.ui.models_dialog import ModelsDialog
-from tests.core.test_playback import FakeFactory
+from tests.fake_output_stream import FakeFactory
 from tests.ui.driving import (
     Modals,
     button_for,
@@ -31,7 +31,7 @@ from tests.ui.driving import (
     press,
     wait_for_window,
 )
-from tests.ui.test_main_window import TIMEOUT_MS, make_window, use_tiny_model, wait_idle
+from tests.ui.window_setup import TIMEOUT_MS, make_window, use_tiny_model, wait_idle
 
 REAL_SAVE_QUESTION = save_guard.ask_save_changes  # before the autouse fixture puts "Don't Save" in its place
 

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from hear2see_desktop.core.audio import load_audio
 from hear2see_desktop.core.project import load_project
 from hear2see_desktop.ui.main_window import RECOVER_QUESTION, MainWindow
-from tests.ui.test_main_window import TIMEOUT_MS, Dialogs, make_window, wait_idle
+from tests.ui.window_setup import TIMEOUT_MS, Dialogs, make_window, wait_idle
 
 FOX = "A red fox runs through the snowy forest at dawn."
 OWL = "an owl over a frozen lake"

@@ -12,34 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from hear2see_desktop.core.recording import InputDevice
 from hear2see_desktop.core.render import pipeline_cache
 from hear2see_desktop.core.video import probe_video
-from hear2see_desktop.ui.main_window import MainWindow
-from hear2see_desktop.ui.settings_store import SettingsStore
 from tests.ui.driving import Modals, choose, click, export_through_dialog, press
-
-TIMEOUT_MS = 120_000
-
-
-class Dialogs:
-    """Stands in for message boxes: records errors, answers questions as told."""
-
-    def __init__(self, answer: bool = True) -> None:
-        self.answer = answer
-        self.errors: list[tuple[str, str]] = []
-        self.questions: list[str] = []
-
-    def confirm(self, _parent: object, title: str, _text: str) -> bool:
-        self.questions.append(title)
-        return self.answer
-
-    def error(self, _parent: object, title: str, text: str) -> None:
-        self.errors.append((title, text))
-
+from tests.ui.window_setup import TIMEOUT_MS, Dialogs, make_window, use_tiny_model, wait_idle
 
 HEAVY_LIBRARIES = ("/torch/", "/diffusers/", "/transformers/", "/faster_whisper/", "/ctranslate2/", "/vosk/",
                    "/onnxruntime/", "/cv2/", "/imageio_ffmpeg/")
@@ -70,34 +50,10 @@ class UIThreadWatch:
         sys.setprofile(None)
 
 
-def make_window(qtbot: QtBot, tmp_path: Path, dialogs: Dialogs | None, **kwargs: object) -> MainWindow:
-    """The main window with its settings in `tmp_path`; `dialogs` stands in for its message boxes, or with
-    None the real boxes show (answer them with the `modals` fixture)."""
-    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    if dialogs is not None:
-        kwargs.update(confirm=dialogs.confirm, show_error=dialogs.error)
-    window = MainWindow(store=store, list_devices=kwargs.pop("list_devices", lambda: []),  # type: ignore[arg-type]
-                        **kwargs)  # type: ignore[arg-type]
-    if dialogs is not None:
-        window.show_export_done = False
-    qtbot.addWidget(window)
-    window.show()
-    return window
 
 
-def use_tiny_model(window: MainWindow, model: Path, frames: int = 3, steps: int = 2) -> None:
-    panel = window.settings_panel
-    panel.model_edit.setText(str(model))
-    panel.width_px.setValue(64)
-    panel.height_px.setValue(64)
-    panel.steps.setValue(steps)
-    panel.fps.setValue(4)
-    panel.frames.setValue(frames)
-    panel.device.setCurrentText("cpu")
 
 
-def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not window.workers, timeout=TIMEOUT_MS)
 
 
 def test_import_transcribe_edit_render_export(qtbot: QtBot, tmp_path: Path, narration_wav: Path,
@@ -338,7 +294,7 @@ def test_window_layout_and_settings_are_remembered(qtbot: QtBot, tmp_path: Path)
 
 def test_play_pause_moves_the_playhead_and_stops_at_the_end(qtbot: QtBot, tmp_path: Path,
                                                             narration_wav: Path) -> None:
-    from tests.core.test_playback import FakeFactory
+    from tests.fake_output_stream import FakeFactory
 
     output = FakeFactory(speed=4.0)
     window = make_window(qtbot, tmp_path, Dialogs(), output_stream_factory=output)

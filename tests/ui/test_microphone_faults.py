@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from hear2see_desktop.core.recording import DEVICE_LOST, InputDevice
 from tests.fake_input_stream import make_fake_factory
 from tests.speech import speak
-from tests.ui.test_main_window import TIMEOUT_MS, Dialogs, make_window
+from tests.ui.window_setup import TIMEOUT_MS, Dialogs, make_window
 
 
 @pytest.mark.parametrize("fail_mode", ["error", "inactive"])

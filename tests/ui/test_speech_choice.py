@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.core.test_asr_models import install, korean_model_dir
+from tests.core.asr.asr_model_setup import install, korean_model_dir
 from tests.speech import speak
-from tests.ui.test_main_window import TIMEOUT_MS, Dialogs, make_window, wait_idle
+from tests.ui.window_setup import TIMEOUT_MS, Dialogs, make_window, wait_idle
 
 
 def test_a_korean_narration_is_transcribed_with_the_chosen_korean_model(

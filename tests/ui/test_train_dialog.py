@@ -26,7 +26,7 @@ from hear2see_desktop.ui.settings_store import SettingsStore
 from hear2see_desktop.ui.train_dialog import TrainDialog
 from tests.tiny_dataset import write_shapes_dataset
 from tests.ui.driving import choose, click
-from tests.ui.test_main_window import Dialogs, make_window
+from tests.ui.window_setup import Dialogs, make_window
 
 TIMEOUT_MS = 90_000
 

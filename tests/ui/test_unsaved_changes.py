@@ -16,7 +16,7 @@ from hear2see_desktop.core.audio import load_audio
 from hear2see_desktop.core.autosave import start_session
 from hear2see_desktop.core.project import load_project
 from hear2see_desktop.ui.main_window import MainWindow
-from tests.ui.test_main_window import TIMEOUT_MS, Dialogs, make_window, wait_idle
+from tests.ui.window_setup import TIMEOUT_MS, Dialogs, make_window, wait_idle
 
 Button = QMessageBox.StandardButton
 OWL = "an owl over a frozen lake"

@@ -22,10 +22,10 @@ from hear2see_desktop.core.audio import Audio, load_audio
 from hear2see_desktop.core.transcript import Transcript, Word
 from hear2see_desktop.ui.main_window import MainWindow
 from hear2see_desktop.ui.settings_store import Key
-from tests.core.test_playback import FakeFactory
+from tests.fake_output_stream import FakeFactory
 from tests.ui.driving import ModalCloser, clean
 from tests.ui.slot_audit import connections, fillable_slots
-from tests.ui.test_main_window import Dialogs, make_window, use_tiny_model, wait_idle
+from tests.ui.window_setup import Dialogs, make_window, use_tiny_model, wait_idle
 
 UI_PACKAGE = Path(__file__).resolve().parents[2] / "hear2see_desktop" / "ui"
 LEAVES_THE_APP = {"Open folder"}  # hands a folder to the desktop's file manager

@@ -4,7 +4,7 @@ The TempoTokens AV-Align reference takes its audio peaks from `librosa.load` (22
 `librosa.onset.onset_strength` and `librosa.onset.onset_detect`, all at their defaults. The app does
 not ship librosa (numba, llvmlite and scikit-learn would grow the bundle), so this module reproduces
 those steps: the same soxr resampler, the same mel filterbank, the same float32 arithmetic in the same
-order, so the onset frames come out identical (tests/core/test_onsets.py checks it against librosa).
+order, so the onset frames come out identical (tests/core/analysis/test_onsets.py checks it against librosa).
 
 The steps, with librosa's defaults:
 1. `resample`: mono float32 to 22,050 Hz with soxr at its "HQ" quality (librosa's `res_type="soxr_hq"`),

@@ -97,7 +97,7 @@ def _note_conversions(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, str
         calls.append((dtype, device))
         return real(modules, dtype, device)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(convert_weights, "convert", noted)
+    monkeypatch.setattr(pipeline_cache, "convert", noted)  # the loader's own name for it
     return calls
 
 

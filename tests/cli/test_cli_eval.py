@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hear2see_desktop.core.video import VideoWriter
-from tests.test_cli import FAST, one_sentence, run_cli
+from tests.cli_helpers import FAST, one_sentence, run_cli
 
 
 @pytest.fixture(scope="module")

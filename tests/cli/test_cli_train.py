@@ -11,7 +11,8 @@ import pytest
 from safetensors import safe_open
 
 from hear2see_desktop import cli_progress
-from tests.test_cli import one_sentence, run_cli
+from hear2see_desktop.cli import model_commands
+from tests.cli_helpers import one_sentence, run_cli
 from tests.tiny_dataset import write_shapes_dataset
 
 FAST = ["--rank", "4", "--steps", "4", "--resolution", "64", "--batch", "2", "--lr", "1e-3", "--device", "cpu"]
@@ -46,7 +47,7 @@ def test_ctrl_c_keeps_a_checkpoint_and_resume_finishes_from_a_single_file_base(
 
     handler = signal.getsignal(signal.SIGINT)
     with monkeypatch.context() as patch:
-        patch.setattr(cli_progress, "TerminalProgress", CtrlCAtStepTwo)
+        patch.setattr(model_commands, "TerminalProgress", CtrlCAtStepTwo)
         code, stdout, err = run_cli(args, capsys)
     assert code == 130, err
     assert "Traceback" not in err and stdout == ""

@@ -18,9 +18,9 @@ from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.training.checkpoints import LORA_NAME, checkpoints_dir, saved_checkpoints
 from hear2see_desktop.core.training.dataset import load_dataset
 from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainResult, TrainSettings, samples_dir
+from tests.core.training.lora_setup import PROMPT, render
 from tests.tiny_dataset import write_shapes_dataset
 
-PROMPT = "a red square"
 # A high learning rate and a batch of 4 make the loss fall clearly within 30 steps on the tiny model;
 # alpha = 2 x rank checks that the scale is folded into the file.
 FAST = TrainSettings(rank=4, alpha=8.0, steps=30, learning_rate=1e-2, resolution=64, batch_size=4, seed=3,
@@ -54,12 +54,6 @@ def trained(tiny_models: tuple[Path, Path, Path], tmp_path_factory: pytest.TempP
     return Trained(result, settings, dataset, previews)
 
 
-def render(pipe: object, seed: int = 3) -> np.ndarray:
-    """The validation picture (prompt, seed, size, steps) drawn by any loaded pipeline, as uint8 RGB."""
-    generator = torch.Generator("cpu").manual_seed(seed)
-    image = pipe(PROMPT, num_inference_steps=2, generator=generator, height=64, width=64,  # type: ignore[operator]
-                 output_type="np").images[0]
-    return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
 
 
 def lora_weights_in(model: torch.nn.Module, file_keys: list[str], prefix: str) -> dict[str, torch.Tensor]:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from hear2see_desktop.core import paths
+from tests.cli_helpers import one_sentence, run_cli
 from tests.model_server import ModelServer, Served, block_internet, model_server, sha256
-from tests.test_cli import one_sentence, run_cli
 
 WEIGHTS = os.urandom(64 * 1024)
 

@@ -263,7 +263,7 @@ def test_importing_the_engines_does_not_load_speech_libraries() -> None:
         "import sys, hear2see_desktop.core.asr.select; "
         "print(sorted(m for m in ('vosk', 'faster_whisper', 'ctranslate2') if m in sys.modules))"
     )
-    repo_root = Path(__file__).resolve().parents[2]
+    repo_root = Path(__file__).resolve().parents[3]
     output = subprocess.run(
         [sys.executable, "-c", code], cwd=repo_root, check=True, capture_output=True, text=True
     ).stdout

@@ -28,7 +28,7 @@ from hear2see_desktop.core.training import trainer as trainer_module
 from hear2see_desktop.core.training.checkpoints import checkpoints_dir, latest_checkpoint, load_checkpoint
 from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainResult, TrainSettings
 from hear2see_desktop.core.training.trainer import LoraTrainer, choose_precision, loss_target
-from tests.core.test_train_lora import PROMPT, render
+from tests.core.training.lora_setup import PROMPT, render
 from tests.tiny_dataset import write_shapes_dataset
 
 TINY = TrainSettings(rank=4, alpha=8.0, steps=10, learning_rate=3e-2, resolution=64, batch_size=4, seed=3,

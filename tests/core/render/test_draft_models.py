@@ -14,7 +14,7 @@ from hear2see_desktop.core.render_job import RenderJob, RenderRequest
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
 from hear2see_desktop.core.transcript import Transcript, Word
 from hear2see_desktop.core.video import probe_video
-from tests.test_cli import run_cli
+from tests.cli_helpers import run_cli
 
 FOX = Transcript(text="A red fox runs.", engine="given", model="test",
                  words=[Word("A", 0.1, 0.2, 1.0), Word("red", 0.2, 0.4, 1.0), Word("fox", 0.4, 0.7, 1.0),

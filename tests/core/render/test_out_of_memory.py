@@ -34,7 +34,7 @@ from hear2see_desktop.core.render_job import RenderJob, RenderRequest
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.transcript import Transcript, Word
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 STEP_DOWN_PX = 320
 """At 320 px the tiny UNet's top level attends over 40 x 40 = 1600 tokens. The plain `AttnProcessor` holds
