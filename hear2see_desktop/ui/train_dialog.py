@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,7 +40,6 @@ from hear2see_desktop.core.training.style_job import (
     check_dataset,
     default_output,
     dialog_wording,
-    loss_from_message,
 )
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.layout import row
@@ -68,6 +67,15 @@ def choose_dataset_folder(parent: QWidget, start: str) -> str:
 def choose_output_file(parent: QWidget, start: str) -> str:
     path, _ = QFileDialog.getSaveFileName(parent, "Save the style as", start, "LoRA files (*.safetensors)")
     return path
+
+
+class TrainSteps(QObject):
+    """The training job's typed step events as a signal, so the loss curve hears them on the window's thread."""
+
+    step_done = Signal(int, float)  # step, loss
+
+    def hear(self, step: int, _steps: int, loss: float) -> None:
+        self.step_done.emit(step, float(loss))
 
 
 class TrainDialog(QDialog):
@@ -103,6 +111,7 @@ class TrainDialog(QDialog):
         self._checked_text = ""
         self._output_auto = True  # the output follows the dataset's name until the user sets it
         self._last_step = 0
+        self._steps: TrainSteps | None = None  # the running job's step events
         self._close_result: int | None = None
         self._build(base_model, base_config)
         self._update_buttons()
@@ -292,7 +301,10 @@ class TrainDialog(QDialog):
         self.loss_plot.set_total_steps(settings.steps)
         self.trained_path = None
         self._last_step = 0
-        self.job = StyleTrainingJob(Path(dataset).expanduser(), Path(output).expanduser(), settings, resume)
+        self._steps = TrainSteps()
+        self._steps.step_done.connect(self._on_step)
+        self.job = StyleTrainingJob(Path(dataset).expanduser(), Path(output).expanduser(), settings, resume,
+                                    on_step=self._steps.hear)
         worker = JobWorker(self.job, "train-lora")
         worker.progress.connect(self._on_progress)
         worker.preview_ready.connect(self._on_sample)
@@ -318,10 +330,10 @@ class TrainDialog(QDialog):
         self.progress_bar.setValue(int(_BAR_STEPS * min(done, total) / max(total, 1)))
         if self.worker is not None and not self.worker.is_cancel_requested():
             self.status_label.setText(message)
-        point = loss_from_message(message)
-        if point is not None:
-            self._last_step = point[0]
-            self.loss_plot.add_point(*point)
+
+    def _on_step(self, step: int, loss: float) -> None:
+        self._last_step = step
+        self.loss_plot.add_point(step, loss)
 
     def _on_sample(self, image: object) -> None:
         if isinstance(image, QImage):

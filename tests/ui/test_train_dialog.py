@@ -18,7 +18,6 @@ from hear2see_desktop.core.models.choices import lora_choices
 from hear2see_desktop.core.models.registry import models_root
 from hear2see_desktop.core.training.checkpoints import checkpoints_dir, saved_checkpoints
 from hear2see_desktop.core.training.settings import TrainSettings
-from hear2see_desktop.core.training.style_job import loss_from_message
 from hear2see_desktop.ui.loss_plot import LossPlot, smooth
 from hear2see_desktop.ui.main_window import MainWindow
 from hear2see_desktop.ui.sample_strip import SampleStrip
@@ -194,12 +193,6 @@ def test_settings_out_of_range_are_refused_before_any_work(
     assert dialogs.errors == [("Cannot train", "The resolution must be a multiple of 8 between 64 and 2048 pixels "
                                                "(got 100).")]
     assert not dialog.is_training()
-
-
-def test_loss_messages_are_read_from_the_training_progress() -> None:
-    assert loss_from_message("Training, step 12/500, loss 0.1234") == (12, 0.1234)
-    assert loss_from_message("Training, step 0/500") is None
-    assert loss_from_message("Encoding the images, 2/6") is None
 
 
 def test_the_loss_plot_draws_raw_and_smoothed_points(qtbot: QtBot) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -97,10 +98,17 @@ def samples_dir(out_path: Path) -> Path:
     return out_path.with_name(f"{out_path.stem}.samples")
 
 
+TrainStepFn = Callable[[int, int, float], None]
+"""Hears one finished optimizer step: (step, steps, loss)."""
+
+
 class TrainLoraJob:
     """Trains one LoRA; see the module docstring for the stages."""
 
-    def __init__(self, dataset_dir: Path, out_path: Path, settings: TrainSettings, resume: bool = False) -> None:
+    def __init__(self, dataset_dir: Path, out_path: Path, settings: TrainSettings, resume: bool = False,
+                 on_step: TrainStepFn | None = None) -> None:
+        """`on_step(step, steps, loss)` hears each optimizer step as it ends (a loss curve), in the worker's thread."""
+        self.on_step = on_step
         self.dataset_dir = Path(dataset_dir).expanduser()
         self.out_path = Path(out_path).expanduser()
         self.settings = settings
@@ -211,6 +219,8 @@ class TrainLoraJob:
             loss = trainer.train_step(step)
             step += 1
             losses.append(loss)
+            if self.on_step is not None:
+                self.on_step(step, total, loss)
             message = f"Training, step {step}/{total}, loss {loss:.4f}"
             progress(step, total, message, None)
             due = settings.every > 0 and step % settings.every == 0

@@ -19,14 +19,13 @@ from hear2see_desktop.core.models.importing import KIND_FOLDERS, KIND_LORA, impo
 from hear2see_desktop.core.models.registry import models_root
 from hear2see_desktop.core.training.checkpoints import checkpoints_dir, latest_checkpoint
 from hear2see_desktop.core.training.dataset import LoraDataset, load_dataset
-from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainResult
+from hear2see_desktop.core.training.lora_train import TrainLoraJob, TrainResult, TrainStepFn
 from hear2see_desktop.core.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
 TRAINING_FOLDER = "training"
 """`<models>/training/`: trained files with their checkpoints and samples; the picker gets a copy in loras/."""
-_LOSS = re.compile(r"step (\d+)/\d+, loss (\S+)$")
 # The core's sentences name CLI flags; in the dialog the same advice names the fields.
 _FIELD_NAMES = {
     "pass --resume": "tick Resume",
@@ -50,17 +49,6 @@ def default_output(name: str) -> Path:
     """Where a style called `name` is trained: `<models>/training/<name>.safetensors`."""
     stem = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "style"
     return training_dir() / f"{stem}.safetensors"
-
-
-def loss_from_message(message: str) -> tuple[int, float] | None:
-    """(step, loss) from the job's "Training, step 12/500, loss 0.1234" progress message, else None."""
-    match = _LOSS.search(message)
-    if match is None:
-        return None
-    try:
-        return int(match.group(1)), float(match.group(2))
-    except ValueError:
-        return None
 
 
 def dialog_wording(message: str) -> str:
@@ -87,11 +75,13 @@ class TrainedStyle:
 class StyleTrainingJob:
     """One run from the dialog; after a cancel, `kept_checkpoint` says what Resume continues from."""
 
-    def __init__(self, dataset_dir: Path, out_path: Path, settings: TrainSettings, resume: bool = False) -> None:
+    def __init__(self, dataset_dir: Path, out_path: Path, settings: TrainSettings, resume: bool = False,
+                 on_step: TrainStepFn | None = None) -> None:
+        """`on_step(step, steps, loss)` hears each optimizer step (the dialog's loss curve)."""
         self.out_path = Path(out_path).expanduser()
         self.settings = settings
         self.resume = resume
-        self.job = TrainLoraJob(dataset_dir, self.out_path, settings, resume=resume)
+        self.job = TrainLoraJob(dataset_dir, self.out_path, settings, resume=resume, on_step=on_step)
         self.kept_checkpoint: Path | None = None
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> TrainedStyle:

@@ -33,6 +33,7 @@ class Trained:
     settings: TrainSettings
     dataset: Path
     previews: list[np.ndarray]
+    steps: list[tuple[int, int, float]]
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +49,13 @@ def trained(tiny_models: tuple[Path, Path, Path], tmp_path_factory: pytest.TempP
     settings = replace(FAST, base=str(tiny_models[0]))
     dataset = write_shapes_dataset(root / "shapes")
     (root / "out").mkdir()
+    steps: list[tuple[int, int, float]] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HEAR2SEE_HOME", str(root / "home"))  # the weights-hash cache goes here
-        result = TrainLoraJob(dataset, root / "out" / "style.safetensors", settings).run(progress, never_cancelled)
-    return Trained(result, settings, dataset, previews)
+        result = TrainLoraJob(dataset, root / "out" / "style.safetensors", settings,
+                              on_step=lambda step, total, loss: steps.append((step, total, loss))).run(
+            progress, never_cancelled)
+    return Trained(result, settings, dataset, previews, steps)
 
 
 
@@ -70,6 +74,7 @@ def lora_weights_in(model: torch.nn.Module, file_keys: list[str], prefix: str) -
 def test_the_loss_falls_over_a_few_dozen_steps(trained: Trained) -> None:
     losses = trained.result.losses
     assert len(losses) == 30 and trained.result.steps == 30
+    assert trained.steps == [(i + 1, 30, loss) for i, loss in enumerate(losses)]  # each step as a typed event
     assert all(np.isfinite(losses))
     first, last = float(np.mean(losses[:5])), float(np.mean(losses[-5:]))
     assert last < 0.9 * first, f"mean loss went from {first:.3f} to {last:.3f}"
