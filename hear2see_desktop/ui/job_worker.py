@@ -40,6 +40,7 @@ class JobWorker(QObject):
         self.name = name
         self.preview_interval_s = preview_interval_s
         self._cancel = threading.Event()
+        self.error: BaseException | None = None  # what ended the job, once `failed` is emitted
         self._last_preview = 0.0
         self.thread: QThread | None = None
 
@@ -88,9 +89,11 @@ class JobWorker(QObject):
             self.cancelled.emit()
         except Hear2SeeError as error:
             log.info("%s failed: %s", self.name, error, exc_info=True)
+            self.error = error
             self.failed.emit(sentence(error))
         except Exception as error:  # a bug: the user gets a sentence, the log gets the traceback
             log.exception("%s failed unexpectedly", self.name)
+            self.error = error
             self.failed.emit(f"Something went wrong ({type(error).__name__}: {error}); details are in the log file.")
         else:
             self.finished.emit(result)

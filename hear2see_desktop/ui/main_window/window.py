@@ -26,7 +26,7 @@ from hear2see_desktop.ui.main_window.storyboard import StoryboardController
 from hear2see_desktop.ui.main_window.take import TakeController
 from hear2see_desktop.ui.main_window.tool_dialogs import ToolDialogs
 from hear2see_desktop.ui.main_window.work import Work, WorkField
-from hear2see_desktop.ui.main_window.workers import WorkerPool, failure_title
+from hear2see_desktop.ui.main_window.workers import WorkerPool
 from hear2see_desktop.ui.main_window.workspace import Workspace
 from hear2see_desktop.ui.save_guard import AskFn, SaveGuard
 from hear2see_desktop.ui.settings_store import Key, SettingsStore
@@ -215,11 +215,11 @@ class MainWindow(QMainWindow):
         """Start a worker under `name` whose failure its own slots show."""
         return self.pool.track(name, worker)
 
-    def _on_worker_failed(self, name: str, message: str) -> None:
+    def _on_worker_failed(self, _name: str, title: str, message: str) -> None:
         self.progress_bar.setFormat("")
         self.eta_label.setText("")
         self.statusBar().showMessage(message)
-        self.show_error(self, failure_title(name, message), message)
+        self.show_error(self, title, message)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
         self.progress_bar.setRange(0, max(1, total))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from hear2see_desktop.core.errors import ModelMissingError
 from hear2see_desktop.ui.job_worker import JobWorker
 
 FAILURE_TITLES = {"render": "Render failed", "transcribe": "Transcription failed", "load": "Cannot open audio",
@@ -11,9 +12,9 @@ FAILURE_TITLES = {"render": "Render failed", "transcribe": "Transcription failed
 """The error dialog's title for a failed task, by the task's name."""
 
 
-def failure_title(name: str, message: str) -> str:
-    """The error dialog's title when the task `name` failed with `message`."""
-    if "model" in message.lower() and ("not on this machine" in message or "download" in message):
+def failure_title(name: str, error: BaseException | None) -> str:
+    """The error dialog's title when the task `name` failed with `error`: a missing model asks for one."""
+    if isinstance(error, ModelMissingError):
         return "Model needed"
     return FAILURE_TITLES.get(name, "Something went wrong")
 
@@ -22,7 +23,7 @@ class WorkerPool(QObject):
     """Holds each worker under its name until it ends (a name is busy while its worker runs)."""
 
     changed = Signal()  # a worker started or ended: the window updates what can be clicked
-    failed = Signal(str, str)  # the worker's name, the sentence for the user
+    failed = Signal(str, str, str)  # the worker's name, the dialog's title, the sentence for the user
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,7 +62,8 @@ class WorkerPool(QObject):
     def _on_failed(self, message: str) -> None:
         sender = self.sender()
         name = next((n for n, w in self.workers.items() if w is sender), "task")
-        self.failed.emit(name, message)
+        error = sender.error if isinstance(sender, JobWorker) else None
+        self.failed.emit(name, failure_title(name, error), message)
 
 
 __all__ = ["FAILURE_TITLES", "WorkerPool", "failure_title"]
