@@ -122,14 +122,16 @@ def flag_of(setting: str) -> str:
     return next(flag.flag for flag in render_flags() if flag.field == setting)
 
 
-OTHER_FLAGS = {"asr_model": "--asr-model"}
-"""Flags of request inputs that core errors name as fixes, besides the settings'."""
+OTHER_FLAGS = {"asr_model": "--asr-model", "base": "--base", "base_config": "--base-config", "resume": "--resume",
+               "resolution": "--resolution", "batch_size": "--batch", "grad_accum": "--grad-accum", "every": "--every",
+               "precision": "--precision", "learning_rate": "--lr"}
+"""Flags that core errors name as fixes besides the render settings': a request's inputs, `train-lora`'s."""
 
 
 def flag_words(fix: Fix) -> str:
     """A fix as the command line says it: `--device cpu`, or the flag alone when any value will do."""
     known = {flag.field: flag.flag for flag in render_flags()}
-    flag = known.get(fix.setting) or OTHER_FLAGS.get(fix.setting) or "--" + fix.setting.replace("_", "-")
+    flag = OTHER_FLAGS.get(fix.setting) or known.get(fix.setting) or "--" + fix.setting.replace("_", "-")
     return flag if fix.value is None else f"{flag} {fix.value}"
 
 

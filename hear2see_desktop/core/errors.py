@@ -72,5 +72,5 @@ class CancelledError(Hear2SeeError):
 
     exit_code = 130
 
-    def __init__(self, message: str = "Cancelled.") -> None:
-        super().__init__(message)
+    def __init__(self, *parts: str | Fix) -> None:
+        super().__init__(*(parts or ("Cancelled.",)))

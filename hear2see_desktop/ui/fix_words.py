@@ -20,6 +20,16 @@ FIELD_LABELS = {
     "height": "Size",
     "mode": "Mode",
     "decoder": "Decoder",
+    # the training dialog's fields
+    "base": "Base model",
+    "base_config": "Base config",
+    "resume": "Resume",
+    "resolution": "Resolution",
+    "batch_size": "Batch",
+    "grad_accum": "Grad. accumulation",
+    "every": "Every N steps",
+    "precision": "Precision",
+    "learning_rate": "Learning rate",
 }
 
 

@@ -39,8 +39,8 @@ from hear2see_desktop.core.training.style_job import (
     TrainedStyle,
     check_dataset,
     default_output,
-    dialog_wording,
 )
+from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.layout import row
 from hear2see_desktop.ui.loss_plot import LossPlot
@@ -292,7 +292,7 @@ class TrainDialog(QDialog):
                 raise BadInputError("Choose where to save the style (a .safetensors file).")
             settings.validate()
         except BadInputError as error:
-            self.show_error(self, "Cannot train", dialog_wording(str(error)))
+            self.show_error(self, "Cannot train", sentence(error))
             return
         resume = self.resume.isChecked()
         if not resume:
@@ -355,7 +355,6 @@ class TrainDialog(QDialog):
         self.style_trained.emit(str(trained.installed))
 
     def _on_failed(self, message: str) -> None:
-        message = dialog_wording(message)
         self._ended(message)
         self.show_error(self, "Cannot train", message)
 

@@ -43,3 +43,12 @@ def test_asking_for_a_gpu_this_machine_lacks_names_the_device_setting() -> None:
         resolve_device("cuda")
     assert refused.value.worded(flag_words).endswith("use --device cpu or --device auto.")
     assert refused.value.worded(field_words).endswith("use “Device: cpu” or “Device: auto”.")
+
+
+def test_training_errors_name_the_flag_on_the_command_line_and_the_field_in_the_dialog() -> None:
+    from hear2see_desktop.core.training.settings import TrainSettings
+
+    with pytest.raises(BadInputError) as refused:
+        TrainSettings(base=" ").validate()
+    assert "set --base to a hub id" in refused.value.worded(flag_words)
+    assert "set “Base model” to a hub id" in refused.value.worded(field_words)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from hear2see_desktop import __version__
-from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
+from hear2see_desktop.core.errors import BadInputError, CancelledError, Fix, Hear2SeeError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.render import pipeline_cache
 from hear2see_desktop.core.render.devices import DeviceChoice, resolve_device
@@ -122,7 +122,7 @@ class TrainLoraJob:
         dataset = load_dataset(self.dataset_dir, settings.caption_prefix)
         if settings.batch_size > len(dataset.examples):
             raise BadInputError(f"The batch size {settings.batch_size} is larger than the dataset's "
-                                f"{len(dataset.examples)} images: lower --batch.")
+                                f"{len(dataset.examples)} images: lower ", Fix("batch_size"), ".")
         source = resolve_model_source(settings.base, settings.base_config)
         device = resolve_device(settings.device)
         precision = choose_precision(settings.precision, device)
@@ -136,8 +136,9 @@ class TrainLoraJob:
             log.exception("LoRA training failed")
             if "out of memory" in str(error).lower() or isinstance(error, MemoryError):
                 raise TrainingFailedError(
-                    f"Training ran out of memory at {settings.resolution} px, batch {settings.batch_size}: lower "
-                    "--resolution or --batch (use --grad-accum to keep the effective batch)."
+                    f"Training ran out of memory at {settings.resolution} px, batch {settings.batch_size}: lower ",
+                    Fix("resolution"), " or ", Fix("batch_size"), " (raise ", Fix("grad_accum"),
+                    " to keep the effective batch)."
                 ) from error
             raise TrainingFailedError(f"Training failed ({type(error).__name__}: {str(error)[:200]}).") from error
 
@@ -145,11 +146,11 @@ class TrainLoraJob:
         folder = checkpoints_dir(self.out_path)
         latest = latest_checkpoint(folder)
         if self.resume and latest is None:
-            raise BadInputError(f"There is no checkpoint to resume in {folder}: leave out --resume to start a "
-                                "new run.")
+            raise BadInputError(f"There is no checkpoint to resume in {folder}: start a new run without ",
+                                Fix("resume"), ".")
         if not self.resume and latest is not None:
-            raise BadInputError(f"{folder} holds checkpoints of an earlier run: pass --resume to continue it, or "
-                                "delete that folder to start again.")
+            raise BadInputError(f"{folder} holds checkpoints of an earlier run: continue it with ", Fix("resume"),
+                                ", or delete that folder to start again.")
         return latest
 
     def _identity(self, dataset: LoraDataset, base_sha256: str, precision: str) -> dict[str, Any]:
@@ -240,11 +241,12 @@ class TrainLoraJob:
         if step == 0:
             raise CancelledError("Training cancelled before the first step; nothing was saved.")
         if self.settings.every == 0:
-            raise CancelledError(f"Training cancelled after step {step}; no checkpoint was kept (--every 0).")
+            raise CancelledError(f"Training cancelled after step {step}; no checkpoint was kept (",
+                                 Fix("every", "0"), ").")
         if step > saved_step:
             save_checkpoint(folder, trainer.checkpoint(step, losses, identity))
         raise CancelledError(f"Training cancelled after step {step}: {folder / step_dir_name(step)} keeps it; "
-                             "run again with --resume to continue.")
+                             "run again with ", Fix("resume"), " to continue.")
 
     def _sample(self, trainer: Any, step: int, message: str, progress: ProgressFn) -> Path:
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.settings import DEFAULT_MODEL, DEVICES
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -52,7 +52,7 @@ class TrainSettings:
 
     def validate(self) -> None:
         """Raise BadInputError with one sentence for the first setting out of range."""
-        checks: list[tuple[bool, str]] = [
+        checks: list[tuple[bool, str | tuple[str | Fix, ...]]] = [
             (isinstance(self.rank, int) and 4 <= self.rank <= 128,
              f"The LoRA rank must be a whole number from 4 to 128 (got {self.rank})."),
             (self.alpha is None or 0 < self.alpha <= 1024,
@@ -68,7 +68,7 @@ class TrainSettings:
             (1 <= self.grad_accum <= 128,
              f"Gradient accumulation must be between 1 and 128 steps (got {self.grad_accum})."),
             (0 <= self.seed < 2**32, f"Seed must be between 0 and {2**32 - 1} (got {self.seed})."),
-            (self.every >= 0, f"--every must be 0 (never) or a number of steps (got {self.every})."),
+            (self.every >= 0, f"Checkpoints every N steps must be 0 (never) or a number of steps (got {self.every})."),
             (1 <= self.validation_steps <= 200,
              f"Validation steps must be between 1 and 200 (got {self.validation_steps})."),
             (self.validation_prompt is None or bool(self.validation_prompt.strip()),
@@ -80,11 +80,12 @@ class TrainSettings:
              f"Unknown gradient checkpointing '{self.gradient_checkpointing}': use one of "
              f"{', '.join(GRADIENT_CHECKPOINTING)}."),
             (bool(self.base.strip()),
-             "No base model was given: pass --base with a hub id, a diffusers folder or a .safetensors file."),
+             ("No base model was given: set ", Fix("base"), " to a hub id, a diffusers folder or a .safetensors "
+              "file.")),
         ]
         for ok, message in checks:
             if not ok:
-                raise BadInputError(message)
+                raise BadInputError(*(message if isinstance(message, tuple) else (message,)))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (checkpoints keep it to check a resumed run)."""

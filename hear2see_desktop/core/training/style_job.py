@@ -26,20 +26,6 @@ log = logging.getLogger(__name__)
 
 TRAINING_FOLDER = "training"
 """`<models>/training/`: trained files with their checkpoints and samples; the picker gets a copy in loras/."""
-# The core's sentences name CLI flags; in the dialog the same advice names the fields.
-_FIELD_NAMES = {
-    "pass --resume": "tick Resume",
-    "leave out --resume": "untick Resume",
-    "--resume": "Resume",
-    "--resolution": "Resolution",
-    "--batch": "Batch",
-    "--grad-accum": "Grad. accumulation",
-    "--every": "Every",
-    "--precision": "Precision",
-    "--base-config": "Base config",
-    "--base": "Base model",
-}
-
 
 def training_dir() -> Path:
     return models_root() / TRAINING_FOLDER
@@ -49,13 +35,6 @@ def default_output(name: str) -> Path:
     """Where a style called `name` is trained: `<models>/training/<name>.safetensors`."""
     stem = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "style"
     return training_dir() / f"{stem}.safetensors"
-
-
-def dialog_wording(message: str) -> str:
-    """A core sentence with its CLI flags named as the dialog's fields."""
-    for flag, field in _FIELD_NAMES.items():
-        message = message.replace(flag, field)
-    return message
 
 
 def check_dataset(folder: Path, caption_prefix: str = "") -> LoraDataset:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
+from hear2see_desktop.core.errors import BadInputError, Fix, Hear2SeeError
 from hear2see_desktop.core.render.devices import DeviceChoice
 from hear2see_desktop.core.training.adapters import (
     TEXT_ENCODER_TARGETS,
@@ -68,8 +68,8 @@ def choose_precision(requested: str, device: DeviceChoice) -> Precision:
     if requested == "fp32" or (requested == "auto" and device.device != "cuda"):
         return Precision("float32", False)
     if device.device not in ("cuda", "cpu"):
-        raise BadInputError(f"Mixed precision ({requested}) runs on a CUDA GPU or the CPU, not {device.device}: use "
-                            "--precision auto or fp32 there.")
+        raise BadInputError(f"Mixed precision ({requested}) runs on a CUDA GPU or the CPU, not {device.device}: use ",
+                            Fix("precision", "auto"), " or ", Fix("precision", "fp32"), " there.")
     if requested == "auto":
         requested = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return Precision("bfloat16" if requested == "bf16" else "float16", True)
@@ -248,8 +248,8 @@ class LoraTrainer:
             (self.grad_scaler.scale(loss) if self.grad_scaler else loss).backward()
             total += float(loss.detach())
         if not math.isfinite(total) and self.grad_scaler is None:
-            raise TrainingFailedError(f"The training loss became {total} at step {step + 1}: lower --lr "
-                                      f"(now {self.settings.learning_rate:g}) and start again.")
+            raise TrainingFailedError(f"The training loss became {total} at step {step + 1}: lower ",
+                                      Fix("learning_rate"), f" (now {self.settings.learning_rate:g}) and start again.")
         if self.grad_scaler is not None:
             self.grad_scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.parameters, MAX_GRAD_NORM)

@@ -13,7 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from hear2see_desktop import __version__
-from hear2see_desktop.core.errors import BadInputError, CancelledError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, CancelledError, Fix, ModelMissingError
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.training.checkpoints import LORA_NAME, checkpoints_dir, saved_checkpoints
 from hear2see_desktop.core.training.dataset import load_dataset
@@ -167,11 +167,12 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
         if message.startswith("Training"):
             seen.append(done)
 
-    with pytest.raises(CancelledError, match="--resume"):
+    with pytest.raises(CancelledError, match="run again with resume to continue") as cancelled:
         TrainLoraJob(dataset, out, settings).run(progress, lambda: bool(seen) and seen[-1] >= 3)
+    assert cancelled.value.fixes == (Fix("resume"),)
     assert not out.exists()
     assert [step for step, _ in saved_checkpoints(checkpoints_dir(out))] == [3]  # kept when cancelled
-    with pytest.raises(BadInputError, match="pass --resume"):
+    with pytest.raises(BadInputError, match="holds checkpoints of an earlier run: continue it with resume"):
         TrainLoraJob(dataset, out, settings).run(no_progress, never_cancelled)
     with pytest.raises(BadInputError, match="different rank"):
         TrainLoraJob(dataset, out, replace(settings, rank=8), resume=True).run(no_progress, never_cancelled)
@@ -268,7 +269,7 @@ def test_the_dataset_hash_names_images_and_captions_not_where_captions_are_kept(
     ({"learning_rate": 0.0}, "learning rate must be above 0"),
     ({"batch_size": 0}, "batch size must be between 1 and 64"),
     ({"grad_accum": 0}, "Gradient accumulation"),
-    ({"every": -1}, "--every must be 0"),
+    ({"every": -1}, "Checkpoints every N steps must be 0"),
     ({"alpha": 0.0}, "alpha must be above 0"),
     ({"warmup_steps": 31}, "Warm-up steps"),
     ({"precision": "fp8"}, "Unknown precision"),
