@@ -7,6 +7,7 @@ import json
 import sys
 
 from hear2see_desktop.cli.common import existing_file
+from hear2see_desktop.cli.render_flags import flag_words
 from hear2see_desktop.cli_progress import TerminalProgress
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.runlog import find_record, mean_ratings, read_log
@@ -73,7 +74,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        print(json.dumps(result.to_dict(flag_words), ensure_ascii=False))
         return 0
     align, strict, flick, clip = result.av_align, result.av_align.one_to_one, result.flicker, result.clipsim
     score = "no events" if align.score is None else f"{align.score:.3f}"
@@ -103,5 +104,5 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"Run        {result.run.id}: {result.run.unet_evaluations} UNet evaluations, "
               f"timings {result.run.timings_s}")
     for note in result.notes:
-        print(f"Note       {note}")
+        print(f"Note       {note.worded(flag_words)}")
     return 0

@@ -31,6 +31,28 @@ def plain_words(fix: Fix) -> str:
     return name if fix.value is None else f"{name}: {fix.value}"
 
 
+def worded(parts: tuple[str | Fix, ...], words: FixWords) -> str:
+    """Sentence parts with each fix named as `words` names it."""
+    return "".join(words(part) if isinstance(part, Fix) else part for part in parts)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence that is not an error (a metric's note, say) whose advice may also name a setting."""
+
+    parts: tuple[str | Fix, ...]
+
+    @classmethod
+    def of(cls, *parts: str | Fix) -> Sentence:
+        return cls(parts)
+
+    def worded(self, words: FixWords) -> str:
+        return worded(self.parts, words)
+
+    def __str__(self) -> str:
+        return worded(self.parts, plain_words)
+
+
 class Hear2SeeError(Exception):
     """A failure a user can act on; `str(error)` is the sentence to show them (front ends: `worded`)."""
 
@@ -46,7 +68,7 @@ class Hear2SeeError(Exception):
 
     def worded(self, words: FixWords) -> str:
         """The sentence with each fix named as `words` names it."""
-        return "".join(words(part) if isinstance(part, Fix) else part for part in self.parts)
+        return worded(self.parts, words)
 
 
 class BadInputError(Hear2SeeError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core import paths
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix, Sentence
 from hear2see_desktop.core.eval_result import EvalResult, RunLink
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
@@ -74,8 +74,9 @@ class EvalJob:
         if info.frame_count < 1:
             raise BadInputError(f"{self.video_path.name} has no video frames to evaluate.")
         if self.audio_path is None and not info.has_audio:
-            raise BadInputError(f"{self.video_path.name} has no sound track: pass the narration with --audio.")
-        notes: list[str] = []
+            raise BadInputError(f"{self.video_path.name} has no sound track: give the narration with ", Fix("audio"),
+                                ".")
+        notes: list[Sentence] = []
         record = self._run_record(sha256_file(self.video_path), notes)
         text = self.text or (record.prompt if record is not None else "")
         reference = None if self.reference_dir is None else scan_reference_set(self.reference_dir)
@@ -89,7 +90,7 @@ class EvalJob:
         progress(1, total, "AV-Align: onsets and optical flow", None)
         alignment = av_align(audio, read_frames(self.video_path), info.fps)
         if alignment.note:
-            notes.append(f"AV-Align: {alignment.note}.")
+            notes.append(Sentence.of(f"AV-Align: {alignment.note}."))
         raise_if_cancelled(cancelled)
         progress(2, total, "Flicker", None)
         steadiness = flicker(read_frames(self.video_path))
@@ -100,7 +101,8 @@ class EvalJob:
         fvd_result: FvdResult | None = None
         inception_result: InceptionScoreResult | None = None
         if reference is None:
-            notes.append("FVD and IS: not computed without a reference set (pass --reference DIR).")
+            notes.append(Sentence.of("FVD and IS: not computed without a reference set (give one with ",
+                                     Fix("reference"), ")."))
         else:
             raise_if_cancelled(cancelled)
             progress(4, total, "FVD: I3D features of 16-frame clips", None)
@@ -115,7 +117,7 @@ class EvalJob:
                           scene_following=following, fvd=fvd_result, inception_score=inception_result, text=text,
                           run=run, notes=notes)
 
-    def _run_record(self, video_sha: str, notes: list[str]) -> RunRecord | None:
+    def _run_record(self, video_sha: str, notes: list[Sentence]) -> RunRecord | None:
         """The logged run that produced exactly this file, if any (matched by SHA-256)."""
 
         log_path = self.runs_log or paths.runs_log_path()
@@ -125,24 +127,25 @@ class EvalJob:
                 try:
                     return RunRecord.from_dict(data)
                 except BadInputError as error:
-                    notes.append(f"Run log: {error}")
+                    notes.append(Sentence.of("Run log: ", *error.parts))
                     return None
         return None
 
-    def _clipsim(self, text: str, notes: list[str]) -> ClipSimResult | None:
+    def _clipsim(self, text: str, notes: list[Sentence]) -> ClipSimResult | None:
         from hear2see_desktop.core.video import read_frames
 
         if not text.strip():
-            notes.append("CLIPSIM: no text to compare with (pass --text, or evaluate a logged render).")
+            notes.append(Sentence.of("CLIPSIM: no text to compare with (give one with ", Fix("text"),
+                                     ", or evaluate a logged render)."))
             return None
         folder = find_clip_model(self.clip_model)
         if folder is None:
-            notes.append(f"CLIPSIM: no CLIP model found (looked at --clip-model, HEAR2SEE_CLIP_MODEL and "
-                         f"{paths.models_dir() / 'clip'}).")
+            notes.append(Sentence.of("CLIPSIM: no CLIP model found (looked at ", Fix("clip_model"),
+                                     f", HEAR2SEE_CLIP_MODEL and {paths.models_dir() / 'clip'})."))
             return None
         return load_clip(folder).clipsim(read_frames(self.video_path), text)
 
-    def _scene_following(self, record: RunRecord | None, fps: float, notes: list[str]) -> SceneFollowing | None:
+    def _scene_following(self, record: RunRecord | None, fps: float, notes: list[Sentence]) -> SceneFollowing | None:
         """Each frame judged against the logged run's scene prompts: does the video follow the narration?"""
         from hear2see_desktop.core.video import read_frames
 
@@ -150,7 +153,8 @@ class EvalJob:
         folder = find_clip_model(self.clip_model)
         if not scenes or folder is None:
             if record is not None and folder is not None:
-                notes.append("Scene-following: the logged run has no storyboard (one prompt for the whole clip).")
+                notes.append(Sentence.of("Scene-following: the logged run has no storyboard (one prompt for the whole "
+                                         "clip)."))
             return None
         assert record is not None
         return follow_scenes(load_clip(folder), list(read_frames(self.video_path)), fps,
@@ -162,30 +166,30 @@ class EvalJob:
         path = find_feature_model(file_name, self.feature_models)
         return None if path is None else (load_feature_model(path), path)
 
-    def _fvd(self, i3d: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
+    def _fvd(self, i3d: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[Sentence],
              cancelled: CancelledFn) -> FvdResult | None:
         from hear2see_desktop.core.video import read_frames
 
         if i3d is None:
-            notes.append(missing_model_note("FVD", "I3D", I3D_FILE, self.feature_models))
+            notes.append(Sentence.of(missing_model_note("FVD", "I3D", I3D_FILE, self.feature_models)))
             return None
         detector, path = i3d
         result = fvd(detector, read_frames(self.video_path), reference_sequences(reference), model=str(path),
                      cancelled=cancelled)
         if result.note:
-            notes.append(f"FVD: {'not computed: ' if result.score is None else ''}{result.note}.")
+            notes.append(Sentence.of(f"FVD: {'not computed: ' if result.score is None else ''}{result.note}."))
         return result
 
-    def _inception_score(self, inception: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[str],
+    def _inception_score(self, inception: tuple[Any, Path] | None, reference: ReferenceSet, notes: list[Sentence],
                          cancelled: CancelledFn) -> InceptionScoreResult | None:
         from hear2see_desktop.core.video import read_frames
 
         if inception is None:
-            notes.append(missing_model_note("IS", "Inception", INCEPTION_FILE, self.feature_models))
+            notes.append(Sentence.of(missing_model_note("IS", "Inception", INCEPTION_FILE, self.feature_models)))
             return None
         detector, path = inception
         result = inception_scores(detector, read_frames(self.video_path), reference_frames(reference),
                                   model=str(path), cancelled=cancelled)
         if result.note:
-            notes.append(f"IS: {result.note}.")
+            notes.append(Sentence.of(f"IS: {result.note}."))
         return result

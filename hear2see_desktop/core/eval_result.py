@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hear2see_desktop.core.errors import FixWords, Sentence, plain_words
 from hear2see_desktop.core.metrics.av_align import AvAlignResult
 from hear2see_desktop.core.metrics.clipsim import ClipSimResult
 from hear2see_desktop.core.metrics.flicker import FlickerResult
@@ -41,8 +42,8 @@ class EvalResult:
     inception_score: InceptionScoreResult | None
     text: str  # what CLIPSIM compared the frames with
     run: RunLink | None
-    notes: list[str]
+    notes: list[Sentence]  # how to read a number, or why one is missing (their advice may name a setting)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data: the `--json` output."""
-        return asdict(self)
+    def to_dict(self, words: FixWords = plain_words) -> dict[str, Any]:
+        """Plain JSON-ready data (the `--json` output), the notes' advice worded by `words`."""
+        return {**asdict(self), "notes": [note.worded(words) for note in self.notes]}

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def read_log(log_path: Path) -> RunLog:
     if not log_path.exists():
         return result
     if log_path.is_dir():
-        raise BadInputError(f"The run log {log_path} is a folder: pass a .jsonl file to --runs-log.")
+        raise BadInputError(f"The run log {log_path} is a folder: give a .jsonl file as ", Fix("runs_log"), ".")
     for number, record in iter_records(log_path):
         if record is None:
             log.warning("skipping unreadable line %d of %s", number, log_path)

@@ -30,6 +30,7 @@ FIELD_LABELS = {
     "every": "Every N steps",
     "precision": "Precision",
     "learning_rate": "Learning rate",
+    "clip_model": "CLIP model",
 }
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
+from hear2see_desktop.ui.fix_words import field_words
 from hear2see_desktop.ui.wiring import without_arguments
 
 if TYPE_CHECKING:  # the eval result's module reaches scipy (onsets): not on the start-up path
@@ -58,7 +59,8 @@ class MetricsPanel(QWidget):
         if result.run is not None:
             parts.append(f"{result.run.unet_evaluations} UNet evals")
         self.summary.setText(" · ".join(parts))
-        self.summary.setToolTip("\n".join(result.notes) or self.summary.toolTip())
+        self.summary.setToolTip("\n".join(note.worded(field_words) for note in result.notes)
+                                or self.summary.toolTip())
 
     def show_failure(self, message: str) -> None:
         self.summary.setText(f"Metrics unavailable: {message}")

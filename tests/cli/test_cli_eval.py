@@ -154,7 +154,7 @@ def test_eval_without_feature_models_says_so_and_succeeds(
     code, stdout, _ = run_cli(["eval", str(video), "--json"], capsys)
     result = json.loads(stdout)
     assert code == 0 and result["fvd"] is None and result["inception_score"] is None
-    assert "FVD and IS: not computed without a reference set (pass --reference DIR)." in result["notes"]
+    assert "FVD and IS: not computed without a reference set (give one with --reference)." in result["notes"]
 
 
 def test_eval_refuses_a_broken_feature_model_or_reference_folder(

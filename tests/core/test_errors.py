@@ -52,3 +52,11 @@ def test_training_errors_name_the_flag_on_the_command_line_and_the_field_in_the_
         TrainSettings(base=" ").validate()
     assert "set --base to a hub id" in refused.value.worded(flag_words)
     assert "set “Base model” to a hub id" in refused.value.worded(field_words)
+
+
+def test_a_metrics_note_names_its_setting_as_each_front_end_does() -> None:
+    from hear2see_desktop.core.errors import Sentence
+
+    note = Sentence.of("FVD and IS: not computed without a reference set (give one with ", Fix("reference"), ").")
+    assert note.worded(flag_words).endswith("(give one with --reference).")
+    assert "“Reference”" in note.worded(field_words) and str(note).endswith("(give one with reference).")

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
 from hear2see_desktop.core.paths import models_dir
 
 CLIP_ENV_VAR = "HEAR2SEE_CLIP_MODEL"
 CLIP_DOWNLOAD_HINT = (
-    "get one with `huggingface-cli download openai/clip-vit-base-patch32 --local-dir <folder>` "
-    f"and pass it with --clip-model or the {CLIP_ENV_VAR} environment variable"
+    "get one with `huggingface-cli download openai/clip-vit-base-patch32 --local-dir <folder>` and give it as ",
+    Fix("clip_model"), f" or in the {CLIP_ENV_VAR} environment variable",
 )
 
 _CACHE: dict[str, ClipScorer] = {}
@@ -156,7 +156,8 @@ def load_clip(path: str | Path) -> ClipScorer:
         if cached is not None:
             return cached
         if not _is_model_folder(folder):
-            raise ModelMissingError(f"No CLIP model found at {folder} (looked for config.json); {CLIP_DOWNLOAD_HINT}.")
+            raise ModelMissingError(f"No CLIP model found at {folder} (looked for config.json); ", *CLIP_DOWNLOAD_HINT,
+                                    ".")
         try:
             import torch
             from transformers import CLIPModel, CLIPTokenizer
@@ -167,7 +168,7 @@ def load_clip(path: str | Path) -> ClipScorer:
             image_processor = _image_processor_class().from_pretrained(folder, local_files_only=True)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelMissingError(
-                f"The folder {folder} is not a usable CLIP model ({type(exc).__name__}); {CLIP_DOWNLOAD_HINT}."
+                f"The folder {folder} is not a usable CLIP model ({type(exc).__name__}); ", *CLIP_DOWNLOAD_HINT, "."
             ) from exc
         scorer = ClipScorer(model, tokenizer, image_processor, name=key)
         _CACHE[key] = scorer

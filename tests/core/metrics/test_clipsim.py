@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
 from hear2see_desktop.core.metrics.clipsim import ClipScorer, find_clip_model, load_clip
 
 
@@ -92,7 +92,7 @@ def test_missing_folder_raises_model_missing(tmp_path: Path) -> None:
     message = str(info.value)
     assert str(missing) in message
     assert "openai/clip-vit-base-patch32" in message
-    assert "--clip-model" in message
+    assert Fix("clip_model") in info.value.fixes  # the CLI says --clip-model (tests/core/test_errors.py)
 
 
 def test_invalid_folder_raises_model_missing(tmp_path: Path) -> None:
