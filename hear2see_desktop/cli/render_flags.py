@@ -125,7 +125,8 @@ def flag_of(setting: str) -> str:
 OTHER_FLAGS = {"asr_model": "--asr-model", "base": "--base", "base_config": "--base-config", "resume": "--resume",
                "resolution": "--resolution", "batch_size": "--batch", "grad_accum": "--grad-accum", "every": "--every",
                "precision": "--precision", "learning_rate": "--lr", "audio": "--audio", "text": "--text",
-               "clip_model": "--clip-model", "reference": "--reference", "runs_log": "--runs-log"}
+               "clip_model": "--clip-model", "reference": "--reference", "runs_log": "--runs-log",
+               "trust": "--trust"}
 """Flags that core errors name as fixes besides the render settings': a request's inputs, `train-lora`'s."""
 
 

@@ -31,6 +31,7 @@ FIELD_LABELS = {
     "precision": "Precision",
     "learning_rate": "Learning rate",
     "clip_model": "CLIP model",
+    "trust": "Yes, I trust it",  # the models dialog's question before a pickle-based import
 }
 
 

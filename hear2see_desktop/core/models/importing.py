@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from hear2see_desktop.core import paths
-from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES, safetensors_header
@@ -97,8 +97,8 @@ def _kind_of(path: Path, names: list[str]) -> str:
 def _refuse_pickle(path: Path) -> NoReturn:
     raise BadInputError(
         f"{path.name} is a pickle-based file, which can run code on this computer when it is loaded: import it "
-        "only if you trust where it came from, with --trust (it is then read with PyTorch's weights-only loader, "
-        "which runs no code, and converted to .safetensors once), or use a .safetensors version of it."
+        "only if you trust where it came from, with ", Fix("trust"), " (it is then read with PyTorch's weights-only "
+        "loader, which runs no code, and converted to .safetensors once), or use a .safetensors version of it."
     )
 
 
