@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from hear2see_desktop.cli.common import existing_file, read_transcript
+from hear2see_desktop.cli.common import existing_file, read_transcript, run_in_terminal
 from hear2see_desktop.cli.render_flags import settings_from_args
-from hear2see_desktop.cli_progress import TerminalProgress
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.prompt.builder import build_prompt
@@ -25,11 +24,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     job = TranscribeJob(existing_file(args.audio, "audio file"), args.engine, args.asr_model,
                                 language=args.language)
-    progress = TerminalProgress()
-    try:
-        transcript = job.run(progress, lambda: False)
-    finally:
-        progress.close()
+    transcript = run_in_terminal(job)
     if args.json:
         print(json.dumps(transcript.to_dict(), ensure_ascii=False))
     else:
@@ -61,13 +56,8 @@ def cmd_storyboard(args: argparse.Namespace) -> int:
     if args.transcript:
         transcript = read_transcript(args.transcript)
     elif args.audio:
-        progress = TerminalProgress()
-        try:
-            job = TranscribeJob(existing_file(args.audio, "audio file"), args.engine, args.asr_model,
-                                language=args.language)
-            transcript = job.run(progress, lambda: False)
-        finally:
-            progress.close()
+        transcript = run_in_terminal(TranscribeJob(existing_file(args.audio, "audio file"), args.engine,
+                                                   args.asr_model, language=args.language))
     else:
         raise BadInputError("No narration given: pass an AUDIO file, or --transcript FILE.json.")
     if not transcript.words:
@@ -111,11 +101,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     request.srt_path = _subtitle_path(args.srt, ".srt")
     request.vtt_path = _subtitle_path(args.vtt, ".vtt")
     request.use_cache = not args.no_cache
-    progress = TerminalProgress()
-    try:
-        result = RenderJob(request).run(progress, lambda: False)
-    finally:
-        progress.close()
+    result = run_in_terminal(RenderJob(request))
     print(result.out_path)
     print(f"run {result.run_id}", file=sys.stderr)
     return 0

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from hear2see_desktop.cli.common import existing_file
+from hear2see_desktop.cli.common import existing_file, run_in_terminal
 from hear2see_desktop.cli.render_flags import flag_words
-from hear2see_desktop.cli_progress import TerminalProgress
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.runlog import find_record, mean_ratings, read_log
 
@@ -68,11 +67,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         runs_log=args.runs_log,
         feature_models=args.feature_models,
     )
-    progress = TerminalProgress()
-    try:
-        result = job.run(progress, lambda: False)
-    finally:
-        progress.close()
+    result = run_in_terminal(job)
     if args.json:
         print(json.dumps(result.to_dict(flag_words), ensure_ascii=False))
         return 0
