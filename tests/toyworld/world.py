@@ -43,6 +43,9 @@ SKY = {"day": ((110, 170, 240), (190, 220, 250)), "sunset": ((90, 60, 140), (250
 GROUND = {"sea": (30, 90, 170), "desert": (225, 190, 120), "meadow": (80, 170, 70), "snow field": (240, 243, 250)}
 DIM = {"day": 1.0, "sunset": 0.8, "night": 0.45}  # how much light the ground gets
 OBJECT_LIGHT = {"day": 1.0, "sunset": 0.92, "night": 0.78}  # objects stay legible: their colour is their meaning
+# Objects are drawn this much larger than the shapes' base sizes: at 1.0 a bird was a few pixels of a 64x64
+# picture, less than one cell of SD's 8x8 latent grid, and the toy VAE and UNet lost what the captions name.
+OBJECT_SCALE = 1.5
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,7 @@ def _background(draw: ImageDraw.ImageDraw, scene: Scene, rng: random.Random) -> 
 def _anchor(scene: Scene, horizon: int, rng: random.Random) -> tuple[int, int]:
     """Where the object (the first of two) stands: its position word decides the picture's side or band."""
     size = _DRAW_PX
-    lo, hi = int(size * 0.22), int(size * 0.78)
+    lo, hi = int(size * 0.26), int(size * 0.74)
     x = {"left": rng.randint(lo - 6, size // 2 - 18), "right": rng.randint(size // 2 + 18, hi + 6)}.get(
         scene.position, rng.randint(lo, hi))
     if scene.position == "top":
@@ -314,13 +317,13 @@ def _draw(scene: Scene, seed: int, with_mask: bool) -> tuple[np.ndarray, np.ndar
     horizon = _background(draw, scene, rng)
     rgb = RGB[scene.colour] if scene.colour else NATURAL[scene.object]
     x, y = _anchor(scene, horizon, rng)
-    scale = rng.uniform(0.9, 1.15) * (0.8 if scene.count == 2 else 1.0)
+    scale = rng.uniform(0.9, 1.15) * OBJECT_SCALE * (0.8 if scene.count == 2 else 1.0)
     places = [(x, y)]
     if scene.count == 2:  # the second one beside the first, along the band its position names
         if scene.position in ("left", "right"):
-            places.append((x + rng.choice((-1, 1)) * 4, y + (26 if y < _DRAW_PX // 2 else -26)))
+            places.append((x + rng.choice((-1, 1)) * 4, y + (34 if y < _DRAW_PX // 2 else -34)))
         else:
-            places = [(x - 22, y), (x + 22, y + rng.randint(-4, 4))]
+            places = [(x - 25, y), (x + 25, y + rng.randint(-4, 4))]
     for px, py in places:
         _draw_object(draw, scene.object, rgb, px, py, scale, OBJECT_LIGHT[scene.time])
     picture = np.asarray(image.resize((SIZE_PX, SIZE_PX), Image.Resampling.LANCZOS), dtype=np.uint8)
