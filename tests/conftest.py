@@ -62,3 +62,14 @@ def silence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("silence") / "silence.wav"
     sf.write(path, np.zeros(20 * 16000, dtype=np.float32), 16000, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_motion_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(diffusers folder, original-layout single .safetensors) of a tiny random motion adapter that fits
+    `tiny_models`."""
+    from tests.tiny_motion_adapter import save_tiny_motion_file, save_tiny_motion_folder
+
+    folder = tmp_path_factory.mktemp("tiny-motion")
+    return (save_tiny_motion_folder(folder / "tiny-motion-adapter"),
+            save_tiny_motion_file(folder / "tiny-motion.safetensors"))

@@ -13,6 +13,8 @@ from hear2see_desktop.core.choices import Choice, Decoder, Device, Mode, Schedul
 from hear2see_desktop.core.errors import BadInputError
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+DEFAULT_MOTION_MODEL = "guoyww/animatediff-motion-adapter-v1-5-2"
+"""The motion model animate mode uses when none is given (AnimateDiff v2 for SD 1.5, in diffusers' layout)."""
 SCHEDULERS = Scheduler.values()
 DEVICES = Device.values()
 MODES = Mode.values()
@@ -21,7 +23,7 @@ CHOICES: dict[str, type[Choice]] = {"scheduler": Scheduler, "device": Device, "m
 """The settings with a fixed set of values, held as their `str` enums (core/choices.py)."""
 MAX_TRANSITION_S = 10.0
 """Longest transition between two keyframes the settings accept."""
-DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12}
+DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12, "animate": 12}
 """The frame rate a mode renders at when the user gives none."""
 
 
@@ -71,6 +73,7 @@ class RenderSettings:
     max_scene_s: float = 8.0
     captions: bool = False  # burn the narration's words into the picture
     decoder: Decoder = Decoder.VAE  # TAESD: a draft decoded by the tiny autoencoder, when installed
+    motion_model: str = DEFAULT_MOTION_MODEL  # animate: the AnimateDiff motion model (hub id, folder or file)
 
     def __post_init__(self) -> None:
         """Known values become their enum members; an unknown one stays as given, for `validate` to name."""

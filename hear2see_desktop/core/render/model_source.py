@@ -66,7 +66,8 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
-def _hub_cache_dir() -> Path:
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache this process reads (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache)."""
     explicit = os.environ.get("HF_HUB_CACHE")
     if explicit:
         return Path(explicit)
@@ -76,13 +77,19 @@ def _hub_cache_dir() -> Path:
 
 def _cached_hub_snapshot(repo_id: str) -> Path | None:
     """The newest snapshot of `repo_id` in the HF cache that holds a model_index.json."""
-    repo_dir = _hub_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    return cached_hub_snapshot(repo_id, "model_index.json")
+
+
+def cached_hub_snapshot(repo_id: str, marker: str) -> Path | None:
+    """The newest snapshot of `repo_id` in the HF cache that holds the file `marker` (a pipeline's
+    model_index.json, a single model's config.json)."""
+    repo_dir = hub_cache_dir() / f"models--{repo_id.replace('/', '--')}"
     ref = repo_dir / "refs" / "main"
     if ref.is_file():
         snapshot = repo_dir / "snapshots" / ref.read_text().strip()
-        if (snapshot / "model_index.json").is_file():
+        if (snapshot / marker).is_file():
             return snapshot
-    snapshots = sorted((repo_dir / "snapshots").glob("*/model_index.json"), key=lambda p: p.stat().st_mtime)
+    snapshots = sorted((repo_dir / "snapshots").glob(f"*/{marker}"), key=lambda p: p.stat().st_mtime)
     return snapshots[-1].parent if snapshots else None
 
 
@@ -108,7 +115,7 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
             raise ModelMissingError(
                 f"{candidate.name} needs the Stable Diffusion 1.5 component configs and tokenizer, which are not "
                 f"on this machine (looked in {paths.models_dir() / 'sd'} and the Hugging Face cache at "
-                f"{_hub_cache_dir()}): download the small config files once with `huggingface-cli download "
+                f"{hub_cache_dir()}): download the small config files once with `huggingface-cli download "
                 "stable-diffusion-v1-5/stable-diffusion-v1-5 --include '*.json' '*.txt'`, or set ",
                 Fix("model_config"), " to a diffusers folder of an SD 1.5 model."
             )
@@ -132,7 +139,7 @@ def resolve_model_source(requested: str, config: str | None = None) -> ModelSour
     if found is not None:
         return ModelSource("diffusers", found, None, text)
     local_copy = _local_copy(text)
-    where = f"looked in {local_copy} and the Hugging Face cache at {_hub_cache_dir()}"
+    where = f"looked in {local_copy} and the Hugging Face cache at {hub_cache_dir()}"
     entry = catalogue_entry_for(text)
     if entry is not None:
         raise ModelMissingError(

@@ -40,6 +40,9 @@ class LoadedPipeline:
     """Encoded prompts of this model with these LoRAs (see `text_condition`), most recently used last."""
     memory_ladder: Any = None
     """The `memory_ladder.MemoryLadder` of the last render: its steps down after running out of memory."""
+    animate: tuple[Any, Any] | None = None
+    """(motion source, `AnimateDiffPipeline`) of animate mode, sharing this pipeline's modules
+    (`motion_pipeline.animate_pipeline`)."""
 
 
 TEXT_CACHE_SIZE = 64
