@@ -119,3 +119,30 @@ def test_a_hub_id_is_found_in_the_hugging_face_cache(tiny_motion_models: tuple[P
     source = resolve_motion_source("someone/motion-adapter")
     assert source.kind == "diffusers" and source.path == snapshot.resolve()
     assert motion_shape(source) == TINY_SHAPE
+
+
+def test_loras_active_on_the_loaded_model_are_active_in_animate_mode(tiny_models: tuple[Path, Path, Path],
+                                                                     tiny_motion_models: tuple[Path, Path],
+                                                                     tmp_path: Path) -> None:
+    from hear2see_desktop.core.render.motion_pipeline import animate_pipeline
+    from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline
+    from hear2see_desktop.core.settings import LoraSpec
+    from tests.tiny_lora import save_tiny_lora
+
+    loaded = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
+    apply_loras(loaded, [])
+    source = resolve_motion_source(str(tiny_motion_models[0]))
+    unet = animate_pipeline(loaded, source, TINY_SHAPE).unet
+    assert animate_pipeline(loaded, source, TINY_SHAPE).unet is unet, "built once while both stay loaded"
+    generator = torch.Generator().manual_seed(1)
+    clip, text = torch.randn(1, 4, 3, 8, 8, generator=generator), torch.randn(3, 77, 32, generator=generator)
+
+    def denoised() -> torch.Tensor:
+        with torch.no_grad():
+            return unet(clip, torch.tensor(300), encoder_hidden_states=text).sample
+
+    plain = denoised()
+    apply_loras(loaded, [LoraSpec(str(save_tiny_lora(tiny_models[0], tmp_path / "lora")), 1.0)])
+    assert not torch.allclose(denoised(), plain), "the LoRA changes the motion UNet's spatial layers"
+    apply_loras(loaded, [])
+    assert torch.allclose(denoised(), plain, atol=1e-6)
