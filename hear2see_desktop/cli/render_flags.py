@@ -78,14 +78,15 @@ def _table() -> tuple[SettingFlag, ...]:
         SettingFlag("frames", "--frames", {"type": int, "help": "distinct images held evenly across the narration "
                                                                 "(default: one per output frame)"}),
         SettingFlag("fps", "--fps", {"type": int, "default": None,
-                                     "help": "output frame rate (default: 8 classic, 12 smooth/fast)"}),
+                                     "help": "output frame rate (default: 8 classic, 12 smooth/fast/animate)"}),
         SettingFlag("seed", "--seed", {"type": int}),
         SettingFlag("width", "--width", {"type": int, "metavar": "PX"}),
         SettingFlag("height", "--height", {"type": int, "metavar": "PX"}),
         SettingFlag("device", "--device", {"choices": DEVICES}),
         SettingFlag("mode", "--mode", {"choices": MODES, "help": "classic: an independent image per frame (the "
                                        "paper); smooth: keyframes with denoised in-betweens; fast: keyframes with "
-                                       "optical-flow in-betweens"}),
+                                       "optical-flow in-betweens; animate: one continuous clip of a motion model "
+                                       "(--motion-model), its prompt travelling with the scenes"}),
         SettingFlag("reactivity", "--reactivity", {"type": float, "help": "0 = transitions move evenly, 1 = they "
                                                    "move on the narration's emphasis, hold on pauses"}),
         SettingFlag("keyframe_interval_s", "--keyframe-interval",
@@ -95,12 +96,17 @@ def _table() -> tuple[SettingFlag, ...]:
                     {"type": transition_seconds, "metavar": "SECONDS",
                      "help": "smooth/fast: each picture holds, then dissolves into the next over this long, "
                              "centred on each scene's cut (0 = a hard cut; 'whole' = morph all the time between "
-                             "keyframes, no hold)"}),
+                             "keyframes, no hold); animate: how long the prompt takes to travel to the next "
+                             "scene's, centred on the cut"}),
         *SCENE_FLAGS,
         SettingFlag("captions", "--captions", {"action": "store_true",
                                                "help": "burn the narration's words into the picture"}),
         SettingFlag("decoder", "--decoder", {"choices": DECODERS, "help": "taesd: decode the frames with the tiny "
                                              "TAESD autoencoder (a quick draft; `hear2see models download taesd`)"}),
+        SettingFlag("motion_model", "--motion-model",
+                    {"metavar": "ID|DIR|FILE.safetensors",
+                     "help": "animate: the AnimateDiff motion model, a hub id from the local cache, a diffusers "
+                             "folder or one .safetensors file (default: %(default)s)"}),
     )
 
 

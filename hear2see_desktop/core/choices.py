@@ -30,11 +30,14 @@ class Choice(str, Enum):
 
 class Mode(Choice):
     """classic: the paper's independent image per frame (seed + i); smooth: keyframes with denoised
-    in-betweens; fast: keyframes with optical-flow in-betweens (see core/render/sequence.py)."""
+    in-betweens; fast: keyframes with optical-flow in-betweens (see core/render/sequence.py); animate: one
+    continuous clip from an AnimateDiff motion model, its prompt travelling with the scenes
+    (core/render/animate.py)."""
 
     CLASSIC = "classic"
     SMOOTH = "smooth"
     FAST = "fast"
+    ANIMATE = "animate"
 
 
 class Decoder(Choice):

@@ -2,7 +2,8 @@
 
 Classic (the paper's): independent images with seed + i, each held for its share of the frames. Smooth
 and fast: keyframes on the storyboard's scenes, paced by the narration's sound, with in-betweens
-(render/sequence.py). Each hands its output frames to the context's `write` in order and each finished
+(render/sequence.py). Animate: one clip of a motion model whose prompt travels with the scenes
+(render/animate.py). Each hands its output frames to the context's `write` in order and each finished
 distinct image or keyframe to `finished`, and returns what the run record counts.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
+from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, prompt_schedule
 from hear2see_desktop.core.render.frame_cache import cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, render_images
 from hear2see_desktop.core.render_context import RenderContext
@@ -85,6 +87,21 @@ def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
     renderer.run(ctx.progress, ctx.cancelled, ctx.write, ctx.finished, ctx.events.step)
     return Made(len(plan.frames), len(plan.frames), [settings.seed], renderer.counter, len(plan.keyframes),
                 [round(k.time_s, 4) for k in plan.keyframes])
+
+
+def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
+    """Animate: the narration as one clip of a motion model on `pipe`, its prompt travelling with the scenes."""
+    from hear2see_desktop.core.render.animate import AnimateRenderer, clip_timing
+
+    settings = ctx.settings
+    timing = clip_timing(ctx.audio.duration_s, settings.fps)
+    scenes = [ScheduledScene(scene.start_s, scene.prompt, scene.negative_prompt or settings.negative_prompt)
+              for scene in board.scenes]
+    schedule = prompt_schedule(scenes, timing.native_fps, timing.native_frames, settings.transition_s)
+    ctx.events.plan([index / timing.native_fps for index in range(timing.native_frames)])
+    renderer = AnimateRenderer(pipe, ctx.loaded, settings, timing, schedule, ctx.decoders, ctx.ladder)
+    renderer.run(ctx.progress, ctx.cancelled, ctx.write, ctx.finished, ctx.events.step)
+    return Made(timing.native_frames, timing.output_frames, [settings.seed], renderer.counter)
 
 
 def _scene_prompt(settings: RenderSettings, board: Storyboard | None, time_s: float) -> ScenePrompt:

@@ -1,12 +1,13 @@
 """The render job: narration file in, MP4 out (and subtitles when asked), one run record appended.
 
 Stages: check the request (render_preflight.py) -> read the narration -> transcribe -> build the prompt
-(and, in the smooth and fast modes or with a given storyboard, one prompt per scene) -> load the model
--> render the frames of the mode (mode_renderers.py, sharing one render_context.RenderContext) ->
-stream them into the video writer -> write subtitles -> append the run record (run_record.py). Each
-stage reports through the job protocol (core/jobs.py) and can be cancelled; a cancelled or failed render
-leaves nothing under the output names and no run record. Finished frames stay in the frame cache, so a
-cancelled render continues where it stopped when it is started again.
+(and, in the smooth, fast and animate modes or with a given storyboard, one prompt per scene) -> load the
+model (and animate mode's motion model) -> render the frames of the mode (mode_renderers.py, sharing one
+render_context.RenderContext) -> stream them into the video writer -> write subtitles -> append the run
+record (run_record.py). Each stage reports through the job protocol (core/jobs.py) and can be cancelled; a
+cancelled or failed render leaves nothing under the output names and no run record. Finished frames stay in
+the frame cache (not yet in animate mode), so a cancelled render continues where it stopped when it is
+started again.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
-from hear2see_desktop.core.mode_renderers import Made, render_classic, render_sequence
+from hear2see_desktop.core.mode_renderers import Made, render_animate, render_classic, render_sequence
 from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.prompt.builder import build_prompt
 from hear2see_desktop.core.render.devices import resolve_device
 from hear2see_desktop.core.render.events import NO_EVENTS, RenderEvents
 from hear2see_desktop.core.render.frame_cache import FrameCache
 from hear2see_desktop.core.render.memory_ladder import ladder_for
+from hear2see_desktop.core.render.motion_pipeline import animate_pipeline
 from hear2see_desktop.core.render.pipeline_cache import apply_loras, get_pipeline, render_failed_for
 from hear2see_desktop.core.render.taesd import Decoders
 from hear2see_desktop.core.render.vae_tiling import vae_tile_px
@@ -39,7 +41,15 @@ from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fin
 from hear2see_desktop.core.render_context import RenderContext, first_picture_thumbnails, frame_pngs, save_png
 from hear2see_desktop.core.render_preflight import Checked, check_output_path, no_speech, preflight
 from hear2see_desktop.core.render_request import RenderRequest, replay_request
-from hear2see_desktop.core.run_record import AudioUsed, DeviceUsed, LoraUsed, ModelUsed, OutputMade, RunRecord
+from hear2see_desktop.core.run_record import (
+    AudioUsed,
+    DeviceUsed,
+    LoraUsed,
+    ModelUsed,
+    MotionUsed,
+    OutputMade,
+    RunRecord,
+)
 from hear2see_desktop.core.runlog import append_record, new_run_id
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import build_storyboard
@@ -160,6 +170,9 @@ class RenderJob:
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
         apply_loras(loaded, settings.loras)
+        checked = narration.checked
+        animate = (animate_pipeline(loaded, checked.motion, checked.motion_shape)
+                   if checked.motion is not None and checked.motion_shape is not None else None)
         decoders = Decoders(loaded.pipe, settings.decoder)
         ladder = ladder_for(loaded, settings.width, settings.height, settings.cfg > 1.0, settings.decoder)
         timings["model_load_s"] = time.perf_counter() - stage
@@ -182,8 +195,12 @@ class RenderJob:
                 ctx = RenderContext(request, settings, narration.checked.audio, loaded, decoders, ladder, cache,
                                     _cache_identity(source, device, settings), self.events, progress, cancelled,
                                     _captioned(writer.write_frame, settings, cues), subscribers)
-                made = render_classic(ctx, narration.board) if settings.mode == "classic" else (
-                    render_sequence(ctx, _required(narration.board)))
+                if settings.mode == "classic":
+                    made = render_classic(ctx, narration.board)
+                elif animate is not None:
+                    made = render_animate(ctx, _required(narration.board), animate)
+                else:
+                    made = render_sequence(ctx, _required(narration.board))
                 progress(1, 1, "Finishing the video", None)
                 temps = _write_subtitles(request, cues)
         except (Hear2SeeError, KeyboardInterrupt):
@@ -212,6 +229,9 @@ class RenderJob:
         model_sha = weights_sha256(source.path)  # cached by path, size and mtime after the first time
         loras = [LoraUsed(str(Path(lo.path).expanduser().resolve()), lo.weight,
                           cached_sha256(Path(lo.path).expanduser())) for lo in settings.loras]
+        motion = narration.checked.motion
+        motion_used = (MotionUsed(settings.motion_model, motion.kind, str(motion.path), weights_sha256(motion.path))
+                       if motion is not None else None)
         timings["total_s"] = time.perf_counter() - started
         return RunRecord(
             id=new_run_id(), time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -235,6 +255,7 @@ class RenderJob:
             timings_s={k: round(v, 4) for k, v in timings.items()}, settings=settings, storyboard=narration.board,
             output=OutputMade(str(request.out_path.resolve()), sha256_file(request.out_path)),
             subtitles=[str(p.resolve()) for p in (request.srt_path, request.vtt_path) if p is not None],
+            motion_model=motion_used,
         )
 
 
@@ -280,7 +301,7 @@ def _captioned(write_frame: Any, settings: RenderSettings, cues: list[Any]) -> A
 
 
 def _required(board: Storyboard | None) -> Storyboard:
-    assert board is not None, "smooth and fast renders always have a storyboard"
+    assert board is not None, "smooth, fast and animate renders always have a storyboard"
     return board
 
 

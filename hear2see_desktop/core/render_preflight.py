@@ -1,8 +1,9 @@
 """A render's pre-flight: everything a user can get wrong, checked before the first long stage.
 
 So a bad input fails in a moment with one sentence, before any progress shows and before the model
-loads: the output and subtitle paths, the model and LoRA files, the draft decoder, the storyboard
-against the narration's length, and a silent narration with nothing else to draw from.
+loads: the output and subtitle paths, the model and LoRA files, animate mode's motion model (and that it
+fits the model), the draft decoder, the storyboard against the narration's length, and a silent narration
+with nothing else to draw from.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from typing import TYPE_CHECKING, Any
 from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.render.model_files import check_lora_file, check_model_files
 from hear2see_desktop.core.render.model_source import resolve_model_source
+from hear2see_desktop.core.render.motion_source import (
+    MotionShape,
+    MotionSource,
+    check_motion_fits,
+    motion_shape,
+    resolve_motion_source,
+)
 from hear2see_desktop.core.settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -35,6 +43,8 @@ class Checked:
     source: ModelSource
     silent: bool
     engine: Any
+    motion: MotionSource | None = None  # animate mode's motion model, and the shape of its layers
+    motion_shape: MotionShape | None = None
 
 
 def check_output_path(out_path: Path) -> None:
@@ -69,6 +79,11 @@ def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
                                 ".")
         if lora_path.suffix.lower() == ".safetensors":
             check_lora_file(lora_path, source)
+    motion, motion_layers = None, None
+    if settings.mode == "animate":
+        motion = resolve_motion_source(settings.motion_model)
+        motion_layers = motion_shape(motion)
+        check_motion_fits(motion, motion_layers, source)
     if settings.decoder == "taesd":
         from hear2see_desktop.core.render.taesd import require_taesd
 
@@ -83,7 +98,7 @@ def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
         from hear2see_desktop.core.asr.select import open_engine
 
         engine = open_engine(request.engine, request.asr_model, request.asr_language)
-    return Checked(audio, source, silent, engine)
+    return Checked(audio, source, silent, engine, motion, motion_layers)
 
 
 def no_speech(audio_path: Path) -> BadInputError:

@@ -37,6 +37,16 @@ class ModelUsed:
 
 
 @dataclass(frozen=True)
+class MotionUsed:
+    """Animate mode's motion model as asked for (`requested`) and as found, with its weights' SHA-256."""
+
+    requested: str
+    kind: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class LoraUsed:
     path: str
     weight: float
@@ -98,6 +108,7 @@ class RunRecord:
     keyframes: int | None = None  # smooth and fast only
     keyframe_times_s: list[float] | None = None
     rating: int | None = None  # the user's 1-5 score, added later by `rate_run`
+    motion_model: MotionUsed | None = None  # animate only
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the run log's line, in the shape earlier versions wrote."""
@@ -118,6 +129,8 @@ class RunRecord:
             "storyboard": self.storyboard.to_dict() if self.storyboard is not None else None,
             "output": _fields(self.output), "subtitles": list(self.subtitles),
         }
+        if self.motion_model is not None:
+            data["motion_model"] = _fields(self.motion_model)
         if self.rating is not None:
             data["rating"] = self.rating
         return data
@@ -141,6 +154,7 @@ class RunRecord:
         size = data.get("size") or [settings.width, settings.height]
         rating = data.get("rating")
         storyboard = data.get("storyboard")
+        motion = data.get("motion_model")
         return cls(
             id=str(data["id"]), time=str(data.get("time", "")), app_version=str(data.get("app_version", "")),
             replay_of=_optional_str(data.get("replay_of")),
@@ -177,6 +191,8 @@ class RunRecord:
             keyframe_times_s=([float(t) for t in data["keyframe_times_s"]]
                               if data.get("keyframe_times_s") is not None else None),
             rating=int(rating) if isinstance(rating, int) and not isinstance(rating, bool) else None,
+            motion_model=(MotionUsed(str(motion["requested"]), str(motion.get("kind", "")), str(motion.get("path", "")),
+                                     str(motion.get("sha256", ""))) if motion else None),
         )
 
 

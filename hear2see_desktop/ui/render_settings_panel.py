@@ -97,7 +97,7 @@ class RenderSettingsPanel(QWidget):
 
         self.mode = QComboBox()
         self.mode.setAccessibleName("Render mode")
-        for key in MODES:
+        for key in (mode for mode in MODES if mode in MODE_LABELS):  # animate: CLI only until it has its controls
             label, tip = MODE_LABELS[key]
             self.mode.addItem(label, key)
             self.mode.setItemData(self.mode.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)

@@ -44,7 +44,9 @@ class ScenePrompt:
 
 @dataclass
 class UNetCounter:
-    """Counts UNet forward calls and the samples they denoised (CFG doubles the samples)."""
+    """Counts UNet forward calls and the samples they denoised (CFG doubles the samples). A motion UNet's
+    sample is a clip (batch, channels, frames, h, w): each of its frames counts, as each costs a picture's
+    UNet work."""
 
     calls: int = 0
     samples: int = 0
@@ -52,7 +54,10 @@ class UNetCounter:
     def __call__(self, module: object, args: tuple, kwargs: dict | None = None) -> None:
         self.calls += 1
         sample = args[0] if args else (kwargs or {}).get("sample")
-        self.samples += int(sample.shape[0]) if sample is not None else 1
+        if sample is None:
+            self.samples += 1
+        else:
+            self.samples += int(sample.shape[0]) * (int(sample.shape[2]) if sample.ndim == 5 else 1)
 
 
 def render_images(

@@ -1,0 +1,169 @@
+"""Animate mode: one continuous clip from an AnimateDiff motion model, its prompt travelling with the scenes.
+
+The whole narration is denoised as one clip at the motion model's own rate (`MOTION_FPS`: AnimateDiff's
+modules learnt motion from videos sampled at about 8 frames a second), with FreeNoise's sliding context
+windows (`CONTEXT_FRAMES`, moved by `CONTEXT_STRIDE`) so clips longer than the modules' window stay one
+continuous take, and the storyboard's scenes as FreeNoise's frame-indexed prompt schedule
+(core/motion/prompt_schedule.py). The clip's latents are one tensor (the motion layers attend across
+frames), but its pictures are decoded a few at a time and streamed: each output frame at the output rate
+is a native frame or an optical-flow in-between of the two around it (core/motion/flow_interp.py), written
+in order as soon as both exist.
+
+Cost: every denoising step runs the UNet once on the whole clip, so a render costs steps x native frames
+UNet samples (twice that with CFG), counted frame by frame (`UNetCounter`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from hear2see_desktop.core.errors import CancelledError
+from hear2see_desktop.core.frame_timing import frame_count
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
+from hear2see_desktop.core.motion.flow_interp import interpolate_pair
+from hear2see_desktop.core.motion.prompt_schedule import PromptSchedule
+from hear2see_desktop.core.render.events import DenoiseStep, FinishedFn, StepFn
+from hear2see_desktop.core.render.frames import UNetCounter
+from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
+from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
+from hear2see_desktop.core.render.schedulers import make_scheduler
+from hear2see_desktop.core.render.taesd import Decoders
+from hear2see_desktop.core.settings import RenderSettings
+
+FrameFn = Callable[[int, np.ndarray], None]  # (output frame index, RGB) in frame order
+ImageFn = FinishedFn  # (native frame index, time s, RGB)
+
+MOTION_FPS = 8
+"""The rate the motion model renders at (never more than the output rate: no frame made that is not shown)."""
+CONTEXT_FRAMES = 16
+"""FreeNoise's window: the clip length SD 1.5 motion modules were trained on."""
+CONTEXT_STRIDE = 4
+"""How far each window moves along a longer clip: every frame is seen by several windows."""
+DECODE_CHUNK = 8
+"""Native frames decoded per VAE call: a batch keeps a GPU busy, and the pictures held stay few."""
+
+
+@dataclass(frozen=True)
+class ClipTiming:
+    """The native clip and the output video: rates, frame counts, and each output frame's native position."""
+
+    native_fps: int
+    native_frames: int
+    output_frames: int
+    output_fps: int
+
+    def position(self, output_frame: int) -> float:
+        """Where output frame i falls in the native clip (in native frames)."""
+        return output_frame * self.native_fps / self.output_fps
+
+
+def clip_timing(duration_s: float, fps: int) -> ClipTiming:
+    """The native frames a narration of `duration_s` needs for an output at `fps`: enough that the last output
+    frame lies on or before the last native frame."""
+    native_fps = min(MOTION_FPS, fps)
+    output_frames = frame_count(duration_s, fps)
+    native_frames = math.ceil((output_frames - 1) * native_fps / fps - 1e-9) + 1
+    return ClipTiming(native_fps, native_frames, output_frames, fps)
+
+
+class AnimateRenderer:
+    """Denoises one clip on an `AnimateDiffPipeline` and streams its output frames in order."""
+
+    def __init__(self, pipe: Any, loaded: LoadedPipeline, settings: RenderSettings, timing: ClipTiming,
+                 schedule: PromptSchedule, decoders: Decoders, ladder: MemoryLadder) -> None:
+        """`pipe`: the animate pipeline sharing `loaded`'s modules (render/motion_pipeline.py); `decoders` make the
+        step previews and the finished pictures; `ladder` runs the denoise and each decode, leaner after running
+        out of memory."""
+        self.pipe = pipe
+        self.loaded = loaded
+        self.settings = settings
+        self.timing = timing
+        self.schedule = schedule
+        self.decoders = decoders
+        self.ladder = ladder
+        self.counter = UNetCounter()
+        self._total = settings.steps + timing.native_frames
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn, on_frame: FrameFn, on_image: ImageFn,
+            on_step: StepFn) -> None:
+        """Denoise the clip (a preview and a cancel check after every step), then decode it: each native frame
+        goes to `on_image` (index, time s, RGB), each output frame to `on_frame` in order."""
+        hook = self.pipe.unet.register_forward_pre_hook(self.counter, with_kwargs=True)
+        try:
+            latents = self.ladder.run(DENOISE, f"Animation of {self.timing.native_frames} frames",
+                                      partial(self._denoise, progress, cancelled, on_step))
+        finally:
+            hook.remove()
+        self._write(latents, progress, cancelled, on_frame, on_image)
+
+    # --- denoising -----------------------------------------------------------------------------
+    def _denoise(self, progress: ProgressFn, cancelled: CancelledFn, on_step: StepFn) -> Any:
+        """The clip's clean latents (1, 4, frames, h/8, w/8); a retry starts again from the same seed."""
+        import torch
+
+        s, pipe, frames = self.settings, self.pipe, self.timing.native_frames
+        pipe.scheduler = make_scheduler(s.scheduler, self.loaded.pipe.scheduler.config)
+        pipe.enable_free_noise(context_length=min(CONTEXT_FRAMES, frames), context_stride=CONTEXT_STRIDE)
+        generator = torch.Generator(device="cpu").manual_seed(int(s.seed))
+        starts = self.schedule.scene_frames
+
+        def on_step_end(_pipe: Any, step: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            # Each step previews another scene's first frame, so the user watches every subject form.
+            frame = starts[step % len(starts)]
+            preview = self.decoders.preview(tensors["latents"][:, :, frame])
+            on_step(DenoiseStep(frame, step + 1, s.steps, preview))
+            progress(step + 1, self._total, f"Animating {frames} frames, step {step + 1}/{s.steps}", preview)
+            if cancelled():
+                raise CancelledError()
+            return tensors
+
+        with torch.inference_mode():
+            return pipe(prompt=self.schedule.prompts, negative_prompt=self.schedule.negatives, num_frames=frames,
+                        num_inference_steps=s.steps, guidance_scale=s.cfg, width=s.width, height=s.height,
+                        generator=generator, output_type="latent", callback_on_step_end=on_step_end,
+                        callback_on_step_end_tensor_inputs=["latents"]).frames
+
+    # --- decoding and writing ------------------------------------------------------------------
+    def _write(self, latents: Any, progress: ProgressFn, cancelled: CancelledFn, on_frame: FrameFn,
+               on_image: ImageFn) -> None:
+        """Decode the native frames a chunk at a time and write every output frame as soon as the native frames
+        on both sides of it are decoded."""
+        timing = self.timing
+        out_index = 0
+        previous: np.ndarray | None = None
+        for first in range(0, timing.native_frames, DECODE_CHUNK):
+            if cancelled():
+                raise CancelledError()
+            chunk = latents[0, :, first:first + DECODE_CHUNK].permute(1, 0, 2, 3).contiguous()  # (n, 4, h/8, w/8)
+            label = f"Frames {first + 1}-{first + chunk.shape[0]}"
+            pictures = self.ladder.run(DECODE, label, partial(self.decoders.final_batch, self.loaded.pipe, chunk))
+            for offset, picture in enumerate(pictures):
+                index = first + offset
+                on_image(index, index / timing.native_fps, picture)
+                if previous is not None:
+                    out_index = self._emit(out_index, index - 1, previous, picture, on_frame)
+                previous = picture
+            progress(self.settings.steps + first + len(pictures), self._total,
+                     f"Decoding frame {first + len(pictures)}/{timing.native_frames}", None)
+        assert previous is not None
+        while out_index < timing.output_frames:  # on or past the last native frame
+            on_frame(out_index, previous)
+            out_index += 1
+
+    def _emit(self, out_index: int, native: int, first: np.ndarray, second: np.ndarray, on_frame: FrameFn) -> int:
+        """Write the output frames that fall from native frame `native` up to (not on) the next; returns the next
+        output frame's index."""
+        positions: list[tuple[int, float]] = []
+        while out_index < self.timing.output_frames and self.timing.position(out_index) < native + 1 - 1e-9:
+            positions.append((out_index, max(0.0, self.timing.position(out_index) - native)))
+            out_index += 1
+        pictures = interpolate_pair(first, second, [t for _, t in positions]) if positions else []
+        for (index, _t), picture in zip(positions, pictures, strict=True):
+            on_frame(index, picture)
+        return out_index
