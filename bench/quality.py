@@ -71,9 +71,7 @@ MODES = [
     # the drafts, with the toy world's own TAESD and LCM-LoRA (tests/toyworld/taesd.py, lcm.py; the real ones
     # are SD 1.5's), installed for their render only (see `render`)
     Mode("classic + TAESD decode", "classic", {"decoder": "taesd"}),
-    Mode("classic + LCM draft", "classic", {"lcm": True},
-         needs="a trained toy LCM-LoRA (`python -m tests.toyworld.lcm --train` writes tests/toyworld/weights/"
-               "lcm_lora.safetensors; none is committed yet)"),
+    Mode("classic + LCM draft", "classic", {"lcm": True}),
 ]
 
 

@@ -45,3 +45,9 @@ def test_a_few_steps_of_distillation_give_a_lora_the_apps_lcm_draft_loads_and_re
     assert len(pictures) == 1 and pictures[0].shape == (64, 64, 3)
     assert installed_lcm_lora() is None, "the throwaway models folder outlived the draft"
     assert LCM_STEPS == 4
+
+
+def test_the_committed_toy_lcm_lora_belongs_to_the_committed_world() -> None:
+    from tests.toyworld.lcm import WEIGHTS, toy_lcm_lora
+
+    assert toy_lcm_lora() == WEIGHTS  # refuses a LoRA distilled from another UNet
