@@ -197,7 +197,8 @@ class RenderJob:
                                     _captioned(writer.write_frame, settings, cues), subscribers)
                 if settings.mode == "classic":
                     made = render_classic(ctx, narration.board)
-                elif animate is not None:
+                elif settings.mode == "animate":
+                    assert animate is not None, "the pre-flight resolves animate mode's motion model"
                     made = render_animate(ctx, _required(narration.board), animate)
                 else:
                     made = render_sequence(ctx, _required(narration.board))

@@ -15,8 +15,11 @@ from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.frame_timing import frame_count
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
 from hear2see_desktop.core.render import pipeline_cache
-from hear2see_desktop.core.render.animate import clip_timing
+from hear2see_desktop.core.render.animate import CONTEXT_FRAMES, clip_timing
+from hear2see_desktop.core.render.devices import resolve_device
 from hear2see_desktop.core.render.events import NO_EVENTS, DenoiseStep, RenderEvents
+from hear2see_desktop.core.render.model_source import resolve_model_source
+from hear2see_desktop.core.render.pipeline_cache import get_pipeline
 from hear2see_desktop.core.render.weights_hash import weights_sha256
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, replay_request
 from hear2see_desktop.core.run_record import RunRecord
@@ -57,6 +60,8 @@ def render(narration: Path, out: Path, settings: RenderSettings, events: RenderE
 def test_animate_covers_the_narration_at_the_output_rate_with_sound(
         tiny_models: tuple[Path, Path, Path], tiny_motion_models: tuple[Path, Path], narration_wav: Path,
         tmp_path: Path) -> None:
+    from diffusers.models.attention import FreeNoiseTransformerBlock
+
     plan: list[list[float]] = []
     steps: list[DenoiseStep] = []
     images: list[tuple[int, float]] = []
@@ -83,6 +88,12 @@ def test_animate_covers_the_narration_at_the_output_rate_with_sound(
     # One UNet call per step on the whole clip; each frame of it is a sample, twice with CFG.
     assert record.unet_calls == STEPS
     assert record.unet_evaluations == STEPS * 2 * timing.native_frames
+    # The clip is longer than one 16-frame window: FreeNoise's sliding windows cover it.
+    assert timing.native_frames > CONTEXT_FRAMES
+    loaded = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
+    assert loaded.animate is not None
+    windows = [b for b in loaded.animate[1].unet.modules() if isinstance(b, FreeNoiseTransformerBlock)]
+    assert windows and all((b.context_length, b.context_stride) == (CONTEXT_FRAMES, 4) for b in windows)
     motion = record.motion_model
     assert motion is not None and motion.kind == "diffusers"
     assert motion.sha256 == weights_sha256(tiny_motion_models[0])
