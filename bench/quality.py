@@ -63,11 +63,14 @@ MODES = [
     Mode("classic", "classic"),
     Mode("smooth", "smooth"),
     Mode("fast", "fast"),
-    # the transition setting's other ends: a hard cut, and the whole-segment morph every smooth and fast
-    # render made before transitions had a length (keyframes' pictures never held)
+    # scenes that dissolve into each other (across the cut, one noise for the clip: every smooth and fast
+    # render before scenes cut), and the transition setting's other ends: a hard cut everywhere, and the
+    # whole-segment morph every render made before transitions had a length (keyframes never held)
+    Mode("smooth-dissolve", "smooth", {"scene_change": "dissolve"}),
+    Mode("fast-dissolve", "fast", {"scene_change": "dissolve"}),
     Mode("smooth-cut", "smooth", {"transition_s": 0.0}),
-    Mode("smooth-morph", "smooth", {"transition_s": None}),
-    Mode("fast-morph", "fast", {"transition_s": None}),
+    Mode("smooth-morph", "smooth", {"transition_s": None, "scene_change": "dissolve"}),
+    Mode("fast-morph", "fast", {"transition_s": None, "scene_change": "dissolve"}),
     # the drafts, with the toy world's own TAESD and LCM-LoRA (tests/toyworld/taesd.py, lcm.py; the real ones
     # are SD 1.5's), installed for their render only (see `render`)
     Mode("classic + TAESD decode", "classic", {"decoder": "taesd"}),
@@ -286,11 +289,13 @@ def main(argv: list[str] | None = None) -> int:
          f"World: the toy world's SD and CLIP (`python -m tests.toyworld.build`, key {build_key()})") + "; "
         f"{SIZE_PX}x{SIZE_PX}, the app's default scheduler, steps and CFG, style preset 'none', "
         f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, "
-        "each mode at its default frame rate, the frame cache off. Smooth and fast at the default transition "
-        f"(each picture holds, then dissolves into the next over {RenderSettings().transition_s:g} s, centred on "
-        "each scene's cut); -cut: a hard cut "
-        "(`--transition 0`); -morph: transitions over the whole time between keyframes (`--transition whole`, "
-        "how every smooth and fast render moved before transitions had a length).",
+        "each mode at its default frame rate, the frame cache off. Smooth and fast at the defaults (each picture "
+        f"holds, then dissolves into the next over {RenderSettings().transition_s:g} s inside a scene; a cut "
+        "between scenes, each scene from its own noise); -dissolve: the transition crosses each scene's cut, "
+        "centred on it, every keyframe leaning on the clip's one noise (`--scene-change dissolve`, every smooth "
+        "and fast render before scenes cut); -cut: a hard cut everywhere (`--transition 0`); -morph: transitions "
+        "over the whole time between keyframes (`--transition whole --scene-change dissolve`, how every smooth "
+        "and fast render moved before transitions had a length).",
         f"{args.narrations} narrations spoken by espeak-ng, transcribed by the app's default engine; the storyboard "
         "is the app's own split of each transcript.",
         "Frames are decoded back from each MP4 and judged by the toy CLIP against the clip's own scene prompts.",

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.prompt.styles import style_names
-from hear2see_desktop.core.settings import DECODERS, DEFAULT_FPS, DEVICES, MODES, SCHEDULERS, LoraSpec, RenderSettings
+from hear2see_desktop.core.settings import (
+    DECODERS,
+    DEFAULT_FPS,
+    DEVICES,
+    MODES,
+    SCENE_CHANGES,
+    SCHEDULERS,
+    LoraSpec,
+    RenderSettings,
+)
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.settings import RenderSettings
@@ -94,10 +103,14 @@ def _table() -> tuple[SettingFlag, ...]:
                      "help": "smooth/fast: a new keyframe at least this often inside a scene"}),
         SettingFlag("transition_s", "--transition",
                     {"type": transition_seconds, "metavar": "SECONDS",
-                     "help": "smooth/fast: each picture holds, then dissolves into the next over this long, "
-                             "centred on each scene's cut (0 = a hard cut; 'whole' = morph all the time between "
-                             "keyframes, no hold); animate: how long the prompt takes to travel to the next "
-                             "scene's, centred on the cut"}),
+                     "help": "smooth/fast: each picture holds, then dissolves into the next over this long "
+                             "(0 = a hard cut; 'whole' = morph all the time between keyframes, no hold); animate: "
+                             "how long the prompt takes to travel to the next scene's, centred on the cut"}),
+        SettingFlag("scene_change", "--scene-change",
+                    {"choices": SCENE_CHANGES,
+                     "help": "smooth/fast: cut = each scene starts on its first frame, from its own noise; "
+                             "dissolve = the transition crosses the cut, centred on it, every keyframe leaning on "
+                             "the clip's one noise"}),
         *SCENE_FLAGS,
         SettingFlag("captions", "--captions", {"action": "store_true",
                                                "help": "burn the narration's words into the picture"}),

@@ -47,6 +47,17 @@ class Decoder(Choice):
     TAESD = "taesd"
 
 
+class SceneChange(Choice):
+    """How smooth and fast go from one scene to the next. cut: on the new scene's first frame, its keyframes
+    from noise of their own (a new sentence is a new shot); dissolve: a transition centred on the cut, every
+    keyframe leaning on one noise shared by the clip (continuity across scenes, as runs logged before this
+    setting were rendered). Measured on the toy world (bench/results/quality.md): dissolving across cuts puts
+    frames of one scene into the next and shared noise costs prompt fidelity."""
+
+    CUT = "cut"
+    DISSOLVE = "dissolve"
+
+
 class Scheduler(Choice):
     DPMPP_2M = "dpmpp-2m"
     EULER_A = "euler-a"

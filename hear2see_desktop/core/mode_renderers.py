@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hear2see_desktop.core.choices import SceneChange
 from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
 from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, prompt_schedule
 from hear2see_desktop.core.render.frame_cache import cache_key
@@ -79,7 +80,8 @@ def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
     spans = [(scene.start_s, scene.end_s) for scene in board.scenes]
     spans[-1] = (spans[-1][0], audio.duration_s)
     plan = plan_frames(spans, audio.duration_s, settings.fps, keyframe_interval_s=settings.keyframe_interval_s,
-                       envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s)
+                       envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s,
+                       cut_scenes=settings.scene_change == SceneChange.CUT)
     prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt) for scene in board.scenes]
     ctx.events.plan([keyframe.time_s for keyframe in plan.keyframes])
     renderer = SequenceRenderer(ctx.loaded, settings, plan, prompts, ctx.cache, ctx.identity, ctx.decoders,

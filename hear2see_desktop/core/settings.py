@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from hear2see_desktop.core.choices import Choice, Decoder, Device, Mode, Scheduler
+from hear2see_desktop.core.choices import Choice, Decoder, Device, Mode, SceneChange, Scheduler
 from hear2see_desktop.core.errors import BadInputError
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -19,7 +19,9 @@ SCHEDULERS = Scheduler.values()
 DEVICES = Device.values()
 MODES = Mode.values()
 DECODERS = Decoder.values()
-CHOICES: dict[str, type[Choice]] = {"scheduler": Scheduler, "device": Device, "mode": Mode, "decoder": Decoder}
+SCENE_CHANGES = SceneChange.values()
+CHOICES: dict[str, type[Choice]] = {"scheduler": Scheduler, "device": Device, "mode": Mode, "decoder": Decoder,
+                                    "scene_change": SceneChange}
 """The settings with a fixed set of values, held as their `str` enums (core/choices.py)."""
 MAX_TRANSITION_S = 10.0
 """Longest transition between two keyframes the settings accept."""
@@ -69,6 +71,7 @@ class RenderSettings:
     reactivity: float = 0.5  # smooth/fast: 0 = transitions advance linearly, 1 = only on onsets and loudness
     keyframe_interval_s: float = 3.0  # smooth/fast: a new keyframe at least this often inside a scene
     transition_s: float | None = 0.5  # smooth/fast: each picture holds, then dissolves this long into the next
+    scene_change: SceneChange = SceneChange.CUT  # smooth/fast: cut between scenes, or dissolve across the cut
     min_scene_s: float = 2.0  # scene splitting of the narration (storyboard)
     max_scene_s: float = 8.0
     captions: bool = False  # burn the narration's words into the picture
@@ -90,6 +93,8 @@ class RenderSettings:
             (self.device in DEVICES, f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}."),
             (self.mode in MODES, f"Unknown mode '{self.mode}': use one of {', '.join(MODES)}."),
             (self.decoder in DECODERS, f"Unknown decoder '{self.decoder}': use one of {', '.join(DECODERS)}."),
+            (self.scene_change in SCENE_CHANGES,
+             f"Unknown scene change '{self.scene_change}': use one of {', '.join(SCENE_CHANGES)}."),
             (1 <= self.steps <= 200, f"Steps must be between 1 and 200 (got {self.steps})."),
             (0.0 <= self.cfg <= 30.0, f"CFG must be between 0 and 30 (got {self.cfg})."),
             (1 <= self.fps <= 60, f"FPS must be between 1 and 60 (got {self.fps})."),
@@ -134,9 +139,10 @@ class RenderSettings:
         return cls(**values)
 
 
-LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None}
+LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None, "scene_change": SceneChange.DISSOLVE.value}
 """Settings added after runs were logged, with the value that renders those runs as they were made:
-before transitions had a length, smooth and fast moved over the whole time between keyframes."""
+before transitions had a length, smooth and fast moved over the whole time between keyframes; before scenes
+cut, they dissolved across the cut from one noise shared by the clip."""
 
 
 def from_logged_run(data: dict[str, Any]) -> RenderSettings:

@@ -117,8 +117,15 @@ class RenderSettingsPanel(QWidget):
         self.transition.setSpecialValueText(WHOLE_TRANSITION)  # shown at the minimum: transition_s None
         self.transition.setAccessibleName("Transition")
         self.transition.setToolTip("Smooth and fast: each picture holds, then dissolves into the next over this "
-                                   "long, centred on each scene's cut; 0 is a hard cut, 'whole' morphs all the time")
-        form.addRow("Transition", self.transition)
+                                   "long; 0 is a hard cut, 'whole' morphs all the time")
+        self.scene_change = QComboBox()
+        self.scene_change.addItem("Cut", "cut")
+        self.scene_change.addItem("Dissolve", "dissolve")
+        self.scene_change.setAccessibleName("Between scenes")
+        self.scene_change.setToolTip("Smooth and fast: Cut starts each scene on its first frame with a picture of "
+                                     "its own; Dissolve crosses the cut with the transition, keeping one look "
+                                     "across scenes (some frames then show the next scene early)")
+        form.addRow("Transition", row(self.transition, QLabel("Between scenes"), self.scene_change))
         self.min_scene = QDoubleSpinBox(minimum=0.5, maximum=600.0, singleStep=0.5, value=2.0, decimals=1,
                                         suffix=" s")
         self.min_scene.setAccessibleName("Shortest scene")
@@ -190,7 +197,7 @@ class RenderSettingsPanel(QWidget):
         for dspin in (self.cfg, self.lora_weight, self.reactivity, self.keyframe_interval, self.transition,
                       self.min_scene, self.max_scene):
             dspin.valueChanged.connect(self.settings_changed)
-        for combo in (self.scheduler, self.device, self.mode):
+        for combo in (self.scheduler, self.device, self.mode, self.scene_change):
             combo.currentIndexChanged.connect(self.settings_changed)
         for edit in (self.model_edit, self.lora_edit):
             edit.textChanged.connect(self.settings_changed)
@@ -236,6 +243,7 @@ class RenderSettingsPanel(QWidget):
             reactivity=round(self.reactivity.value(), 2),
             keyframe_interval_s=round(self.keyframe_interval.value(), 1),
             transition_s=None if self.transition.value() < 0 else round(self.transition.value(), 2),
+            scene_change=str(self.scene_change.currentData()),
             min_scene_s=round(self.min_scene.value(), 1),
             max_scene_s=round(self.max_scene.value(), 1),
             captions=self.captions.isChecked(),
@@ -262,6 +270,7 @@ class RenderSettingsPanel(QWidget):
         self.keyframe_interval.setValue(settings.keyframe_interval_s)
         self.transition.setValue(self.transition.minimum() if settings.transition_s is None
                                  else settings.transition_s)
+        self.scene_change.setCurrentIndex(max(0, self.scene_change.findData(str(settings.scene_change))))
         self.min_scene.setValue(settings.min_scene_s)
         self.max_scene.setValue(settings.max_scene_s)
         self.captions.setChecked(settings.captions)
@@ -307,6 +316,7 @@ class RenderSettingsPanel(QWidget):
         self.reactivity.setEnabled(sequence)
         self.keyframe_interval.setEnabled(sequence)
         self.transition.setEnabled(sequence)
+        self.scene_change.setEnabled(mode in ("smooth", "fast"))
         self.frames.setEnabled(not sequence)
         self.mode.setToolTip(MODE_LABELS[mode][1])
         self.frames.setToolTip("Distinct images held evenly across the narration" if not sequence

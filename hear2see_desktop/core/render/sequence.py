@@ -1,9 +1,13 @@
 """The smooth and fast modes: keyframes through diffusion, in-betweens that move between them.
 
 Keyframes (plan.keyframes, one at each scene start and every few seconds) are full txt2img
-renders of their scene's prompt. Their initial noise shares one identity across the clip: the
-base noise of `settings.seed`, slerped a fixed `NOISE_DRIFT` towards a per-keyframe variation, so
-the composition stays continuous across scenes while long scenes still move.
+renders of their scene's prompt. Their initial noise is a base noise slerped a fixed `NOISE_DRIFT`
+towards a per-keyframe variation, so the composition stays continuous while long scenes still move.
+Where scenes cut (`scene_change` cut, the default) each scene has its own base, its first keyframe's
+noise: nothing carries across a cut, and each scene's picture is as likely to show its prompt as a
+classic image (on the toy world, keyframes leaning on one noise for the whole clip lost prompt fidelity,
+bench/results/quality.md). Where scenes dissolve into each other the whole clip shares the base noise of
+`settings.seed`, for continuity across the dissolve.
 
 In-betweens, at output frame `i` between keyframes a and b at position t (from the audio-reactive
 plan):
@@ -32,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from hear2see_desktop.core.choices import SceneChange
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.motion.flow_interp import interpolate_pair, zoom_pulse
 from hear2see_desktop.core.motion.plan import FramePlan, Keyframe
@@ -238,8 +243,10 @@ class SequenceRenderer:
         s = self.settings
         prompt = self.scene_prompts[keyframe.scene]
         variation = keyframe_seed(s.seed, keyframe.frame)
-        noise = slerp(self._base_noise, seeded_noise(variation, self._base_noise.shape), NOISE_DRIFT)
-        key = cache_key("keyframe", self._common_key(), prompt.prompt, prompt.negative, variation, NOISE_DRIFT)
+        base, base_key = self._keyframe_base(keyframe)
+        noise = slerp(base, seeded_noise(variation, self._base_noise.shape), NOISE_DRIFT)
+        key = cache_key("keyframe", self._common_key(), prompt.prompt, prompt.negative, variation, NOISE_DRIFT,
+                        *base_key)
         latents_array = self.cache.get_array(key)
         image = self.cache.get_image(key) if latents_array is not None else None
         label = f"Keyframe {keyframe.index + 1}/{len(self.plan.keyframes)}"
@@ -267,6 +274,14 @@ class SequenceRenderer:
                 self.cache.put_image(key, image)
         on_keyframe(keyframe.index, keyframe.time_s, image)
         return _Key(key, latents, noise, image, keyframe.scene)
+
+    def _keyframe_base(self, keyframe: Keyframe) -> tuple[Any, list[Any]]:
+        """The noise a keyframe leans on, and what the cache key adds for it: the clip's base noise where
+        scenes dissolve (nothing added: the key of every run before cuts), else its scene's first keyframe's."""
+        if self.settings.scene_change != SceneChange.CUT:
+            return self._base_noise, []
+        first = min(k.frame for k in self.plan.keyframes if k.scene == keyframe.scene)
+        return seeded_noise(keyframe_seed(self.settings.seed, first), self._base_noise.shape), ["scene base", first]
 
     # --- in-betweens ---------------------------------------------------------------------------
     def _segment(self, a: int, first: _Key, second: _Key | None, progress: ProgressFn, cancelled: CancelledFn,
