@@ -158,7 +158,7 @@ def test_editing_one_scene_rerenders_only_its_frames(tiny_models: tuple[Path, Pa
 
     # Exactly the keyframes of scene 1 and the transitions that touch them are rendered again.
     plan = plan_frames([(s.start_s, s.end_s) for s in board.scenes], duration, 12, keyframe_interval_s=1.0,
-                       transition_s=settings.transition_s)
+                       transition_s=settings.transition_s, cut_scenes=settings.scene_change == "cut")
     prompts = [ScenePrompt(s.prompt, s.negative_prompt or first.negative_prompt) for s in edited.scenes]
     touched = {k.index for k in plan.keyframes if k.scene == 1}
     full = planned_unet_work(plan, settings, prompts)[1]
@@ -182,7 +182,7 @@ def _inbetween_samples(plan: object, settings: RenderSettings, prompts: list, a:
 
 def test_pictures_hold_and_only_transitions_cost_in_betweens(tiny_models: tuple[Path, Path, Path],
                                                              narration_wav: Path, tmp_path: Path) -> None:
-    settings = tiny_settings(tiny_models[0], reactivity=0.0, keyframe_interval_s=3.0)
+    settings = tiny_settings(tiny_models[0], reactivity=0.0, keyframe_interval_s=3.0, scene_change="dissolve")
     board = three_scenes(load_audio(narration_wav).duration_s)
     cut = render(narration_wav, tmp_path / "cut.mp4", replace(settings, transition_s=0.0), use_cache=False,
                  storyboard=board)
@@ -340,3 +340,41 @@ def test_a_model_whose_vae_downsamples_by_two_renders_in_every_mode(narration_wa
     record = render(narration_wav, out, tiny_settings(model, mode=mode, fps=4, steps=2))
     frames = frames_of(out)
     assert len(frames) == record.output_frames and frames[0].shape == (64, 64, 3)
+
+
+def test_a_scene_after_a_cut_starts_from_its_own_noise_and_runs_logged_before_cuts_replay_their_dissolves(
+        tiny_models: tuple[Path, Path, Path], narration_wav: Path, tmp_path: Path) -> None:
+    from hear2see_desktop.core.render.denoise import denoise, seeded_noise
+    from hear2see_desktop.core.render.devices import resolve_device
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+    from hear2see_desktop.core.render.pipeline_cache import get_pipeline, text_condition
+    from hear2see_desktop.core.render.sequence import keyframe_seed
+    from hear2see_desktop.core.render.taesd import Decoders
+    from hear2see_desktop.core.run_record import RunRecord
+
+    settings = tiny_settings(tiny_models[0], mode="fast", reactivity=0.0, keyframe_interval_s=10.0)
+    board = three_scenes(load_audio(narration_wav).duration_s)
+    cut_images: dict = {}
+    cut = render(narration_wav, tmp_path / "cut.mp4", settings, cut_images, storyboard=board, use_cache=False)
+    assert cut.settings.scene_change == "cut" and cut.keyframes == 3
+    frame = round(cut.keyframe_times_s[1] * settings.fps)
+    assert frame == round(board.scenes[1].start_s * settings.fps), "the second scene's keyframe is on its cut"
+    loaded = get_pipeline(resolve_model_source(settings.model), resolve_device("cpu"))
+    scene = board.scenes[1]
+    variation = keyframe_seed(settings.seed, frame)
+    own = denoise(loaded.pipe, settings.scheduler, settings.steps, settings.cfg,
+                  text_condition(loaded, scene.prompt, settings.negative_prompt, True),
+                  seeded_noise(variation, (1, 4, 8, 8)), seed=variation)
+    assert np.array_equal(cut_images[1], Decoders(loaded.pipe).final(loaded.pipe, own)), \
+        "drawn from its own noise, as a classic image is, not leaning on the clip's"
+
+    dissolve = render(narration_wav, tmp_path / "dissolve.mp4", replace(settings, scene_change="dissolve"),
+                      storyboard=board, use_cache=False)
+    older = dissolve.to_dict()
+    del older["settings"]["scene_change"]  # a run logged before scenes cut
+    request = replay_request(RunRecord.from_dict(older), tmp_path / "again.mp4", tmp_path / "runs.jsonl")
+    request.use_cache = False
+    RenderJob(request).run(no_progress, never_cancelled)
+    again, before = frames_of(tmp_path / "again.mp4"), frames_of(tmp_path / "dissolve.mp4")
+    assert len(again) == len(before) and all(np.array_equal(a, b) for a, b in zip(again, before, strict=True))
+    assert any(not np.array_equal(a, b) for a, b in zip(frames_of(tmp_path / "cut.mp4"), before, strict=True))

@@ -31,6 +31,7 @@ def test_an_older_record_reads_with_what_its_version_did_and_replays_as_it_rende
     assert record.decoder == "vae" and record.preview_decoder == "latent-colours"
     assert record.output_frames == 30 and record.memory_fallbacks == [] and record.storyboard is None
     assert record.settings.transition_s is None  # smooth moved over the whole time between keyframes then
+    assert record.settings.scene_change == "dissolve"  # and dissolved across the cuts
     assert record.size == (512, 512) and record.keyframes is None and record.rating is None
 
 

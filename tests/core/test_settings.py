@@ -57,6 +57,16 @@ def test_runs_logged_before_transitions_had_a_length_replay_as_they_were_rendere
     RenderSettings(transition_s=None).validate()
 
 
+def test_scenes_cut_by_default_and_runs_logged_before_cuts_replay_their_dissolves() -> None:
+    assert RenderSettings().scene_change == "cut"
+    old = RenderSettings(mode="smooth").to_dict()
+    del old["scene_change"]
+    assert from_logged_run(old).scene_change == "dissolve"
+    assert RenderSettings.from_dict(old).scene_change == "cut", "saved preferences and projects take today's default"
+    with pytest.raises(BadInputError, match="scene change 'fade'"):
+        RenderSettings(scene_change="fade").validate()
+
+
 def test_unknown_keys_from_newer_versions_are_ignored() -> None:
     data = RenderSettings().to_dict() | {"future_option": 3}
     assert RenderSettings.from_dict(data) == RenderSettings()

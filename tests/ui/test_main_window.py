@@ -428,21 +428,24 @@ def test_the_render_mode_and_its_settings_round_trip(qtbot: QtBot, tmp_path: Pat
     panel.captions.setChecked(True)
     assert panel.transition.isEnabled() and window.current_settings().transition_s == 0.5
     panel.transition.setValue(1.25)
+    assert panel.scene_change.isEnabled() and window.current_settings().scene_change == "cut"
+    panel.scene_change.setCurrentIndex(panel.scene_change.findData("dissolve"))
     settings = window.current_settings()
     assert (settings.mode, settings.reactivity, settings.captions, settings.fps) == ("fast", 0.8, True, 10)
-    assert settings.transition_s == 1.25
+    assert settings.transition_s == 1.25 and settings.scene_change == "dissolve"
     window.close()
 
     again = make_window(qtbot, tmp_path, Dialogs())
     restored = again.current_settings()
     assert (restored.mode, restored.reactivity, restored.captions, restored.fps) == ("fast", 0.8, True, 10)
-    assert restored.transition_s == 1.25
+    assert restored.transition_s == 1.25 and restored.scene_change == "dissolve"
     again.settings_panel.set_settings(replace(restored, transition_s=None))
     assert again.settings_panel.transition.text() == "whole", "a morph without holds shows as 'whole'"
     assert again.current_settings().transition_s is None
     assert again.settings_panel.reactivity.isEnabled()
     again.settings_panel.mode.setCurrentIndex(again.settings_panel.mode.findData("classic"))
     assert not again.settings_panel.reactivity.isEnabled() and not again.settings_panel.transition.isEnabled()
+    assert not again.settings_panel.scene_change.isEnabled()
 
 
 def test_the_export_dialog_offers_subtitles_only_with_word_times(qtbot: QtBot, tmp_path: Path) -> None:

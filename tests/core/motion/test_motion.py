@@ -236,6 +236,22 @@ def test_pictures_hold_then_dissolve_centred_on_each_cut() -> None:
     assert ts[63:] == [0.0] * 33 and all(f.a == f.b == 2 for f in plan.frames[63:]), "the last scene holds"
 
 
+def test_scenes_cut_on_their_first_frame_and_dissolve_only_inside_a_scene() -> None:
+    # 12 fps: scene 1 starts at frame 24 and lasts 6 s, so a keyframe splits it at frame 60
+    plan = plan_frames([(0.0, 2.0), (2.0, 8.0)], duration_s=8.0, fps=12.0, keyframe_interval_s=3.0,
+                       transition_s=0.5, cut_scenes=True)
+    _check_plan(plan, 8.0, 12.0)
+    assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (24, 1), (60, 1)], "on the cut itself"
+    ts = [f.t for f in plan.frames]
+    assert ts[:24] == [0.0] * 24 and all(f.a == 0 for f in plan.frames[:24]), "scene 0 holds up to the cut"
+    assert ts[24:54] == [0.0] * 30
+    assert ts[54:60] == pytest.approx([i / 6 for i in range(6)]), "the dissolve inside scene 1"
+    assert ts[60:] == [0.0] * 36
+    whole = plan_frames([(0.0, 2.0), (2.0, 8.0)], duration_s=8.0, fps=12.0, transition_s=None, cut_scenes=True)
+    assert whole == plan_frames([(0.0, 2.0), (2.0, 8.0)], duration_s=8.0, fps=12.0, transition_s=None), \
+        "a whole-segment morph has no cut to keep"
+
+
 def test_a_scene_shorter_than_half_a_transition_keeps_its_keyframe_inside_it() -> None:
     plan = plan_frames([(0.0, 1.0), (1.0, 1.1), (1.1, 3.0)], duration_s=3.0, fps=12.0, transition_s=1.0)
     assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (12, 1), (19, 2)]
