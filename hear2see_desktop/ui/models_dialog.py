@@ -52,6 +52,7 @@ PURPOSES = {
     "vosk": "Speech recognition (Vosk, live)",
     "whisper": "Speech recognition (Whisper)",
     "clip": "Scoring frames against text (CLIPSIM)",
+    "motion": "Motion for Animate mode (AnimateDiff)",
 }
 STATE_TEXT = {"installed": "installed", "partial": "partly downloaded", "missing": "not installed",
               "imported": "imported"}

@@ -27,7 +27,8 @@ class ModelChoice:
 
 
 def _installed(catalogue_kind: str) -> list[ModelChoice]:
-    """Installed catalogue entries of `catalogue_kind` ("sd" or "lora"); none when the catalogue is broken."""
+    """Installed catalogue entries of `catalogue_kind` ("sd", "lora", "motion"); none when the catalogue is
+    broken."""
     try:
         states = model_states(load_catalogue())
     except BadInputError as error:
@@ -50,3 +51,8 @@ def model_choices() -> list[ModelChoice]:
 def lora_choices() -> list[ModelChoice]:
     """Installed catalogue LoRAs, then imported LoRAs (oldest first)."""
     return [*_installed("lora"), *_imported(KIND_LORA)]
+
+
+def motion_choices() -> list[ModelChoice]:
+    """Installed catalogue motion modules (Animate mode's motion model)."""
+    return _installed("motion")

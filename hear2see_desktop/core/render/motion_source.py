@@ -18,6 +18,7 @@ from typing import Any
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError, Fix, ModelMissingError
+from hear2see_desktop.core.models.catalogue import CatalogueEntry, load_catalogue
 from hear2see_desktop.core.render.model_source import ModelSource, cached_hub_snapshot, hub_cache_dir
 from hear2see_desktop.core.settings import DEFAULT_MOTION_MODEL
 from hear2see_desktop.core.weights_format import PICKLE_SUFFIXES, safetensors_header
@@ -87,10 +88,14 @@ def resolve_motion_source(requested: str) -> MotionSource:
                             f", or give a hub id such as {DEFAULT_MOTION_MODEL}.")
     found = hub_motion_folder(text)
     if found is None:
+        entry = motion_catalogue_entry(text)
+        how = (f"download it once with `hear2see models download {entry.name}` (File > Models… in the app, about "
+               f"{entry.size_bytes / 1e9:.1f} GB)" if entry is not None
+               else f"download it once with `huggingface-cli download {text}`")
         raise ModelMissingError(
             f"The motion model '{text}' is not on this machine (looked in {local_motion_copy(text)} and the Hugging "
-            f"Face cache at {hub_cache_dir()}): download it once with `huggingface-cli download {text}`, or set ",
-            Fix("motion_model"), " to a diffusers folder or a .safetensors motion module.")
+            f"Face cache at {hub_cache_dir()}): {how}, or set ", Fix("motion_model"),
+            " to a diffusers folder or a .safetensors motion module.")
     _check_folder(found)
     return MotionSource("diffusers", found, text)
 
@@ -98,6 +103,17 @@ def resolve_motion_source(requested: str) -> MotionSource:
 def local_motion_copy(hub_id: str) -> Path:
     """Where the models folder keeps a hub motion model (`motion/<name>`)."""
     return paths.models_dir() / "motion" / hub_id.split("/")[-1]
+
+
+def motion_catalogue_entry(hub_id: str) -> CatalogueEntry | None:
+    """The catalogue's entry that installs `hub_id` (its folder is the hub model's local copy), or None; a broken
+    catalogue counts as none (the Models dialog says what is wrong with it)."""
+    folder = f"motion/{hub_id.split('/')[-1]}"
+    try:
+        entries = load_catalogue()
+    except BadInputError:
+        return None
+    return next((entry for entry in entries if entry.kind == "motion" and entry.folder == folder), None)
 
 
 def hub_motion_folder(hub_id: str) -> Path | None:

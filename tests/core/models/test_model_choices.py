@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices
+from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices, motion_choices
 from hear2see_desktop.core.models.importing import import_file
 from hear2see_desktop.core.models.registry import models_root
 
@@ -24,6 +24,8 @@ def catalogue(path: Path) -> Path:
         entry("base", "sd", "sd/base", "model_index.json", "unet/config.json"),
         entry("missing-sd", "sd", "sd/other", "x.bin"),
         entry("style", "lora", "loras", "style.safetensors"), entry("voice", "vosk", "vosk/v", "am.bin"),
+        entry("wave", "motion", "motion/wave", "config.json", "diffusion_pytorch_model.safetensors"),
+        entry("missing-motion", "motion", "motion/gone", "config.json", "x"),
     ]}))
     return path
 
@@ -31,7 +33,7 @@ def catalogue(path: Path) -> Path:
 def test_installed_entries_come_first_then_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEAR2SEE_CATALOGUE", str(catalogue(tmp_path / "catalogue.json")))
     for relative in ("sd/base/model_index.json", "sd/base/unet/config.json", "loras/style.safetensors",
-                     "vosk/v/am.bin"):
+                     "vosk/v/am.bin", "motion/wave/config.json", "motion/wave/diffusion_pytorch_model.safetensors"):
         (models_root() / relative).parent.mkdir(parents=True, exist_ok=True)
         (models_root() / relative).write_text("{}")
     lora = tmp_path / "ink.safetensors"
@@ -40,8 +42,10 @@ def test_installed_entries_come_first_then_imports(tmp_path: Path, monkeypatch: 
     _, installed = import_file(lora)
     # A diffusers folder is picked as its folder; a one-file entry (the LoRA) as its file.
     assert model_choices() == [ModelChoice("Base", str(models_root() / "sd" / "base"), "catalogue")]
+    assert motion_choices() == [ModelChoice("Wave", str(models_root() / "motion" / "wave"), "catalogue")]
     assert lora_choices() == [ModelChoice("Style", str(models_root() / "loras" / "style.safetensors"), "catalogue"),
                               ModelChoice("ink (imported)", str(installed), "imported")]
 
     (tmp_path / "catalogue.json").write_text("{not json")
-    assert model_choices() == [] and lora_choices() == [ModelChoice("ink (imported)", str(installed), "imported")]
+    assert model_choices() == [] == motion_choices()
+    assert lora_choices() == [ModelChoice("ink (imported)", str(installed), "imported")]

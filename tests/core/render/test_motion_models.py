@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hear2see_desktop.core.errors import BadInputError, ModelMissingError
+from hear2see_desktop.core.paths import models_dir
 from hear2see_desktop.core.render.devices import resolve_device
 from hear2see_desktop.core.render.model_source import resolve_model_source
 from hear2see_desktop.core.render.motion_pipeline import load_motion_adapter, motion_unet
@@ -17,6 +18,7 @@ from hear2see_desktop.core.render.motion_source import (
     motion_shape,
     resolve_motion_source,
 )
+from hear2see_desktop.core.settings import DEFAULT_MOTION_MODEL
 from tests.tiny_motion_adapter import save_pickle_motion_file, save_tiny_motion_file, save_tiny_motion_folder
 from tests.tiny_pipeline import build_tiny_pipeline
 
@@ -97,6 +99,12 @@ def test_a_missing_motion_model_says_how_to_get_it(tmp_path: Path) -> None:
         resolve_motion_source("someone/motion-adapter")
     sentence = str(caught.value)
     assert "huggingface-cli download someone/motion-adapter" in sentence and "Hugging Face cache" in sentence
+    # One the model manager knows names its download, and once it is there the hub id finds it.
+    with pytest.raises(ModelMissingError) as caught:
+        resolve_motion_source(DEFAULT_MOTION_MODEL)
+    assert "`hear2see models download animatediff-v1-5-2` (File > Models… in the app" in str(caught.value)
+    installed = save_tiny_motion_folder(models_dir() / "motion" / DEFAULT_MOTION_MODEL.split("/")[-1])
+    assert resolve_motion_source(DEFAULT_MOTION_MODEL).path == installed.resolve()
     with pytest.raises(BadInputError, match="does not exist"):
         resolve_motion_source(str(tmp_path / "nowhere.safetensors"))
     with pytest.raises(BadInputError, match="holds no AnimateDiff motion layers"):
