@@ -19,6 +19,7 @@ FIELD_LABELS = {
     "width": "Size",
     "height": "Size",
     "mode": "Mode",
+    "motion_model": "Motion model",
     "decoder": "Decoder",
     # the training dialog's fields
     "base": "Base model",

@@ -26,13 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices
+from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices, motion_choices
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
 from hear2see_desktop.core.render.lcm import installed_lcm_lora, lcm_draft
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import (
     DEFAULT_FPS,
     DEFAULT_MODEL,
+    DEFAULT_MOTION_MODEL,
     DEVICES,
     MAX_TRANSITION_S,
     MODES,
@@ -65,6 +66,11 @@ MODE_LABELS: dict[str, tuple[str, str]] = {
     "fast": ("Fast — keyframes with optical-flow in-betweens",
              "The same keyframes and holds; the dissolve's frames are warped along the optical flow, without "
              "the model. The quickest mode."),
+    "animate": ("Animate — motion model",
+                "One continuous clip from an AnimateDiff motion model: things move (water, wings, clouds) and the "
+                "prompt travels from scene to scene at the narration's cuts. Rendered at 8 fps and brought to "
+                "the output rate along the optical flow. Needs a motion model (File > Models…) and a GPU for "
+                "anything above 256 px."),
 }
 """Label and tooltip of each render mode, in the order of MODES."""
 
@@ -97,7 +103,7 @@ class RenderSettingsPanel(QWidget):
 
         self.mode = QComboBox()
         self.mode.setAccessibleName("Render mode")
-        for key in (mode for mode in MODES if mode in MODE_LABELS):  # animate: CLI only until it has its controls
+        for key in MODES:
             label, tip = MODE_LABELS[key]
             self.mode.addItem(label, key)
             self.mode.setItemData(self.mode.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
@@ -150,6 +156,16 @@ class RenderSettingsPanel(QWidget):
         self.model_notice.models_wanted.connect(self.models_wanted)
         form.addRow("", self.model_notice)
 
+        self.motion_edit = QLineEdit(DEFAULT_MOTION_MODEL)
+        self.motion_edit.setAccessibleName("Motion model")
+        self.motion_edit.setToolTip("Animate: the AnimateDiff motion model, as a hub id from the models folder or "
+                                    "the local cache, a diffusers folder or a .safetensors motion module")
+        self.motion_menu = QMenu(self)
+        self.browse_motion = _menu_button(self.motion_menu, "Choose a motion module file; the arrow lists the "
+                                          "installed motion models")
+        self.browse_motion.clicked.connect(self._browse_motion)
+        form.addRow("Motion model", row(self.motion_edit, self.browse_motion))
+
         self.lora_edit = QLineEdit()
         self.lora_edit.setPlaceholderText("none")
         self.lora_menu = QMenu(self)
@@ -199,7 +215,7 @@ class RenderSettingsPanel(QWidget):
             dspin.valueChanged.connect(self.settings_changed)
         for combo in (self.scheduler, self.device, self.mode, self.scene_change):
             combo.currentIndexChanged.connect(self.settings_changed)
-        for edit in (self.model_edit, self.lora_edit):
+        for edit in (self.model_edit, self.lora_edit, self.motion_edit):
             edit.textChanged.connect(self.settings_changed)
         self.captions.toggled.connect(self.settings_changed)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
@@ -222,6 +238,8 @@ class RenderSettingsPanel(QWidget):
         self.model_notice.update_notice()
         _fill_menu(self.lora_menu, lora_choices(), self.lora_edit,
                    "No LoRAs installed: import one in File > Models…", self._browse_lora)
+        _fill_menu(self.motion_menu, motion_choices(), self.motion_edit,
+                   "No motion models installed: download one in File > Models…", self._browse_motion)
 
     def settings(self) -> RenderSettings:
         """The form as RenderSettings (not validated: the job validates and says what is wrong)."""
@@ -240,6 +258,7 @@ class RenderSettingsPanel(QWidget):
             height=self.height_px.value(),
             device=self.device.currentText(),
             mode=self.current_mode(),
+            motion_model=self.motion_edit.text().strip() or DEFAULT_MOTION_MODEL,
             reactivity=round(self.reactivity.value(), 2),
             keyframe_interval_s=round(self.keyframe_interval.value(), 1),
             transition_s=None if self.transition.value() < 0 else round(self.transition.value(), 2),
@@ -276,6 +295,8 @@ class RenderSettingsPanel(QWidget):
         self.captions.setChecked(settings.captions)
         self.model_edit.setText(settings.model)
         self.model_edit.setCursorPosition(0)
+        self.motion_edit.setText(settings.motion_model)
+        self.motion_edit.setCursorPosition(0)
         lora = settings.loras[0] if settings.loras else None
         self.lora_edit.setText(lora.path if lora else "")
         self.lora_weight.setValue(lora.weight if lora else 1.0)
@@ -310,17 +331,22 @@ class RenderSettingsPanel(QWidget):
         self._show_mode_controls()
 
     def _show_mode_controls(self) -> None:
-        """Reactivity and keyframes only mean something in smooth and fast; image count only in classic."""
+        """Reactivity, keyframes and the way between scenes only mean something in smooth and fast; the
+        transition also in animate (how long its prompt takes to travel across a cut); the motion model only
+        in animate; the image count only in classic."""
         mode = self.current_mode()
         sequence = mode != "classic"
-        self.reactivity.setEnabled(sequence)
-        self.keyframe_interval.setEnabled(sequence)
+        keyframes = mode in ("smooth", "fast")
+        self.reactivity.setEnabled(keyframes)
+        self.keyframe_interval.setEnabled(keyframes)
         self.transition.setEnabled(sequence)
-        self.scene_change.setEnabled(mode in ("smooth", "fast"))
+        self.scene_change.setEnabled(keyframes)
+        self.motion_edit.setEnabled(mode == "animate")
+        self.browse_motion.setEnabled(mode == "animate")
         self.frames.setEnabled(not sequence)
         self.mode.setToolTip(MODE_LABELS[mode][1])
         self.frames.setToolTip("Distinct images held evenly across the narration" if not sequence
-                               else "Smooth and fast render every output frame, from keyframes")
+                               else "Smooth, fast and animate render every output frame")
 
     def _on_scene_lengths_changed(self, _value: float) -> None:
         if not self._setting:
@@ -340,6 +366,12 @@ class RenderSettingsPanel(QWidget):
                                               "Safetensors checkpoints (*.safetensors);;All files (*)")
         if path:
             self.model_edit.setText(path)
+
+    def _browse_motion(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an AnimateDiff motion module", str(Path.home()),
+                                              "Motion modules (*.safetensors)")
+        if path:
+            self.motion_edit.setText(path)
 
     def _browse_lora(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a LoRA", str(Path.home()),

@@ -468,3 +468,47 @@ def test_the_export_dialog_offers_subtitles_only_with_word_times(qtbot: QtBot, t
     dialog.vtt_check.setChecked(True)
     choice = dialog.choice()
     assert choice.srt == tmp_path / "other.srt" and choice.vtt == tmp_path / "mine.vtt"
+
+
+def test_animate_is_in_the_mode_picker_with_its_motion_model_and_renders(
+        qtbot: QtBot, tmp_path: Path, narration_wav: Path, tiny_models: tuple[Path, Path, Path],
+        tiny_motion_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))  # no motion model anywhere
+    dialogs = Dialogs()
+    window = make_window(qtbot, tmp_path, dialogs)
+    panel = window.settings_panel
+    assert not panel.motion_edit.isEnabled() and not panel.browse_motion.isEnabled()
+    panel.mode.setCurrentIndex(panel.mode.findData("animate"))
+    assert panel.mode.currentText() == "Animate — motion model" and "AnimateDiff" in panel.mode.toolTip()
+    assert panel.motion_edit.isEnabled() and panel.transition.isEnabled()
+    assert not panel.reactivity.isEnabled() and not panel.scene_change.isEnabled() and not panel.frames.isEnabled()
+    assert window.current_settings().motion_model == "guoyww/animatediff-motion-adapter-v1-5-2"
+    assert [action.text() for action in panel.motion_menu.actions()][0].startswith("No motion models installed")
+
+    window.import_audio(narration_wav)
+    qtbot.waitUntil(lambda: bool(window.prompt_panel.prompt_text()), timeout=TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    use_tiny_model(window, tiny_models[0])
+    panel.mode.setCurrentIndex(panel.mode.findData("animate"))  # use_tiny_model leaves the mode alone
+    window.start_render()
+    wait_idle(qtbot, window)
+    assert len(dialogs.errors) == 1 and "\n" not in dialogs.errors[0][1]
+    assert "animatediff-v1-5-2" in dialogs.errors[0][1] and "“Motion model”" in dialogs.errors[0][1]
+    assert window.render_button.isEnabled()
+
+    panel.motion_edit.setText(str(tiny_motion_models[0]))
+    results = []
+    window.render_finished.connect(results.append)
+    window.start_render()
+    qtbot.waitUntil(lambda: bool(results), timeout=TIMEOUT_MS)
+    assert len(dialogs.errors) == 1
+    record = results[0].record
+    assert record.settings.mode == "animate" and record.settings.motion_model == str(tiny_motion_models[0])
+    assert record.motion_model is not None and record.motion_model.kind == "diffusers"
+    assert window.timeline.frame_count() == record.output_frames > 1
+    window.close()
+
+    again = make_window(qtbot, tmp_path, Dialogs())  # the mode and the motion model are remembered
+    restored = again.current_settings()
+    assert (restored.mode, restored.motion_model) == ("animate", str(tiny_motion_models[0]))
+    assert again.settings_panel.motion_edit.isEnabled()
