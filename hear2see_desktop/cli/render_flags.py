@@ -96,8 +96,9 @@ def _table() -> tuple[SettingFlag, ...]:
                                        "paper); smooth: keyframes with denoised in-betweens; fast: keyframes with "
                                        "optical-flow in-betweens; animate: one continuous clip of a motion model "
                                        "(--motion-model), its prompt travelling with the scenes"}),
-        SettingFlag("reactivity", "--reactivity", {"type": float, "help": "0 = transitions move evenly, 1 = they "
-                                                   "move on the narration's emphasis, hold on pauses"}),
+        SettingFlag("reactivity", "--reactivity", {"type": float, "help": "0 = transitions (animate: the prompt's "
+                                                   "travel) move evenly, 1 = they move on the narration's emphasis, "
+                                                   "hold on pauses; onsets pulse"}),
         SettingFlag("keyframe_interval_s", "--keyframe-interval",
                     {"type": float, "metavar": "SECONDS",
                      "help": "smooth/fast: a new keyframe at least this often inside a scene"}),
@@ -120,6 +121,10 @@ def _table() -> tuple[SettingFlag, ...]:
                     {"metavar": "ID|DIR|FILE.safetensors",
                      "help": "animate: the AnimateDiff motion model, a hub id from the local cache, a diffusers "
                              "folder or one .safetensors file (default: %(default)s)"}),
+        # Off --help: for a new render, --reactivity 0 does the same; the flag exists so that every setting of a
+        # logged run (animate before its prompt travel followed the sound) can be given on the command line.
+        SettingFlag("animate_pacing", "--even-travel", {"action": "store_false", "default": True,
+                                                        "help": argparse.SUPPRESS}),
     )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.choices import SceneChange
 from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
-from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, prompt_schedule
+from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, paced_travel, prompt_schedule
 from hear2see_desktop.core.render.frame_cache import cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, render_images
 from hear2see_desktop.core.render_context import RenderContext
@@ -95,13 +95,22 @@ def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
     """Animate: the narration as one clip of a motion model on `pipe`, its prompt travelling with the scenes."""
     from hear2see_desktop.core.render.animate import AnimateRenderer, clip_timing
 
-    settings = ctx.settings
-    timing = clip_timing(ctx.audio.duration_s, settings.fps)
+    settings, audio = ctx.settings, ctx.audio
+    timing = clip_timing(audio.duration_s, settings.fps)
     scenes = [ScheduledScene(scene.start_s, scene.prompt, scene.negative_prompt or settings.negative_prompt)
               for scene in board.scenes]
     schedule = prompt_schedule(scenes, timing.native_fps, timing.native_frames, settings.transition_s)
+    travel, pulse = None, None
+    if settings.animate_pacing and settings.reactivity > 0:
+        from hear2see_desktop.core.motion.reactive import audio_envelope, pulses
+
+        native = audio_envelope(audio.samples, audio.sample_rate_hz, timing.native_fps, timing.native_frames)
+        travel = paced_travel(native, settings.reactivity)
+        output = audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, timing.output_frames)
+        pulse = pulses(output) * settings.reactivity
     ctx.events.plan([index / timing.native_fps for index in range(timing.native_frames)])
-    renderer = AnimateRenderer(pipe, ctx.loaded, settings, timing, schedule, ctx.decoders, ctx.ladder)
+    renderer = AnimateRenderer(pipe, ctx.loaded, settings, timing, schedule, ctx.decoders, ctx.ladder,
+                               travel=travel, pulse=pulse)
     renderer.run(ctx.progress, ctx.cancelled, ctx.write, ctx.finished, ctx.events.step)
     return Made(timing.native_frames, timing.output_frames, [settings.seed], renderer.counter)
 

@@ -68,7 +68,7 @@ class RenderSettings:
     height: int = 512
     device: Device = Device.AUTO
     mode: Mode = Mode.CLASSIC
-    reactivity: float = 0.5  # smooth/fast: 0 = transitions advance linearly, 1 = only on onsets and loudness
+    reactivity: float = 0.5  # 0 = transitions (animate: prompt travel) advance evenly, 1 = on onsets and loudness
     keyframe_interval_s: float = 3.0  # smooth/fast: a new keyframe at least this often inside a scene
     transition_s: float | None = 0.5  # smooth/fast: each picture holds, then dissolves this long into the next
     scene_change: SceneChange = SceneChange.CUT  # smooth/fast: cut between scenes, or dissolve across the cut
@@ -77,6 +77,7 @@ class RenderSettings:
     captions: bool = False  # burn the narration's words into the picture
     decoder: Decoder = Decoder.VAE  # TAESD: a draft decoded by the tiny autoencoder, when installed
     motion_model: str = DEFAULT_MOTION_MODEL  # animate: the AnimateDiff motion model (hub id, folder or file)
+    animate_pacing: bool = True  # animate: reactivity paces the prompt travel, onsets pulse (LOGGED_BEFORE_ADDED)
 
     def __post_init__(self) -> None:
         """Known values become their enum members; an unknown one stays as given, for `validate` to name."""
@@ -139,10 +140,12 @@ class RenderSettings:
         return cls(**values)
 
 
-LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None, "scene_change": SceneChange.DISSOLVE.value}
+LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None, "scene_change": SceneChange.DISSOLVE.value,
+                                       "animate_pacing": False}
 """Settings added after runs were logged, with the value that renders those runs as they were made:
 before transitions had a length, smooth and fast moved over the whole time between keyframes; before scenes
-cut, they dissolved across the cut from one noise shared by the clip."""
+cut, they dissolved across the cut from one noise shared by the clip; before animate followed the sound, its
+prompt travelled evenly and nothing pulsed."""
 
 
 def from_logged_run(data: dict[str, Any]) -> RenderSettings:

@@ -111,8 +111,8 @@ class RenderSettingsPanel(QWidget):
         form.addRow("Mode", self.mode)
         self.reactivity = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.5, decimals=2)
         self.reactivity.setAccessibleName("Reactivity")
-        self.reactivity.setToolTip("Smooth and fast: 0 moves between keyframes evenly; 1 moves only on the "
-                                   "narration's onsets and loud moments")
+        self.reactivity.setToolTip("0 moves between keyframes (animate: between scene prompts) evenly; 1 moves "
+                                   "only on the narration's onsets and loud moments, which also punch the picture in")
         self.keyframe_interval = QDoubleSpinBox(minimum=0.5, maximum=60.0, singleStep=0.5, value=3.0, decimals=1,
                                                 suffix=" s")
         self.keyframe_interval.setAccessibleName("Keyframe interval")
@@ -331,13 +331,13 @@ class RenderSettingsPanel(QWidget):
         self._show_mode_controls()
 
     def _show_mode_controls(self) -> None:
-        """Reactivity, keyframes and the way between scenes only mean something in smooth and fast; the
-        transition also in animate (how long its prompt takes to travel across a cut); the motion model only
-        in animate; the image count only in classic."""
+        """Keyframes and the way between scenes only mean something in smooth and fast; reactivity and the
+        transition also in animate (its prompt's travel across a cut); the motion model only in animate; the
+        image count only in classic."""
         mode = self.current_mode()
         sequence = mode != "classic"
         keyframes = mode in ("smooth", "fast")
-        self.reactivity.setEnabled(keyframes)
+        self.reactivity.setEnabled(sequence)
         self.keyframe_interval.setEnabled(keyframes)
         self.transition.setEnabled(sequence)
         self.scene_change.setEnabled(keyframes)

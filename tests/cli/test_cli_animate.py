@@ -58,5 +58,5 @@ def test_animate_refusals_name_the_motion_model_flag(quiet_wav: Path, tiny_model
     assert code == 2 and "pickle-based" in sentence and "--motion-model" in sentence
     code, _, err = run_cli(base, capsys)  # the default motion model, not downloaded here
     sentence = one_sentence(err)
-    assert code == 3 and "huggingface-cli download guoyww/animatediff-motion-adapter-v1-5-2" in sentence
+    assert code == 3 and "hear2see models download animatediff-v1-5-2" in sentence
     assert "--motion-model" in sentence and not (tmp_path / "o.mp4").exists()

@@ -182,3 +182,50 @@ def test_unfit_and_pickle_motion_models_are_refused_before_anything_renders(
         assert "\n" not in str(caught.value)
     assert messages == [] and pipeline_cache.load_count == loads
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_the_sound_paces_the_prompt_travel_and_onsets_punch_the_picture_in(
+        tiny_models: tuple[Path, Path, Path], tiny_motion_models: tuple[Path, Path], narration_wav: Path,
+        tmp_path: Path) -> None:
+    from hear2see_desktop.core.motion.reactive import audio_envelope, pulses
+
+    audio = load_audio(narration_wav)
+    board = Storyboard(scenes=[Scene(0.0, audio.duration_s, "a red fox runs", "a red fox in a snowy forest")],
+                       duration_s=audio.duration_s)  # one prompt: no travel, so only the pulses tell the two apart
+    still = render(narration_wav, tmp_path / "still.mp4",
+                   animate_settings(tiny_models[0], tiny_motion_models[0], reactivity=0.0), storyboard=board)
+    paced = render(narration_wav, tmp_path / "paced.mp4",
+                   animate_settings(tiny_models[0], tiny_motion_models[0], reactivity=1.0), storyboard=board)
+    pulse = pulses(audio_envelope(audio.samples, audio.sample_rate_hz, 12, paced.output_frames))
+    assert pulse.max() > 0 and (pulse == 0).sum() > 0, "the narration has onsets and quiet frames"
+    differences = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in
+                   zip(read_frames(tmp_path / "still.mp4"), read_frames(tmp_path / "paced.mp4"), strict=True)]
+    assert len(differences) == still.output_frames == paced.output_frames
+    peaks = [d for d, p in zip(differences, pulse, strict=True) if p == 1.0]
+    calm = [d for d, p in zip(differences, pulse, strict=True) if p == 0]
+    # Only the frames on an onset's pulse changed; the others differ by the encoder's noise around them.
+    assert peaks and min(peaks) > max(calm) and np.mean(peaks) > 4 * np.mean(calm)
+
+    loaded = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
+    assert loaded.animate is not None
+    travel = loaded.animate[1]._free_noise_prompt_interpolation_callback
+    assert travel.__qualname__ == "paced_travel.<locals>.blend", "the sound paces the travel across cuts"
+
+
+def test_a_run_logged_before_animate_followed_the_sound_replays_without_it(
+        tiny_models: tuple[Path, Path, Path], tiny_motion_models: tuple[Path, Path], narration_wav: Path,
+        tmp_path: Path) -> None:
+    from hear2see_desktop.core.settings import from_logged_run
+
+    record = render(narration_wav, tmp_path / "old.mp4",
+                    animate_settings(tiny_models[0], tiny_motion_models[0], animate_pacing=False, reactivity=0.5))
+    logged = record.to_dict()
+    del logged["settings"]["animate_pacing"]  # as the version before pacing wrote it
+    assert from_logged_run(logged["settings"]).animate_pacing is False
+    again = RenderJob(replay_request(RunRecord.from_dict(logged), tmp_path / "again.mp4", tmp_path / "runs.jsonl"))
+    again.run(no_progress, never_cancelled)
+    loaded = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
+    assert loaded.animate is not None
+    assert loaded.animate[1]._free_noise_prompt_interpolation_callback.__name__ == "_lerp"
+    pairs = list(zip(read_frames(tmp_path / "old.mp4"), read_frames(tmp_path / "again.mp4"), strict=True))
+    assert all(np.array_equal(a, b) for a, b in pairs)

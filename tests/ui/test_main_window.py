@@ -480,8 +480,9 @@ def test_animate_is_in_the_mode_picker_with_its_motion_model_and_renders(
     assert not panel.motion_edit.isEnabled() and not panel.browse_motion.isEnabled()
     panel.mode.setCurrentIndex(panel.mode.findData("animate"))
     assert panel.mode.currentText() == "Animate — motion model" and "AnimateDiff" in panel.mode.toolTip()
-    assert panel.motion_edit.isEnabled() and panel.transition.isEnabled()
-    assert not panel.reactivity.isEnabled() and not panel.scene_change.isEnabled() and not panel.frames.isEnabled()
+    assert panel.motion_edit.isEnabled() and panel.transition.isEnabled() and panel.reactivity.isEnabled()
+    assert not panel.keyframe_interval.isEnabled() and not panel.scene_change.isEnabled()
+    assert not panel.frames.isEnabled()
     assert window.current_settings().motion_model == "guoyww/animatediff-motion-adapter-v1-5-2"
     assert [action.text() for action in panel.motion_menu.actions()][0].startswith("No motion models installed")
 

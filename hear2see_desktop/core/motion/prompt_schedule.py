@@ -7,15 +7,27 @@ their dissolves (core/motion/plan.py): the previous prompt holds until half a tr
 first frame and the new one is whole half a transition after it. A transition of 0 is a cut: the scene's
 first frame is the first with its prompt. A transition of None ('whole') puts one key on each scene start,
 so the prompt travels over the whole previous scene.
+
+With audio reactivity, `paced_travel` replaces FreeNoise's even blend across each change: the blend advances
+with the narration's emphasis (core/motion/reactive.py, as smooth and fast pace their dissolves), so the new
+subject arrives on stressed words and the travel waits through pauses.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.motion.reactive import check_reactivity, reactive_positions
+
+TravelFn = Callable[[int, int, Any, Any], Any]
+"""FreeNoise's prompt interpolation callback: (start frame, end frame, start embedding, end embedding) -> the
+embeddings of frames start..end inclusive, stacked on the first axis."""
 
 
 @dataclass(frozen=True)
@@ -72,3 +84,22 @@ def _keys(texts: list[str], starts: list[int], frames: int, width: int | None) -
         keys[arrive] = text
         last = arrive
     return keys
+
+
+def paced_travel(envelope: np.ndarray, reactivity: float) -> TravelFn:
+    """FreeNoise's interpolation between two keys, paced by `envelope` (one value in [0, 1] per frame of the
+    clip): frame start + i gets the blend `reactive_positions` gives it (t = 0 on the start key, exactly i / n at
+    reactivity 0), and the end key its own embedding."""
+    check_reactivity(reactivity)
+    weights = np.asarray(envelope, dtype=np.float64).reshape(-1)
+
+    def blend(start: int, end: int, start_embeds: Any, end_embeds: Any) -> Any:
+        if end <= start:
+            return start_embeds
+        if end > weights.size:
+            raise BadInputError(f"The prompt travel reaches frame {end}, past the {weights.size} frames paced.")
+        t = np.append(reactive_positions(weights[start:end], reactivity), 1.0)
+        alpha = start_embeds.new_tensor(t).reshape(-1, *([1] * (start_embeds.dim() - 1)))
+        return (1 - alpha) * start_embeds + alpha * end_embeds
+
+    return blend

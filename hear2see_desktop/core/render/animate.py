@@ -26,8 +26,8 @@ import numpy as np
 from hear2see_desktop.core.errors import CancelledError
 from hear2see_desktop.core.frame_timing import frame_count
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
-from hear2see_desktop.core.motion.flow_interp import interpolate_pair
-from hear2see_desktop.core.motion.prompt_schedule import PromptSchedule
+from hear2see_desktop.core.motion.flow_interp import interpolate_pair, zoom_pulse
+from hear2see_desktop.core.motion.prompt_schedule import PromptSchedule, TravelFn
 from hear2see_desktop.core.render.events import DenoiseStep, FinishedFn, StepFn
 from hear2see_desktop.core.render.frames import UNetCounter
 from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
@@ -76,10 +76,12 @@ class AnimateRenderer:
     """Denoises one clip on an `AnimateDiffPipeline` and streams its output frames in order."""
 
     def __init__(self, pipe: Any, loaded: LoadedPipeline, settings: RenderSettings, timing: ClipTiming,
-                 schedule: PromptSchedule, decoders: Decoders, ladder: MemoryLadder) -> None:
+                 schedule: PromptSchedule, decoders: Decoders, ladder: MemoryLadder, travel: TravelFn | None = None,
+                 pulse: np.ndarray | None = None) -> None:
         """`pipe`: the animate pipeline sharing `loaded`'s modules (render/motion_pipeline.py); `decoders` make the
         step previews and the finished pictures; `ladder` runs the denoise and each decode, leaner after running
-        out of memory."""
+        out of memory. With audio reactivity, `travel` paces the prompt's travel across each cut (None: FreeNoise's
+        even blend) and `pulse` (one strength in [0, 1] per output frame) punches the picture in on onsets."""
         self.pipe = pipe
         self.loaded = loaded
         self.settings = settings
@@ -87,6 +89,8 @@ class AnimateRenderer:
         self.schedule = schedule
         self.decoders = decoders
         self.ladder = ladder
+        self.travel = travel
+        self.pulse = pulse
         self.counter = UNetCounter()
         self._total = settings.steps + timing.native_frames
 
@@ -109,7 +113,8 @@ class AnimateRenderer:
 
         s, pipe, frames = self.settings, self.pipe, self.timing.native_frames
         pipe.scheduler = make_scheduler(s.scheduler, self.loaded.pipe.scheduler.config)
-        pipe.enable_free_noise(context_length=min(CONTEXT_FRAMES, frames), context_stride=CONTEXT_STRIDE)
+        pipe.enable_free_noise(context_length=min(CONTEXT_FRAMES, frames), context_stride=CONTEXT_STRIDE,
+                               prompt_interpolation_callback=self.travel)
         generator = torch.Generator(device="cpu").manual_seed(int(s.seed))
         starts = self.schedule.scene_frames
 
@@ -153,7 +158,7 @@ class AnimateRenderer:
                      f"Decoding frame {first + len(pictures)}/{timing.native_frames}", None)
         assert previous is not None
         while out_index < timing.output_frames:  # on or past the last native frame
-            on_frame(out_index, previous)
+            self._output(out_index, previous, on_frame)
             out_index += 1
 
     def _emit(self, out_index: int, native: int, first: np.ndarray, second: np.ndarray, on_frame: FrameFn) -> int:
@@ -165,5 +170,10 @@ class AnimateRenderer:
             out_index += 1
         pictures = interpolate_pair(first, second, [t for _, t in positions]) if positions else []
         for (index, _t), picture in zip(positions, pictures, strict=True):
-            on_frame(index, picture)
+            self._output(index, picture, on_frame)
         return out_index
+
+    def _output(self, index: int, picture: np.ndarray, on_frame: FrameFn) -> None:
+        """Output frame `index`, punched in by its onset pulse when the sound paces the clip."""
+        pulse = 0.0 if self.pulse is None else float(self.pulse[index])
+        on_frame(index, zoom_pulse(picture, pulse) if pulse > 0 else picture)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, prompt_schedule, scene_start_frame
+from hear2see_desktop.core.motion.prompt_schedule import (
+    ScheduledScene,
+    paced_travel,
+    prompt_schedule,
+    scene_start_frame,
+)
 
 FOX = ScheduledScene(0.0, "a red fox in the snow", "blurry")
 RIVER = ScheduledScene(1.25, "a frozen river at night", "blurry")
@@ -60,3 +66,30 @@ def test_every_schedule_is_one_freenoise_accepts(starts: list[float], frames: in
     assert 0 in keys and all(0 <= frame < frames for frame in keys), "FreeNoise needs frame 0 and no frame past the end"
     assert keys[max(keys)] == scenes[-1].prompt, "the clip ends on the last scene"
     assert schedule.negatives == {0: ""}
+
+
+def test_paced_travel_at_reactivity_0_is_freenoises_even_blend() -> None:
+    import torch
+    from diffusers.pipelines.free_noise_utils import AnimateDiffFreeNoiseMixin
+
+    start, end = torch.randn(1, 77, 32), torch.randn(1, 77, 32)
+    even = AnimateDiffFreeNoiseMixin._lerp(None, 3, 9, start, end)  # type: ignore[arg-type]
+    paced = paced_travel(np.random.default_rng(0).random(24), 0.0)(3, 9, start, end)
+    assert paced.shape == even.shape == (7, 77, 32)
+    assert torch.allclose(paced, even, atol=1e-6)
+
+
+def test_paced_travel_waits_through_a_pause_and_arrives_on_the_emphasis() -> None:
+    import torch
+
+    start, end = torch.zeros(1, 4, 2), torch.ones(1, 4, 2)
+    envelope = np.zeros(20)
+    envelope[14:] = 1.0  # silence over frames 0..13, then emphasis
+    blend = paced_travel(envelope, 1.0)(4, 18, start, end)[:, 0, 0].numpy()
+    assert blend[0] == 0.0 and blend[-1] == 1.0, "each key keeps its own prompt"
+    assert np.all(np.diff(blend) >= 0), "the travel never goes back"
+    assert blend[10] < 0.01 and blend[13] > 0.7, "still through the pause (frames 4-13), then on the loud ones"
+    even = paced_travel(envelope, 0.0)(4, 18, start, end)[:, 0, 0].numpy()
+    assert np.allclose(even, np.arange(15) / 14)
+    with pytest.raises(BadInputError, match="past the 20 frames"):
+        paced_travel(envelope, 1.0)(4, 21, start, end)
