@@ -93,14 +93,14 @@ def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
 
 def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
     """Animate: the narration as one clip of a motion model on `pipe`, its prompt travelling with the scenes."""
-    from hear2see_desktop.core.render.animate import AnimateRenderer, clip_timing
+    from hear2see_desktop.core.render.animate import CONTEXT_FRAMES, CONTEXT_STRIDE, AnimateRenderer, clip_timing
 
     settings, audio = ctx.settings, ctx.audio
     timing = clip_timing(audio.duration_s, settings.fps)
     scenes = [ScheduledScene(scene.start_s, scene.prompt, scene.negative_prompt or settings.negative_prompt)
               for scene in board.scenes]
     schedule = prompt_schedule(scenes, timing.native_fps, timing.native_frames, settings.transition_s)
-    travel, pulse = None, None
+    travel, pulse, pacing = None, None, None
     if settings.animate_pacing and settings.reactivity > 0:
         from hear2see_desktop.core.motion.reactive import audio_envelope, pulses
 
@@ -108,9 +108,14 @@ def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
         travel = paced_travel(native, settings.reactivity)
         output = audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, timing.output_frames)
         pulse = pulses(output) * settings.reactivity
+        pacing = [settings.reactivity, [round(float(value), 6) for value in native]]
+    # The clip's key: everything its latents depend on (the pulses touch only the output frames).
+    clip_key = cache_key("animate", ctx.identity, settings.scheduler, settings.steps, settings.cfg,
+                         [settings.width, settings.height], settings.seed, timing.native_frames, CONTEXT_FRAMES,
+                         CONTEXT_STRIDE, schedule.prompts, schedule.negatives, pacing)
     ctx.events.plan([index / timing.native_fps for index in range(timing.native_frames)])
     renderer = AnimateRenderer(pipe, ctx.loaded, settings, timing, schedule, ctx.decoders, ctx.ladder,
-                               travel=travel, pulse=pulse)
+                               travel=travel, pulse=pulse, cache=ctx.cache, clip_key=clip_key)
     renderer.run(ctx.progress, ctx.cancelled, ctx.write, ctx.finished, ctx.events.step)
     return Made(timing.native_frames, timing.output_frames, [settings.seed], renderer.counter)
 

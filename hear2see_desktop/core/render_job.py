@@ -192,8 +192,9 @@ class RenderJob:
         try:
             with VideoWriter(request.out_path, settings.width, settings.height, settings.fps,
                              audio_path=request.audio_path) as writer:
+                identity = _cache_identity(source, device, settings, narration.checked.motion)
                 ctx = RenderContext(request, settings, narration.checked.audio, loaded, decoders, ladder, cache,
-                                    _cache_identity(source, device, settings), self.events, progress, cancelled,
+                                    identity, self.events, progress, cancelled,
                                     _captioned(writer.write_frame, settings, cues), subscribers)
                 if settings.mode == "classic":
                     made = render_classic(ctx, narration.board)
@@ -272,8 +273,9 @@ def _with_prompt(settings: RenderSettings, transcript: Transcript) -> RenderSett
     return replace(settings, prompt=built.prompt, negative_prompt=built.negative_prompt)
 
 
-def _cache_identity(source: Any, device: Any, settings: RenderSettings) -> dict[str, Any]:
-    """Cheap identities for the frame cache's keys (no hashing of gigabytes before the first preview)."""
+def _cache_identity(source: Any, device: Any, settings: RenderSettings, motion: Any = None) -> dict[str, Any]:
+    """Cheap identities for the frame cache's keys (no hashing of gigabytes before the first preview); `motion`,
+    animate's motion model source."""
 
     identity: dict[str, Any] = {
         "model": weights_fingerprint(source.path), "config": str(source.config_dir or ""),
@@ -283,6 +285,8 @@ def _cache_identity(source: Any, device: Any, settings: RenderSettings) -> dict[
         identity["decoder"] = settings.decoder
     if max(settings.width, settings.height) > vae_tile_px(device):  # tiles blend slightly differently
         identity["vae_tile"] = vae_tile_px(device)
+    if motion is not None:
+        identity["motion"] = weights_fingerprint(motion.path)
     return identity
 
 

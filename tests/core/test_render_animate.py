@@ -158,7 +158,7 @@ def test_replay_renders_the_same_frames(tiny_models: tuple[Path, Path, Path], ti
     first = render(narration_wav, tmp_path / "a.mp4", settings)
     assert first.motion_model is not None and first.motion_model.kind == "single_file"
     request = replay_request(RunRecord.from_dict(first.to_dict()), tmp_path / "b.mp4", log)
-    again = RenderJob(request).run(no_progress, never_cancelled).record
+    again = RenderJob(replace(request, use_cache=False)).run(no_progress, never_cancelled).record  # from scratch
     assert again.replay_of == first.id and again.settings == first.settings
     assert again.motion_model == first.motion_model and again.unet_evaluations == first.unet_evaluations
     pairs = list(zip(read_frames(tmp_path / "a.mp4"), read_frames(tmp_path / "b.mp4"), strict=True))
@@ -222,10 +222,42 @@ def test_a_run_logged_before_animate_followed_the_sound_replays_without_it(
     logged = record.to_dict()
     del logged["settings"]["animate_pacing"]  # as the version before pacing wrote it
     assert from_logged_run(logged["settings"]).animate_pacing is False
-    again = RenderJob(replay_request(RunRecord.from_dict(logged), tmp_path / "again.mp4", tmp_path / "runs.jsonl"))
-    again.run(no_progress, never_cancelled)
+    request = replay_request(RunRecord.from_dict(logged), tmp_path / "again.mp4", tmp_path / "runs.jsonl")
+    assert RenderJob(replace(request, use_cache=False)).run(no_progress, never_cancelled).record.unet_calls == STEPS
     loaded = get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
     assert loaded.animate is not None
     assert loaded.animate[1]._free_noise_prompt_interpolation_callback.__name__ == "_lerp"
     pairs = list(zip(read_frames(tmp_path / "old.mp4"), read_frames(tmp_path / "again.mp4"), strict=True))
     assert all(np.array_equal(a, b) for a, b in pairs)
+
+
+def test_a_cached_clip_renders_again_without_the_unet_and_a_cancelled_decode_resumes(
+        tiny_models: tuple[Path, Path, Path], tiny_motion_models: tuple[Path, Path], narration_wav: Path,
+        tmp_path: Path) -> None:
+    settings = animate_settings(tiny_models[0], tiny_motion_models[0])
+    decoding: list[str] = []
+
+    def progress(done: int, total: int, message: str, preview: Any = None) -> None:
+        if message.startswith("Decoding frame"):
+            decoding.append(message)
+
+    job = RenderJob(RenderRequest(narration_wav, tmp_path / "cut.mp4", settings, transcript=FOX,
+                                  runs_log=tmp_path / "runs.jsonl"))
+    with pytest.raises(CancelledError):  # cancelled after the clip's first frames were decoded
+        job.run(progress, lambda: bool(decoding))
+    assert len(decoding) == 1 and not (tmp_path / "cut.mp4").exists()
+
+    resumed = render(narration_wav, tmp_path / "resumed.mp4", settings)
+    assert resumed.unet_evaluations == 0 and resumed.unet_calls == 0, "the clip's latents were kept"
+    assert resumed.frame_cache["hits"] >= 2  # the clip, and the frames decoded before the cancel
+    again = render(narration_wav, tmp_path / "again.mp4", settings)
+    assert again.unet_evaluations == 0 and again.frame_cache["misses"] == 0, "every frame came from the cache"
+    fresh = RenderJob(RenderRequest(narration_wav, tmp_path / "fresh.mp4", settings, transcript=FOX,
+                                    runs_log=tmp_path / "runs.jsonl", use_cache=False)).run(
+        no_progress, never_cancelled).record
+    assert fresh.unet_evaluations > 0
+    for name in ("resumed.mp4", "again.mp4"):
+        pairs = list(zip(read_frames(tmp_path / "fresh.mp4"), read_frames(tmp_path / name), strict=True))
+        assert len(pairs) == fresh.output_frames and all(np.array_equal(a, b) for a, b in pairs), name
+    other = render(narration_wav, tmp_path / "other.mp4", replace(settings, seed=4))
+    assert other.unet_evaluations > 0, "another seed is another clip"

@@ -11,6 +11,11 @@ in order as soon as both exist.
 
 Cost: every denoising step runs the UNet once on the whole clip, so a render costs steps x native frames
 UNet samples (twice that with CFG), counted frame by frame (`UNetCounter`).
+
+The frame cache keeps the clip's clean latents under one key (everything they depend on) and each decoded
+native frame under a key of its own: a render of the same clip runs no UNet, and a render cancelled while
+decoding goes on from the frames it had. (A clip is denoised as a whole, so a render cancelled mid-denoise
+starts its denoise again.)
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
 from hear2see_desktop.core.motion.flow_interp import interpolate_pair, zoom_pulse
 from hear2see_desktop.core.motion.prompt_schedule import PromptSchedule, TravelFn
 from hear2see_desktop.core.render.events import DenoiseStep, FinishedFn, StepFn
+from hear2see_desktop.core.render.frame_cache import FrameCache, cache_key
 from hear2see_desktop.core.render.frames import UNetCounter
 from hear2see_desktop.core.render.memory_ladder import DECODE, DENOISE, MemoryLadder
 from hear2see_desktop.core.render.pipeline_cache import LoadedPipeline
@@ -77,11 +83,12 @@ class AnimateRenderer:
 
     def __init__(self, pipe: Any, loaded: LoadedPipeline, settings: RenderSettings, timing: ClipTiming,
                  schedule: PromptSchedule, decoders: Decoders, ladder: MemoryLadder, travel: TravelFn | None = None,
-                 pulse: np.ndarray | None = None) -> None:
+                 pulse: np.ndarray | None = None, cache: FrameCache | None = None, clip_key: str = "") -> None:
         """`pipe`: the animate pipeline sharing `loaded`'s modules (render/motion_pipeline.py); `decoders` make the
         step previews and the finished pictures; `ladder` runs the denoise and each decode, leaner after running
         out of memory. With audio reactivity, `travel` paces the prompt's travel across each cut (None: FreeNoise's
-        even blend) and `pulse` (one strength in [0, 1] per output frame) punches the picture in on onsets."""
+        even blend) and `pulse` (one strength in [0, 1] per output frame) punches the picture in on onsets; `cache`
+        keeps the clip under `clip_key` (see the module docstring)."""
         self.pipe = pipe
         self.loaded = loaded
         self.settings = settings
@@ -91,6 +98,8 @@ class AnimateRenderer:
         self.ladder = ladder
         self.travel = travel
         self.pulse = pulse
+        self.cache = cache if cache is not None else FrameCache(None)
+        self.clip_key = clip_key
         self.counter = UNetCounter()
         self._total = settings.steps + timing.native_frames
 
@@ -98,12 +107,21 @@ class AnimateRenderer:
             on_step: StepFn) -> None:
         """Denoise the clip (a preview and a cancel check after every step), then decode it: each native frame
         goes to `on_image` (index, time s, RGB), each output frame to `on_frame` in order."""
-        hook = self.pipe.unet.register_forward_pre_hook(self.counter, with_kwargs=True)
-        try:
-            latents = self.ladder.run(DENOISE, f"Animation of {self.timing.native_frames} frames",
-                                      partial(self._denoise, progress, cancelled, on_step))
-        finally:
-            hook.remove()
+        cached = self.cache.get_array(self.clip_key)
+        if cached is not None:
+            import torch
+
+            latents = torch.from_numpy(cached)
+            progress(self.settings.steps, self._total, f"Animation of {self.timing.native_frames} frames (cached)",
+                     None)
+        else:
+            hook = self.pipe.unet.register_forward_pre_hook(self.counter, with_kwargs=True)
+            try:
+                latents = self.ladder.run(DENOISE, f"Animation of {self.timing.native_frames} frames",
+                                          partial(self._denoise, progress, cancelled, on_step)).float().cpu()
+            finally:
+                hook.remove()
+            self.cache.put_array(self.clip_key, latents.numpy())
         self._write(latents, progress, cancelled, on_frame, on_image)
 
     # --- denoising -----------------------------------------------------------------------------
@@ -146,8 +164,7 @@ class AnimateRenderer:
             if cancelled():
                 raise CancelledError()
             chunk = latents[0, :, first:first + DECODE_CHUNK].permute(1, 0, 2, 3).contiguous()  # (n, 4, h/8, w/8)
-            label = f"Frames {first + 1}-{first + chunk.shape[0]}"
-            pictures = self.ladder.run(DECODE, label, partial(self.decoders.final_batch, self.loaded.pipe, chunk))
+            pictures = self._decoded(first, chunk)
             for offset, picture in enumerate(pictures):
                 index = first + offset
                 on_image(index, index / timing.native_fps, picture)
@@ -160,6 +177,20 @@ class AnimateRenderer:
         while out_index < timing.output_frames:  # on or past the last native frame
             self._output(out_index, previous, on_frame)
             out_index += 1
+
+    def _decoded(self, first: int, chunk: Any) -> list[np.ndarray]:
+        """The pictures of native frames first.. (their clean latents `chunk`), from the cache when it has them
+        all, else decoded (and kept, unless a leaner VAE tiling makes them differ from what the keys say)."""
+        keys = [cache_key("animate frame", self.clip_key, first + offset) for offset in range(chunk.shape[0])]
+        cached = [self.cache.get_image(key) for key in keys]
+        if all(picture is not None for picture in cached):
+            return [picture for picture in cached if picture is not None]
+        label = f"Frames {first + 1}-{first + chunk.shape[0]}"
+        pictures = self.ladder.run(DECODE, label, partial(self.decoders.final_batch, self.loaded.pipe, chunk))
+        if self.ladder.pictures_cacheable:
+            for key, picture in zip(keys, pictures, strict=True):
+                self.cache.put_image(key, picture)
+        return pictures
 
     def _emit(self, out_index: int, native: int, first: np.ndarray, second: np.ndarray, on_frame: FrameFn) -> int:
         """Write the output frames that fall from native frame `native` up to (not on) the next; returns the next
