@@ -26,10 +26,30 @@ DEFAULT_OUT = BENCH_DIR / "results"
 CACHE_DIR = BENCH_DIR / ".cache"
 SD15_RANDOM_DIR = CACHE_DIR / "sd15-random-fp32"
 TINY_DIR = CACHE_DIR / "tiny"
+MOTION_RANDOM_DIR = CACHE_DIR / "animatediff-v1-5-2-random-fp32"
+TINY_MOTION_DIR = CACHE_DIR / "tiny-motion"
 SD15_RANDOM_NOTE = (
     "random weights in the full SD-1.5 architecture (860M-parameter UNet, KL VAE, 12-layer CLIP text encoder): "
     "each step costs the same as the real model, the pictures are noise"
 )
+MOTION_RANDOM_NOTE = (
+    "random weights in the layout of AnimateDiff's SD 1.5 motion module v1-5-2 (guoyww/animatediff-motion-adapter-"
+    "v1-5-2: motion layers for blocks of 320/640/1280/1280 channels, 2 per block, a motion mid block, 8 heads, 32 "
+    "positions): each step costs the same as the real module"
+)
+MOTION_V1_5_2_CONFIG: dict[str, Any] = {
+    "block_out_channels": (320, 640, 1280, 1280),
+    "motion_layers_per_block": 2,
+    "motion_transformer_layers_per_block": 1,
+    "motion_mid_block_layers_per_block": 1,
+    "motion_transformer_layers_per_mid_block": 1,
+    "motion_num_attention_heads": 8,
+    "motion_norm_num_groups": 32,
+    "motion_max_seq_length": 32,
+    "use_motion_mid_block": True,
+}
+"""The `MotionAdapter` config of guoyww/animatediff-motion-adapter-v1-5-2 (its config.json as published, with
+diffusers' defaults for the keys it leaves out), the motion model animate mode uses by default."""
 _COMPLETE_MARKER = ".hear2see-bench-complete"
 
 
@@ -227,8 +247,8 @@ def _tests_importable() -> None:
         sys.path.insert(0, str(REPO_ROOT))
 
 
-def _is_complete(folder: Path) -> bool:
-    return (folder / "model_index.json").is_file() and (folder / _COMPLETE_MARKER).is_file()
+def _is_complete(folder: Path, index: str = "model_index.json") -> bool:
+    return (folder / index).is_file() and (folder / _COMPLETE_MARKER).is_file()
 
 
 def _mark_complete(folder: Path, description: str) -> None:
@@ -364,6 +384,47 @@ def build_tiny(folder: Path = TINY_DIR, seed: int = 0) -> Path:
     return folder
 
 
+def build_random_motion_adapter(folder: Path = MOTION_RANDOM_DIR, seed: int = 0) -> Path:
+    """A diffusers `MotionAdapter` folder in the v1-5-2 layout with seeded random weights; built once, then reused.
+
+    For the same reason as `build_random_sd15`: animate mode's cost per step depends on the motion layers'
+    shapes, not their weights (fp32 files, 1.8 GB, like the published module's).
+    """
+    folder = Path(folder)
+    if _is_complete(folder, "config.json"):
+        return folder
+    import shutil
+
+    import torch
+    from diffusers import MotionAdapter
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        adapter = MotionAdapter(**MOTION_V1_5_2_CONFIG).eval()
+    adapter.save_pretrained(folder, safe_serialization=True)
+    _mark_complete(folder, f"random AnimateDiff v1-5-2 motion module layout, seed {seed}")
+    return folder
+
+
+def build_tiny_motion(folder: Path = TINY_MOTION_DIR, seed: int = 0) -> Path:
+    """The tests' tiny motion adapter (fits `build_tiny`'s model) as a diffusers folder."""
+    folder = Path(folder)
+    if _is_complete(folder, "config.json"):
+        return folder
+    import shutil
+
+    _tests_importable()
+    from tests.tiny_motion_adapter import save_tiny_motion_folder
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    save_tiny_motion_folder(folder, seed=seed)
+    _mark_complete(folder, f"tests/tiny_motion_adapter.py, seed {seed}")
+    return folder
+
+
 def resolve_bench_model(value: str | None) -> Path:
     """`--model`: a diffusers folder, "tiny" for the tests' toy model, or (default) the random SD-1.5."""
     if value is None or value == "sd15-random":
@@ -380,6 +441,10 @@ def describe_model(folder: Path) -> str:
         return f"{folder} ({SD15_RANDOM_NOTE})"
     if resolved == TINY_DIR.resolve():
         return f"{folder} (tests/tiny_pipeline.py: a toy SD-shaped model, NOT representative of SD-1.5 cost)"
+    if resolved == MOTION_RANDOM_DIR.resolve():
+        return f"{folder} ({MOTION_RANDOM_NOTE})"
+    if resolved == TINY_MOTION_DIR.resolve():
+        return f"{folder} (tests/tiny_motion_adapter.py: a toy motion model that fits the toy model)"
     return str(folder)
 
 
