@@ -93,11 +93,13 @@ def unit_costs(spec: dict[str, Any]) -> dict[str, Any]:
     """Median seconds of one UNet call (batch 2 and 1) and one VAE decode per size; runs in a child process."""
     import torch
 
-    from hear2see_desktop.core.render.devices import DeviceChoice
+    from hear2see_desktop.core.render.devices import resolve_device
     from hear2see_desktop.core.render.model_source import resolve_model_source
     from hear2see_desktop.core.render.pipeline_cache import get_pipeline
 
-    loaded = get_pipeline(resolve_model_source(spec["model"]), DeviceChoice("cpu", "float32"))
+    # As a render resolves it: the same torch threads as the renders (it sets one per core, whatever OMP_NUM_THREADS
+    # says), so unit costs and renders are timed alike.
+    loaded = get_pipeline(resolve_model_source(spec["model"]), resolve_device("cpu"))
     pipe = loaded.pipe
     text = torch.randn(2, 77, pipe.text_encoder.config.hidden_size)
     scale = pipe.vae.config.scaling_factor
