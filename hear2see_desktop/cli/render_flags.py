@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.prompt.styles import style_names
 from hear2see_desktop.core.settings import (
+    ANIMATE_VERSIONS,
     DECODERS,
     DEFAULT_FPS,
     DEVICES,
@@ -121,10 +122,10 @@ def _table() -> tuple[SettingFlag, ...]:
                     {"metavar": "ID|DIR|FILE.safetensors",
                      "help": "animate: the AnimateDiff motion model, a hub id from the local cache, a diffusers "
                              "folder or one .safetensors file (default: %(default)s)"}),
-        # Off --help: for a new render, --reactivity 0 does the same; the flag exists so that every setting of a
-        # logged run (animate before its prompt travel followed the sound) can be given on the command line.
-        SettingFlag("animate_pacing", "--even-travel", {"action": "store_false", "default": True,
-                                                        "help": argparse.SUPPRESS}),
+        # Off --help: a new render has no reason to ask for an older animate; the flag exists so that every setting
+        # of a logged run can be given on the command line.
+        SettingFlag("animate_version", "--animate-version", {"type": int, "choices": ANIMATE_VERSIONS,
+                                                             "help": argparse.SUPPRESS}),
     )
 
 

@@ -101,7 +101,7 @@ def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
               for scene in board.scenes]
     schedule = prompt_schedule(scenes, timing.native_fps, timing.native_frames, settings.transition_s)
     travel, pulse, pacing = None, None, None
-    if settings.animate_pacing and settings.reactivity > 0:
+    if settings.animate_version >= 2 and settings.reactivity > 0:
         from hear2see_desktop.core.motion.reactive import audio_envelope, pulses
 
         native = audio_envelope(audio.samples, audio.sample_rate_hz, timing.native_fps, timing.native_frames)

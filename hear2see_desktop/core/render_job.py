@@ -174,7 +174,7 @@ class RenderJob:
         animate = (animate_pipeline(loaded, checked.motion, checked.motion_shape)
                    if checked.motion is not None and checked.motion_shape is not None else None)
         decoders = Decoders(loaded.pipe, settings.decoder)
-        ladder = ladder_for(loaded, settings.width, settings.height, settings.cfg > 1.0, settings.decoder)
+        ladder = ladder_for(loaded, settings.width, settings.height, settings.cfg > 1.0, settings.decoder, animate)
         timings["model_load_s"] = time.perf_counter() - stage
         progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
         raise_if_cancelled(cancelled)

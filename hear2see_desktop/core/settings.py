@@ -77,7 +77,7 @@ class RenderSettings:
     captions: bool = False  # burn the narration's words into the picture
     decoder: Decoder = Decoder.VAE  # TAESD: a draft decoded by the tiny autoencoder, when installed
     motion_model: str = DEFAULT_MOTION_MODEL  # animate: the AnimateDiff motion model (hub id, folder or file)
-    animate_pacing: bool = True  # animate: reactivity paces the prompt travel, onsets pulse (LOGGED_BEFORE_ADDED)
+    animate_version: int = 2  # animate's way of rendering: see ANIMATE_VERSIONS
 
     def __post_init__(self) -> None:
         """Known values become their enum members; an unknown one stays as given, for `validate` to name."""
@@ -94,6 +94,8 @@ class RenderSettings:
             (self.device in DEVICES, f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}."),
             (self.mode in MODES, f"Unknown mode '{self.mode}': use one of {', '.join(MODES)}."),
             (self.decoder in DECODERS, f"Unknown decoder '{self.decoder}': use one of {', '.join(DECODERS)}."),
+            (self.animate_version in ANIMATE_VERSIONS,
+             f"Unknown animate version {self.animate_version}: use one of {', '.join(map(str, ANIMATE_VERSIONS))}."),
             (self.scene_change in SCENE_CHANGES,
              f"Unknown scene change '{self.scene_change}': use one of {', '.join(SCENE_CHANGES)}."),
             (1 <= self.steps <= 200, f"Steps must be between 1 and 200 (got {self.steps})."),
@@ -141,11 +143,17 @@ class RenderSettings:
 
 
 LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None, "scene_change": SceneChange.DISSOLVE.value,
-                                       "animate_pacing": False}
+                                       "animate_version": 1}
 """Settings added after runs were logged, with the value that renders those runs as they were made:
 before transitions had a length, smooth and fast moved over the whole time between keyframes; before scenes
-cut, they dissolved across the cut from one noise shared by the clip; before animate followed the sound, its
-prompt travelled evenly and nothing pulsed."""
+cut, they dissolved across the cut from one noise shared by the clip; animate was first released as version 1
+(see ANIMATE_VERSIONS)."""
+
+ANIMATE_VERSIONS = (1, 2)
+"""How animate renders, so a logged run replays as it was made. 1: the prompt travels evenly across each cut,
+nothing pulses, and the sampler uses the model's own noise schedule. 2: reactivity paces the travel and onsets
+punch the picture in (as in smooth and fast), and the sampler uses the noise schedule the motion modules were
+trained with (AnimateDiff's: linear betas, no sample clipping, evenly spaced timesteps)."""
 
 
 def from_logged_run(data: dict[str, Any]) -> RenderSettings:

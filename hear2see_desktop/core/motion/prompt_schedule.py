@@ -100,6 +100,8 @@ def paced_travel(envelope: np.ndarray, reactivity: float) -> TravelFn:
             raise BadInputError(f"The prompt travel reaches frame {end}, past the {weights.size} frames paced.")
         t = np.append(reactive_positions(weights[start:end], reactivity), 1.0)
         alpha = start_embeds.new_tensor(t).reshape(-1, *([1] * (start_embeds.dim() - 1)))
+        if bool((start_embeds == end_embeds).all()):  # a held prompt (FreeNoise keys the last frame too): exact
+            return start_embeds.expand(len(t), *start_embeds.shape[1:]).clone()
         return (1 - alpha) * start_embeds + alpha * end_embeds
 
     return blend

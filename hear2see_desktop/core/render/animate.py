@@ -53,6 +53,11 @@ CONTEXT_STRIDE = 4
 """How far each window moves along a longer clip: every frame is seen by several windows."""
 DECODE_CHUNK = 8
 """Native frames decoded per VAE call: a batch keeps a GPU busy, and the pictures held stay few."""
+MOTION_NOISE_SCHEDULE = {"beta_schedule": "linear", "clip_sample": False, "timestep_spacing": "linspace",
+                         "steps_offset": 1}
+"""The noise schedule AnimateDiff's motion modules were trained with (and AnimateLCM distilled on), over the
+model's own: SD 1.5 trains on scaled-linear betas, the motion modules on linear ones, and sampling a motion model
+on the schedule it never saw washes out its motion (AnimateDiff's and diffusers' own examples set these)."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +135,11 @@ class AnimateRenderer:
         import torch
 
         s, pipe, frames = self.settings, self.pipe, self.timing.native_frames
-        pipe.scheduler = make_scheduler(s.scheduler, self.loaded.pipe.scheduler.config)
-        pipe.enable_free_noise(context_length=min(CONTEXT_FRAMES, frames), context_stride=CONTEXT_STRIDE,
-                               prompt_interpolation_callback=self.travel)
+        config = self.loaded.pipe.scheduler.config
+        pipe.scheduler = make_scheduler(s.scheduler, {**config, **MOTION_NOISE_SCHEDULE} if s.animate_version >= 2
+                                        else config)
+        self.ladder.enable_free_noise(pipe, context_length=min(CONTEXT_FRAMES, frames), context_stride=CONTEXT_STRIDE,
+                                      prompt_interpolation_callback=self.travel)
         generator = torch.Generator(device="cpu").manual_seed(int(s.seed))
         starts = self.schedule.scene_frames
 

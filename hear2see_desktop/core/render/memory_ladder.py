@@ -5,8 +5,11 @@ is a function of its seeds and inputs alone, so a unit that runs out of memory i
 a leaner path and makes the same picture (up to the float rounding of the leaner kernels). The steps down, in
 order, for the kind of unit that failed:
 
-- denoising: fewer in-betweens per UNet batch (halved, down to one), then attention one head at a time
-  (`enable_attention_slicing("max")`: the `batch x heads x tokens x tokens` scores become `tokens x tokens`);
+- denoising: fewer in-betweens per UNet batch (halved, down to one); for animate's clip, FreeNoise's split
+  inference (`enable_free_noise_split_inference`: the clip's frames go through the spatial layers 16 at a
+  time and its pixels through the motion layers 256 at a time, instead of all at once); then attention one
+  head at a time (`enable_attention_slicing("max")`: the `batch x heads x tokens x tokens` scores become
+  `tokens x tokens`);
 - decoding: the VAE decodes one picture at a time, in tiles half the usual size.
 
 A step once taken holds for the rest of the render, and for the next renders at the same size on the same
@@ -35,6 +38,7 @@ DENOISE = "denoise"
 DECODE = "decode"
 
 ATTENTION_SLICING = "attention_slicing"
+SPLIT_INFERENCE = "free_noise_split_inference"
 INBETWEEN_BATCH = "inbetween_batch_"  # + the new batch size
 VAE_TILES = "vae_tiles_"  # + the new tile size in pixels
 
@@ -62,6 +66,9 @@ class MemoryLadder:
     """The smaller VAE tile size after stepping down (None: the usual tiling of `configure_vae_tiling`)."""
     steps: list[str] = field(default_factory=list)
     """Every step down so far, in order: what the run record lists as `memory_fallbacks`."""
+    motion_pipe: Any = None
+    """Animate's `AnimateDiffPipeline` on `pipe`'s modules, when this ladder runs animate renders."""
+    split_inference: bool = False
     _saved_processors: dict[str, Any] | None = None
 
     # --- running units -------------------------------------------------------------------------
@@ -105,11 +112,24 @@ class MemoryLadder:
         (the cache keys know only the usual tiling)."""
         return self.vae_tile_px is None
 
+    def enable_free_noise(self, motion_pipe: Any, **options: Any) -> None:
+        """FreeNoise on `motion_pipe` with `options`, split again if this ladder stepped down to split inference:
+        diffusers cannot turn FreeNoise on over modules it split, so any split module is put back first (also one
+        a ladder of a released model left on the cached motion model's layers)."""
+        _unwrap_split_inference(motion_pipe.unet)
+        motion_pipe.enable_free_noise(**options)
+        if self.split_inference:
+            motion_pipe.enable_free_noise_split_inference()
+
     # --- stepping down -------------------------------------------------------------------------
     def _step_down(self, kind: str, what: str, batch: int, reason: str) -> None:
         if kind == DENOISE and batch > 1:
             self.batch_limit = batch // 2
             step = f"{INBETWEEN_BATCH}{self.batch_limit}"
+        elif kind == DENOISE and self.motion_pipe is not None and not self.split_inference:
+            self.motion_pipe.enable_free_noise_split_inference()
+            self.split_inference = True
+            step = SPLIT_INFERENCE
         elif kind == DENOISE and not self.attention_sliced:
             self._slice_attention()
             step = ATTENTION_SLICING
@@ -124,9 +144,19 @@ class MemoryLadder:
         log.warning("%s ran out of memory at %dx%d (%s): trying again with %s", what, self.width, self.height,
                     reason, describe_step(step))
 
+    @property
+    def _denoiser(self) -> Any:
+        """The pipeline whose UNet denoises: animate's, or the model's own."""
+        return self.motion_pipe if self.motion_pipe is not None else self.pipe
+
     def _slice_attention(self) -> None:
-        self._saved_processors = dict(self.pipe.unet.attn_processors)
-        self.pipe.enable_attention_slicing("max")
+        self._saved_processors = dict(self._denoiser.unet.attn_processors)
+        if self.motion_pipe is not None:  # the motion UNet has no attention slicing of its own: set it per layer
+            from diffusers.models.attention_processor import SlicedAttnProcessor
+
+            self.motion_pipe.unet.set_attn_processor(SlicedAttnProcessor(slice_size=1))
+        else:
+            self.pipe.enable_attention_slicing("max")
         self.attention_sliced = True
 
     def _small_vae_tiles(self) -> None:
@@ -153,17 +183,19 @@ class MemoryLadder:
     # --- leaving the ladder --------------------------------------------------------------------
     def reset(self) -> None:
         """Put the pipeline back on the fast path (the next render is of another size)."""
-        if self._saved_processors is not None:
+        if self._saved_processors is not None:  # (named as the layers were then: before unwrapping them)
             try:
-                self.pipe.unet.set_attn_processor(self._saved_processors)
-            except ValueError:  # the UNet's layers changed meanwhile: the library's default processors
-                self.pipe.disable_attention_slicing()
+                self._denoiser.unet.set_attn_processor(self._saved_processors)
+            except (ValueError, KeyError):  # the UNet's layers changed meanwhile: the library's default processors
+                self._denoiser.unet.set_default_attn_processor()
             self._saved_processors = None
+        if self.split_inference:
+            _unwrap_split_inference(self.motion_pipe.unet)
         if self.vae_tile_px is not None:
 
             self.pipe.vae.disable_slicing()
             configure_vae_tiling(self.pipe, self.device)
-        self.batch_limit, self.attention_sliced, self.vae_tile_px = None, False, None
+        self.batch_limit, self.attention_sliced, self.vae_tile_px, self.split_inference = None, False, None, False
         self.steps = []
 
 
@@ -171,6 +203,8 @@ def describe_step(step: str) -> str:
     """A step's name as the log and the final sentence say it."""
     if step == ATTENTION_SLICING:
         return "attention computed one head at a time"
+    if step == SPLIT_INFERENCE:
+        return "the clip's frames denoised a few at a time"
     if step.startswith(INBETWEEN_BATCH):
         count = int(step[len(INBETWEEN_BATCH):])
         return "one in-between at a time" if count == 1 else f"{count} in-betweens at a time"
@@ -179,10 +213,12 @@ def describe_step(step: str) -> str:
     return step
 
 
-def ladder_for(loaded: Any, width: int, height: int, use_cfg: bool, decoder: str) -> MemoryLadder:
+def ladder_for(loaded: Any, width: int, height: int, use_cfg: bool, decoder: str,
+               motion_pipe: Any = None) -> MemoryLadder:
     """The ladder a render of this size uses on `loaded` (a `LoadedPipeline`): the previous render's when it had
-    the same size (its steps down hold), else a fresh one, after putting the pipeline back on the fast path."""
-    key = (width, height, use_cfg, decoder)
+    the same size and kind (its steps down hold), else a fresh one, after putting the pipeline back on the fast
+    path. `motion_pipe`: animate's pipeline, for an animate render."""
+    key = (width, height, use_cfg, decoder, id(motion_pipe) if motion_pipe is not None else None)
     current: MemoryLadder | None = loaded.memory_ladder
     if current is not None and current.key == key:
         if current.steps:
@@ -191,8 +227,19 @@ def ladder_for(loaded: Any, width: int, height: int, use_cfg: bool, decoder: str
         return current
     if current is not None:
         current.reset()
-    loaded.memory_ladder = MemoryLadder(loaded.pipe, loaded.device, width, height, key)
+    loaded.memory_ladder = MemoryLadder(loaded.pipe, loaded.device, width, height, key, motion_pipe=motion_pipe)
     return loaded.memory_ladder
+
+
+def _unwrap_split_inference(unet: Any) -> None:
+    """Put back every module FreeNoise's split inference wrapped (diffusers has no way back): the motion UNet
+    shares its spatial layers with the model's own UNet, which must not keep splitting."""
+    from diffusers.pipelines.free_noise_utils import SplitInferenceModule
+
+    for module in list(unet.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, SplitInferenceModule):
+                setattr(module, name, child.module)
 
 
 def _first_line(error: BaseException) -> str:

@@ -93,3 +93,11 @@ def test_paced_travel_waits_through_a_pause_and_arrives_on_the_emphasis() -> Non
     assert np.allclose(even, np.arange(15) / 14)
     with pytest.raises(BadInputError, match="past the 20 frames"):
         paced_travel(envelope, 1.0)(4, 21, start, end)
+
+
+def test_paced_travel_holds_a_prompt_exactly() -> None:
+    import torch
+
+    held = torch.randn(1, 77, 32)
+    blend = paced_travel(np.full(30, 0.3), 0.7)(0, 29, held, held.clone())
+    assert blend.shape == (30, 77, 32) and bool((blend == held).all()), "no rounding where nothing travels"

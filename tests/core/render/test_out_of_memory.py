@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -376,3 +377,51 @@ def test_a_render_that_never_fits_leaves_no_output_and_no_record(
     finally:
         hook.remove()
     assert list(out.iterdir()) == [] and not (tmp_path / "runs.jsonl").exists()
+
+
+def test_an_animate_clip_that_runs_out_denoises_its_frames_a_few_at_a_time_then_slices_attention(
+        loaded, tiny_motion_models: tuple[Path, Path]) -> None:  # noqa: ANN001
+    import torch
+    from diffusers.models.attention_processor import SlicedAttnProcessor
+    from diffusers.pipelines.free_noise_utils import SplitInferenceModule
+
+    from hear2see_desktop.core.render.memory_ladder import SPLIT_INFERENCE
+    from hear2see_desktop.core.render.motion_pipeline import animate_pipeline
+    from hear2see_desktop.core.render.motion_source import motion_shape, resolve_motion_source
+
+    source = resolve_motion_source(str(tiny_motion_models[0]))
+    animate = animate_pipeline(loaded, source, motion_shape(source))
+    ladder = ladder_for(loaded, 64, 64, True, "vae", animate)
+    assert ladder.motion_pipe is animate
+
+    def clip() -> Any:
+        ladder.enable_free_noise(animate, context_length=16, context_stride=4)
+        with torch.inference_mode():
+            return animate(prompt="a red fox in the snow", num_frames=20, num_inference_steps=2, width=64, height=64,
+                           generator=torch.Generator().manual_seed(5), output_type="latent").frames
+
+    plain = clip()
+    attempts: list[bool] = []
+
+    def unit() -> Any:
+        attempts.append(any(isinstance(m, SplitInferenceModule) for m in animate.unet.modules()))
+        if len(attempts) == 1:
+            raise cuda_out_of_memory()
+        return clip()
+
+    split = ladder.run(DENOISE, "Animation of 20 frames", unit)
+    assert attempts == [False, True] and ladder.steps == [SPLIT_INFERENCE]
+    assert torch.allclose(split, plain, atol=1e-4), "the same clip, a few frames at a time"
+    with pytest.raises(RenderFailedError, match="even with the clip's frames denoised a few at a time and attention"):
+        ladder.run(DENOISE, "Animation of 20 frames", lambda: (_ for _ in ()).throw(cuda_out_of_memory()))
+    assert ladder.steps == [SPLIT_INFERENCE, ATTENTION_SLICING]
+    assert all(isinstance(p, SlicedAttnProcessor) for p in animate.unet.attn_processors.values())
+
+    # A classic render of the same size is another ladder: the model's own UNet, which shares its spatial layers
+    # with the clip's, is back on the fast path.
+    classic = ladder_for(loaded, 64, 64, True, "vae")
+    assert classic is not ladder and not classic.steps
+    for unet in (loaded.pipe.unet, animate.unet):
+        assert not any(isinstance(m, SplitInferenceModule) for m in unet.modules())
+        assert not any(isinstance(p, SlicedAttnProcessor) for p in unet.attn_processors.values())
+    assert torch.allclose(clip(), plain, atol=1e-6)
