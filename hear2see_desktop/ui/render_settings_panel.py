@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
 
 from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices, motion_choices
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
-from hear2see_desktop.core.render.lcm import installed_lcm_lora, lcm_draft
+from hear2see_desktop.core.render.lcm import (
+    ANIMATE_LCM_CFG,
+    ANIMATE_LCM_STEPS,
+    installed_animate_lcm,
+    installed_lcm_lora,
+    lcm_draft,
+)
 from hear2see_desktop.core.render.schedulers import SCHEDULER_LABELS
 from hear2see_desktop.core.settings import (
     DEFAULT_FPS,
@@ -227,12 +233,7 @@ class RenderSettingsPanel(QWidget):
     def refresh_model_choices(self) -> None:
         """Rebuild the Model and LoRA menus from what is installed now (after the Models dialog changed it)."""
 
-        lcm = installed_lcm_lora()
-        self.lcm_button.setEnabled(lcm is not None)
-        self.lcm_button.setToolTip(
-            f"{LCM_PRESET}: the LCM-LoRA in place of the LoRA, LCM sampling, 4 steps without CFG, "
-            f"{PRESETS['Draft']['width']}×{PRESETS['Draft']['height']}" if lcm is not None
-            else "Download the LCM-LoRA in File > Models… for 4-step drafts")
+        self._show_draft_button()
         _fill_menu(self.model_menu, model_choices(), self.model_edit,
                    "No models installed: download or import one in File > Models…", self._browse_model)
         self.model_notice.update_notice()
@@ -240,6 +241,21 @@ class RenderSettingsPanel(QWidget):
                    "No LoRAs installed: import one in File > Models…", self._browse_lora)
         _fill_menu(self.motion_menu, motion_choices(), self.motion_edit,
                    "No motion models installed: download one in File > Models…", self._browse_motion)
+
+    def _show_draft_button(self) -> None:
+        """The LCM draft needs the LCM-LoRA, or in animate mode AnimateLCM's motion module and LoRA: say which."""
+        size = f"{PRESETS['Draft']['width']}×{PRESETS['Draft']['height']}"
+        if self.current_mode() == "animate":
+            ready = installed_animate_lcm() is not None
+            tip = (f"{LCM_PRESET}: AnimateLCM's motion module and LoRA, LCM sampling, {ANIMATE_LCM_STEPS} steps at "
+                   f"CFG {ANIMATE_LCM_CFG:g}, {size}" if ready
+                   else "Download AnimateLCM and its LoRA in File > Models… for few-step animate drafts")
+        else:
+            ready = installed_lcm_lora() is not None
+            tip = (f"{LCM_PRESET}: the LCM-LoRA in place of the LoRA, LCM sampling, 4 steps without CFG, {size}"
+                   if ready else "Download the LCM-LoRA in File > Models… for 4-step drafts")
+        self.lcm_button.setEnabled(ready)
+        self.lcm_button.setToolTip(tip)
 
     def settings(self) -> RenderSettings:
         """The form as RenderSettings (not validated: the job validates and says what is wrong)."""
@@ -343,6 +359,7 @@ class RenderSettingsPanel(QWidget):
         self.scene_change.setEnabled(keyframes)
         self.motion_edit.setEnabled(mode == "animate")
         self.browse_motion.setEnabled(mode == "animate")
+        self._show_draft_button()
         self.frames.setEnabled(not sequence)
         self.mode.setToolTip(MODE_LABELS[mode][1])
         self.frames.setToolTip("Distinct images held evenly across the narration" if not sequence

@@ -379,6 +379,22 @@ def test_the_lcm_draft_preset_needs_the_lcm_lora_and_sets_a_four_step_draft(
     assert (settings.scheduler, settings.steps, settings.cfg) == ("lcm", 4, 1.0)
     assert settings.loras == [LoraSpec(str(installed), 1.0)] and settings.width == 384
 
+    # In animate mode the draft is AnimateLCM's: the button waits for its motion module and LoRA.
+    panel.mode.setCurrentIndex(panel.mode.findData("animate"))
+    assert not panel.lcm_button.isEnabled() and "AnimateLCM" in panel.lcm_button.toolTip()
+    motion = models / "motion" / "AnimateLCM"
+    motion.mkdir(parents=True)
+    for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+        (motion / name).write_bytes(b"{}")
+    animate_lora = models / "loras" / "AnimateLCM_sd15_t2v_lora.safetensors"
+    animate_lora.write_bytes(b"a LoRA file")
+    panel.refresh_model_choices()
+    assert panel.lcm_button.isEnabled() and "6 steps at CFG 2" in panel.lcm_button.toolTip()
+    qtbot.mouseClick(panel.lcm_button, Qt.MouseButton.LeftButton)
+    settings = panel.settings()
+    assert (settings.mode, settings.scheduler, settings.steps, settings.cfg) == ("animate", "lcm", 6, 2.0)
+    assert settings.motion_model == str(motion) and settings.loras == [LoraSpec(str(animate_lora), 0.8)]
+
 
 def test_metrics_panel_shows_the_reference_av_align_then_the_one_to_one(qtbot: QtBot) -> None:
     panel = MetricsPanel()

@@ -138,3 +138,42 @@ def test_the_lcm_draft_renders_four_unguided_steps_with_the_lcm_lora(
                               "--model", str(tiny_models[0]), "--width", "64", "--height", "64", "--frames", "2",
                               "--fps", "4", "--prompt", "a red fox"], capsys)
     assert code == 0, err
+
+
+def test_the_animate_draft_is_animatelcm_with_its_own_lora_in_six_steps(
+        tiny_models: tuple[Path, Path, Path], narration_wav: Path, tmp_path: Path, models_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from hear2see_desktop.core.render import pipeline_cache
+    from hear2see_desktop.core.render.devices import resolve_device
+    from hear2see_desktop.core.render.lcm import lcm_draft
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+    from tests.tiny_lora import save_tiny_lora
+    from tests.tiny_motion_adapter import save_tiny_motion_folder
+
+    settings = settings_for(tiny_models[0], mode="animate", fps=8, transition_s=0.0)
+    with pytest.raises(ModelMissingError, match="hear2see models download animatelcm` and `hear2see models "
+                                                "download animatelcm-lora"):
+        lcm_draft(settings)
+    code, _, err = run_cli(["render", str(narration_wav), "-o", str(tmp_path / "x.mp4"), "--lcm", "--mode", "animate",
+                            "--model", str(tiny_models[0])], capsys)
+    assert code == 3 and "animatelcm-lora" in err and "Traceback" not in err
+
+    # Installed where the catalogue puts them: the motion module as a folder, its LoRA beside the other LoRAs.
+    motion = save_tiny_motion_folder(models_dir / "motion" / "AnimateLCM")
+    lora = models_dir / "loras" / "AnimateLCM_sd15_t2v_lora.safetensors"
+    lora.parent.mkdir(parents=True)
+    lora.write_bytes(save_tiny_lora(tiny_models[0], tmp_path / "lora-out").read_bytes())
+    image_lcm = models_dir / "loras" / "lcm-lora-sdv1-5.safetensors"
+    image_lcm.write_bytes(lora.read_bytes())
+    draft = lcm_draft(replace(settings, loras=[LoraSpec(str(image_lcm), 1.0)]))
+    assert (draft.scheduler, draft.steps, draft.cfg, draft.motion_model) == ("lcm", 6, 2.0, str(motion))
+    assert draft.loras == [LoraSpec(str(lora), 0.8)], "AnimateLCM's own LoRA, never the image LCM-LoRA beside it"
+    assert lcm_draft(draft) == draft
+
+    record = render(narration_wav, tmp_path / "draft.mp4", draft)
+    assert record.mode == "animate" and record.unet_evaluations == 6 * 2 * record.frames
+    assert record.motion_model is not None and record.motion_model.path == str(motion.resolve())
+    loaded = pipeline_cache.get_pipeline(resolve_model_source(str(tiny_models[0])), resolve_device("cpu"))
+    assert loaded.animate is not None
+    scheduler = loaded.animate[1].scheduler
+    assert type(scheduler).__name__ == "LCMScheduler" and scheduler.config.beta_schedule == "linear"
