@@ -4,7 +4,7 @@ DIR/clip is a folder `CLIPModel` / `CLIPProcessor.from_pretrained` (and `hear2se
 offline; DIR/sd a diffusers folder `StableDiffusionPipeline.from_pretrained` (and `hear2see render --model`)
 load offline. DIR/report.json holds what the build measured.
 
-Training takes about 1.5 hours on two CPU cores, so the trained weights are committed, packed
+Training takes about 2 hours on two CPU cores, so the trained weights are committed, packed
 (`weights/world.safetensors`, see pack.py): the default build unpacks them (seconds). `--train` trains
 everything again on the CPU, deterministically, and packs and unpacks the result the same way (its
 DIR/world.safetensors is what `weights/` holds; copy it there to update the committed world). Either result
@@ -12,7 +12,7 @@ is cached under a key made of this package's code, the packed weights and the ve
 diffusers and transformers, so a second call returns at once.
 
     python -m tests.toyworld.build DIR               the committed world (unpacked once, then cached)
-    python -m tests.toyworld.build DIR --train       train it all again (about 1.5 hours on 2 cores)
+    python -m tests.toyworld.build DIR --train       train it all again (about 2 hours on 2 cores)
     python -m tests.toyworld.build DIR --train --only clip   just the toy CLIP (about 25 minutes)
 """
 
@@ -95,11 +95,14 @@ def train_into(folder: Path, only: str | None = None, recipes: Recipes | None = 
     started = time.perf_counter()
     vae = sd.train_vae(recipes.vae, log=log_progress)
     report["vae_train_s"] = round(time.perf_counter() - started, 1)
+    pack.ship_clip(folder / "clip")
     clip_model = CLIPModel.from_pretrained(folder / "clip", local_files_only=True)
     text_encoder = CLIPTextModel(clip_model.config.text_config)  # the toy CLIP's text tower, as SD's encoder
     source = clip_model.text_model  # transformers 5: a CLIPTextModel itself; 4: the inner transformer
     weights = getattr(source, "text_model", source).state_dict()
     getattr(text_encoder, "text_model", text_encoder).load_state_dict(weights)
+    # The UNet learns on the latents and text states of the VAE and text encoder as the packed world ships them.
+    vae.load_state_dict(pack.as_shipped("vae", vae.state_dict()))
     started = time.perf_counter()
     unet = sd.train_unet(vae, text_encoder, tokenizer, recipes.unet, log=log_progress)
     report["unet_train_s"] = round(time.perf_counter() - started, 1)

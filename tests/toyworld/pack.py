@@ -1,6 +1,6 @@
 """The toy world's trained weights in one small file, so tests and the bench need no hour of training.
 
-Training the world takes longer than a test run can wait (about 1.5 hours on two cores), so the trained
+Training the world takes longer than a test run can wait (about 2 hours on two cores), so the trained
 models are committed, packed into `weights/world.safetensors` (about 6 MB):
 - the CLIP token embedding keeps only the rows of the tokens the world and the app's prompts use (49,408
   rows of which the world reads a few hundred; the others are zeroed right after CLIP training, before
@@ -76,6 +76,42 @@ def _dequantise(values: torch.Tensor, scale: torch.Tensor, shape: list[int]) -> 
     return (values.float() * scale.float()[:, None]).reshape(shape)
 
 
+def _stored(key: str, part: str, name: str, tensor: torch.Tensor) -> dict[str, torch.Tensor]:
+    """How one tensor is kept in the packed file (see the module's docstring)."""
+    if name == EMBEDDING:
+        rows = torch.nonzero(tensor.abs().sum(dim=1)).flatten().to(torch.int32)
+        return {f"{key}::rows": rows, f"{key}::values": tensor[rows.long()].to(torch.float16)}
+    if part in ("unet", "vae") and tensor.dim() >= 2 and tensor.numel() >= _QUANTISED_MIN:
+        values, scale = _quantise(tensor)
+        return {f"{key}::int8": values, f"{key}::scale": scale}
+    return {key: tensor.to(torch.float16)}
+
+
+def _restored(key: str, stored: dict[str, torch.Tensor], shape: list[int]) -> torch.Tensor:
+    if f"{key}::rows" in stored:
+        full = torch.zeros(shape)
+        full[stored[f"{key}::rows"].long()] = stored[f"{key}::values"].float()
+        return full
+    if f"{key}::int8" in stored:
+        return _dequantise(stored[f"{key}::int8"], stored[f"{key}::scale"], shape)
+    return stored[key].float()
+
+
+def as_shipped(part: str, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`weights` (a state dict of `part`) rounded the way the packed file keeps them, so a model trained on top
+    of them (the UNet on the VAE's latents and the text encoder's states) learns on what the world ships."""
+    return {name: _restored(f"{part}/{name}", _stored(f"{part}/{name}", part, name, tensor), list(tensor.shape))
+            for name, tensor in weights.items()}
+
+
+def ship_clip(clip_folder: Path) -> None:
+    """Round the toy CLIP's saved weights (in place) as the packed file keeps them."""
+    from safetensors.torch import load_file, save_file
+
+    path = clip_folder / "model.safetensors"
+    save_file(as_shipped("clip", load_file(path)), path, metadata={"format": "pt"})
+
+
 _PARTS = {"clip": "clip/model.safetensors", "vae": "sd/vae/diffusion_pytorch_model.safetensors",
           "text_encoder": "sd/text_encoder/model.safetensors", "unet": "sd/unet/diffusion_pytorch_model.safetensors"}
 _CONFIGS = ("clip/config.json", "clip/preprocessor_config.json", "sd/model_index.json", "sd/vae/config.json",
@@ -95,15 +131,7 @@ def pack(world_folder: Path, target: Path) -> Path:
                 raise ValueError("The SD text encoder is not the toy CLIP's text tower.")
             continue
         for name, tensor in weights.items():
-            key = f"{part}/{name}"
-            if name == EMBEDDING:
-                rows = torch.nonzero(tensor.abs().sum(dim=1)).flatten().to(torch.int32)
-                tensors[f"{key}::rows"] = rows
-                tensors[f"{key}::values"] = tensor[rows.long()].to(torch.float16)
-            elif part in ("unet", "vae") and tensor.dim() >= 2 and tensor.numel() >= _QUANTISED_MIN:
-                tensors[f"{key}::int8"], tensors[f"{key}::scale"] = _quantise(tensor)
-            else:
-                tensors[key] = tensor.to(torch.float16)
+            tensors.update(_stored(f"{part}/{name}", part, name, tensor))
     shapes = {f"{part}/{name}": list(t.shape) for part, relative in _PARTS.items() if part != "text_encoder"
               for name, t in load_file(world_folder / relative).items()}
     metadata = {"shapes": json.dumps(shapes, sort_keys=True)}
@@ -130,14 +158,7 @@ def unpack(source: Path, world_folder: Path) -> Path:
     parts: dict[str, dict[str, torch.Tensor]] = {part: {} for part in _PARTS}
     for key, shape in shapes.items():
         part, name = key.split("/", 1)
-        if f"{key}::rows" in stored:
-            full = torch.zeros(shape)
-            full[stored[f"{key}::rows"].long()] = stored[f"{key}::values"].float()
-        elif f"{key}::int8" in stored:
-            full = _dequantise(stored[f"{key}::int8"], stored[f"{key}::scale"], shape)
-        else:
-            full = stored[key].float()
-        parts[part][name] = full.contiguous()
+        parts[part][name] = _restored(key, stored, shape).contiguous()
     parts["text_encoder"] = {name.removeprefix(_TEXT): tensor.clone() for name, tensor in parts["clip"].items()
                              if name.startswith(_TEXT)}
     for relative in _CONFIGS:
