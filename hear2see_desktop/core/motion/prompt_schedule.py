@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.motion.reactive import check_reactivity, reactive_positions
 
 TravelFn = Callable[[int, int, Any, Any], Any]
 """FreeNoise's prompt interpolation callback: (start frame, end frame, start embedding, end embedding) -> the
@@ -90,6 +89,8 @@ def paced_travel(envelope: np.ndarray, reactivity: float) -> TravelFn:
     """FreeNoise's interpolation between two keys, paced by `envelope` (one value in [0, 1] per frame of the
     clip): frame start + i gets the blend `reactive_positions` gives it (t = 0 on the start key, exactly i / n at
     reactivity 0), and the end key its own embedding."""
+    from hear2see_desktop.core.motion.reactive import check_reactivity, reactive_positions  # (scipy: not at start-up)
+
     check_reactivity(reactivity)
     weights = np.asarray(envelope, dtype=np.float64).reshape(-1)
 
