@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from hear2see_desktop import __version__
-from hear2see_desktop.cli.render_flags import SCENE_FLAGS, add_setting_flags, render_flags
+from hear2see_desktop.cli.render_flags import SCENE_FLAGS, add_aspect_flag, add_setting_flags, render_flags
 from hear2see_desktop.core.settings import DEVICES, RenderSettings
 from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
     render.add_argument("--replay", metavar="RUN_ID", help="render a logged run again with the same settings")
     add_setting_flags(render, render_flags(), defaults)
+    add_aspect_flag(render)
     render.add_argument("--storyboard", metavar="BOARD.json", help="scene times and prompts from `hear2see storyboard`")
     render.add_argument("--srt", metavar="FILE.srt", help="also write subtitles from the word times")
     render.add_argument("--vtt", metavar="FILE.vtt", help="also write WebVTT subtitles")

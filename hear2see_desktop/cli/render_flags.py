@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hear2see_desktop.core.aspect import DRAFT_SIZES, FULL_SIZES, Aspect, aspect_of, other_side
 from hear2see_desktop.core.errors import BadInputError, Fix
 from hear2see_desktop.core.prompt.styles import style_names
 from hear2see_desktop.core.settings import (
     ANIMATE_VERSIONS,
+    CAPTION_LAYOUTS,
     DECODERS,
     DEFAULT_FPS,
     DEVICES,
@@ -90,8 +92,11 @@ def _table() -> tuple[SettingFlag, ...]:
         SettingFlag("fps", "--fps", {"type": int, "default": None,
                                      "help": "output frame rate (default: 8 classic, 12 smooth/fast/animate)"}),
         SettingFlag("seed", "--seed", {"type": int}),
-        SettingFlag("width", "--width", {"type": int, "metavar": "PX"}),
-        SettingFlag("height", "--height", {"type": int, "metavar": "PX"}),
+        # No default here: an --aspect given beside them needs to know whether they were given (see `_sized`).
+        SettingFlag("width", "--width", {"type": int, "metavar": "PX", "default": None,
+                                         "help": f"frame width (default: {RenderSettings.width}, or --aspect's)"}),
+        SettingFlag("height", "--height", {"type": int, "metavar": "PX", "default": None,
+                                           "help": f"frame height (default: {RenderSettings.height}, or --aspect's)"}),
         SettingFlag("device", "--device", {"choices": DEVICES}),
         SettingFlag("mode", "--mode", {"choices": MODES, "help": "classic: an independent image per frame (the "
                                        "paper); smooth: keyframes with denoised in-betweens; fast: keyframes with "
@@ -126,6 +131,8 @@ def _table() -> tuple[SettingFlag, ...]:
         # of a logged run can be given on the command line.
         SettingFlag("animate_version", "--animate-version", {"type": int, "choices": ANIMATE_VERSIONS,
                                                              "help": argparse.SUPPRESS}),
+        SettingFlag("caption_layout", "--caption-layout", {"type": int, "choices": CAPTION_LAYOUTS,
+                                                           "help": argparse.SUPPRESS}),  # as --animate-version
     )
 
 
@@ -177,6 +184,7 @@ def settings_from_args(args: argparse.Namespace) -> RenderSettings:
     if args.style not in style_names():
         raise BadInputError(f"Unknown style '{args.style}': use one of {', '.join(style_names())}.")
     values = {flag.field: flag.to_setting(getattr(args, flag.dest)) for flag in render_flags()}
+    values["width"], values["height"] = _sized(getattr(args, "aspect", None), values["width"], values["height"])
     if values["fps"] is None:
         values["fps"] = DEFAULT_FPS[values["mode"]]
     settings = RenderSettings(**values)
@@ -185,3 +193,32 @@ def settings_from_args(args: argparse.Namespace) -> RenderSettings:
 
         settings = lcm_draft(settings)
     return settings
+
+
+def add_aspect_flag(parser: argparse.ArgumentParser) -> None:
+    """`--aspect 16:9|9:16|1:1|4:5`: the frame's shape at the size SD 1.5 renders well in it (core/aspect.py)."""
+    sizes = ", ".join(f"{aspect} {width}x{height}" for aspect, (width, height) in FULL_SIZES.items())
+    parser.add_argument("--aspect", choices=Aspect.values(), default=None,
+                        help=f"the video's shape: {sizes}; with --width or --height, the other side follows the "
+                             f"shape (draft sizes: {', '.join(f'{w}x{h}' for w, h in DRAFT_SIZES.values())})")
+
+
+def _sized(aspect: str | None, width: int | None, height: int | None) -> tuple[int, int]:
+    """The frame size from --aspect, --width and --height: the aspect's full size, or the given side with the
+    other following the aspect; both sides given must have the aspect's shape."""
+    if aspect is None:
+        return (RenderSettings.width if width is None else width, RenderSettings.height if height is None else height)
+    if width is not None and height is not None:
+        if aspect_of(width, height) != aspect:
+            full_width, full_height = FULL_SIZES[aspect]
+            raise BadInputError(
+                f"--aspect {aspect} and --width {width} --height {height} disagree ({width}x{height} is not "
+                f"{aspect}): give --aspect alone for {full_width}x{full_height}, --aspect with only --width or "
+                f"--height to choose the size, or --width and --height alone for a custom size.")
+        return width, height
+    size = other_side(aspect, width_px=width, height_px=height)
+    if aspect_of(*size) != aspect:
+        given = f"--width {width}" if width is not None else f"--height {height}"
+        raise BadInputError(f"--aspect {aspect} cannot keep its shape with {given} (the other side would fall outside "
+                            f"64 to 2048 pixels): give another {given.split()[0]}, or leave it out.")
+    return size

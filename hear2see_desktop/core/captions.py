@@ -4,6 +4,10 @@ White text with a dark outline, bottom-centre, in DejaVu Sans Condensed Bold shi
 (Latin with accents, Greek, Cyrillic), so the packaged app needs no system font for those; text in
 scripts DejaVu lacks (Korean, Japanese, Chinese) is drawn with an installed font that has them
 (`fonts.font_for`); Pillow's own scalable font is the last resort.
+
+How the text fits the frame has versions (`RenderSettings.caption_layout`, see CAPTION_LAYOUTS there), so a
+logged run replays as it was made: layout 2 sizes the font from the frame's shorter side and keeps a vertical
+frame's captions out of the margins short-video apps draw over.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from PIL import Image, ImageDraw, ImageFont
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.fonts import BUNDLED_FONT, font_for
 
-__all__ = ["BUNDLED_FONT", "MIN_FONT_PX", "burn_caption"]
+__all__ = ["BUNDLED_FONT", "CAPTION_LAYOUT", "MIN_FONT_PX", "burn_caption"]
 
 MIN_FONT_PX = 8
 TEXT_WIDTH_FRACTION = 0.9  # lines are re-wrapped to fit this share of the frame width
 BOTTOM_MARGIN_FRACTION = 0.06  # gap between the last line and the bottom edge, as a share of the height
 MAX_BLOCK_FRACTION = 0.5  # the font shrinks (down to MIN_FONT_PX) before the caption covers more than this
 LINE_GAP_FRACTION = 0.15  # extra space between lines, as a share of the font size
+VERTICAL_MIN_HEIGHT_RATIO = 1.5  # layout 2: a frame at least this much taller than wide is vertical video
+VERTICAL_TEXT_WIDTH_FRACTION = 0.8  # ...whose lines keep clear of the side tenths (the apps' buttons on the right)
+VERTICAL_BOTTOM_MARGIN_FRACTION = 0.2  # ...and of the bottom fifth (the apps' title, description and bar)
+CAPTION_LAYOUT = 2  # the layout new renders use
 TEXT_RGB = (255, 255, 255)
 OUTLINE_RGB = (0, 0, 0)
 
@@ -99,10 +107,19 @@ class _Lines:
     gap_px: float  # space between one line's box and the next
 
 
-def _fit_lines(text: str, width_px: int, height_px: int, font_scale: float, font_path: str | None) -> _Lines:
+def _is_vertical(width_px: int, height_px: int, layout: int) -> bool:
+    return layout >= 2 and height_px >= VERTICAL_MIN_HEIGHT_RATIO * width_px
+
+
+def _fit_lines(text: str, width_px: int, height_px: int, font_scale: float, font_path: str | None,
+               layout: int) -> _Lines:
     """The font size, outline and lines that fit the frame (see `burn_caption` for the rules)."""
-    size_px = max(MIN_FONT_PX, round(font_scale * height_px))
-    max_width_px = TEXT_WIDTH_FRACTION * width_px
+    font_base_px = min(width_px, height_px) if layout >= 2 else height_px
+    size_px = max(MIN_FONT_PX, round(font_scale * font_base_px))
+    vertical = _is_vertical(width_px, height_px, layout)
+    max_width_px = (VERTICAL_TEXT_WIDTH_FRACTION if vertical else TEXT_WIDTH_FRACTION) * width_px
+    if vertical:  # a cue's lines were broken for a wide frame: filled afresh, they leave no stubs
+        text = " ".join(text.split())
     while True:
         font = _font(size_px, font_path)
         stroke_px = _stroke_px(size_px)
@@ -117,15 +134,18 @@ def _fit_lines(text: str, width_px: int, height_px: int, font_scale: float, font
 
 
 @lru_cache(maxsize=8)
-def _overlay(text: str, width_px: int, height_px: int, font_scale: float, font_path: str | None) -> _Overlay | None:
+def _overlay(text: str, width_px: int, height_px: int, font_scale: float, font_path: str | None,
+             layout: int) -> _Overlay | None:
     """Draw the caption once on a transparent layer; cached because a cue stays on screen for many frames."""
-    fitted = _fit_lines(text, width_px, height_px, font_scale, font_path)
+    fitted = _fit_lines(text, width_px, height_px, font_scale, font_path, layout)
     font, stroke_px, line_px, gap_px = fitted.font, fitted.stroke_px, fitted.line_px, fitted.gap_px
     if not fitted.lines:
         return None
-    margin_px = BOTTOM_MARGIN_FRACTION * height_px
+    vertical = _is_vertical(width_px, height_px, layout)
+    margin_px = (VERTICAL_BOTTOM_MARGIN_FRACTION if vertical else BOTTOM_MARGIN_FRACTION) * height_px
+    top_margin_px = BOTTOM_MARGIN_FRACTION * height_px
     # Still too tall at the smallest font: keep the last lines that fit inside the frame.
-    fitting = max(1, int((height_px - 2 * margin_px + gap_px) // line_px))
+    fitting = max(1, int((height_px - margin_px - top_margin_px + gap_px) // line_px))
     lines = fitted.lines[-fitting:]
     block_top_px = height_px - margin_px - (len(lines) * line_px - gap_px)
     layer = Image.new("RGBA", (width_px, height_px), (0, 0, 0, 0))
@@ -156,12 +176,14 @@ def _overlay(text: str, width_px: int, height_px: int, font_scale: float, font_p
     return _Overlay(top_px, left_px, premultiplied_rgb, keep)
 
 
-def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_path: Path | None = None) -> np.ndarray:
+def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_path: Path | None = None,
+                 layout: int = CAPTION_LAYOUT) -> np.ndarray:
     """A copy of the RGB uint8 HxWx3 frame with `text` drawn bottom-centre, white with a dark outline.
 
-    The font is `font_scale` x frame height (at least MIN_FONT_PX); lines ("\\n" allowed) are re-wrapped to
-    90% of the width and sit ~6% of the height above the bottom; if they would cover more than half
-    the frame the font shrinks, and at the smallest size only the last lines that fit are kept.
+    The font is `font_scale` x the frame's shorter side (layout 1: its height; at least MIN_FONT_PX); lines
+    ("\\n" allowed) are re-wrapped to 90% of the width and sit ~6% of the height above the bottom (layout 2 on
+    a vertical frame: 80% of the width, a fifth of the height above the bottom); if they would cover more than
+    half the frame the font shrinks, and at the smallest size only the last lines that fit are kept.
     Empty text returns an unchanged copy. `font_path` overrides the font `fonts.font_for` picks.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -171,7 +193,7 @@ def burn_caption(rgb: np.ndarray, text: str, font_scale: float = 0.055, font_pat
         return frame
     height_px, width_px = frame.shape[:2]
     font_name = str(font_path) if font_path is not None else font_for(text)
-    overlay = _overlay(text.strip(), width_px, height_px, float(font_scale), font_name)
+    overlay = _overlay(text.strip(), width_px, height_px, float(font_scale), font_name, int(layout))
     if overlay is None:
         return frame
     height, width = overlay.keep.shape[:2]

@@ -299,7 +299,7 @@ def _captioned(write_frame: Any, settings: RenderSettings, cues: list[Any]) -> A
             from hear2see_desktop.core.subtitles import cue_at
 
             cue = cue_at(cues, frame_index / settings.fps)
-            rgb = burn_caption(rgb, cue.text) if cue is not None else rgb
+            rgb = burn_caption(rgb, cue.text, layout=settings.caption_layout) if cue is not None else rgb
         write_frame(rgb)
 
     return write

@@ -2,7 +2,8 @@
 
 The render job makes a `RunRecord`; the run log (runlog.py) stores its `to_dict()` as one JSON line;
 replays and the tests read it back with `from_dict`. The JSON keeps the shape earlier versions wrote, so old
-logs still read: a field an older version did not write takes the value that describes such a run.
+logs still read: a field an older version did not write takes the value that describes such a run. `aspect` is
+written for people and the history to read (the size's shape, core/aspect.py) and read back from `size`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hear2see_desktop.core.aspect import aspect_of
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.settings import RenderSettings, from_logged_run
 from hear2see_desktop.core.storyboard.board import Storyboard
@@ -121,7 +123,8 @@ class RunRecord:
             "loras": [_fields(lora) for lora in self.loras], "mode": self.mode, "decoder": self.decoder,
             "preview_decoder": self.preview_decoder, "scheduler": self.scheduler, "steps": self.steps,
             "cfg": self.cfg, "frames": self.frames, "output_frames": self.output_frames, **sequence,
-            "seeds": list(self.seeds), "fps": self.fps, "size": list(self.size), "device": _fields(self.device),
+            "seeds": list(self.seeds), "fps": self.fps, "size": list(self.size),
+            "aspect": aspect_of(*self.size), "device": _fields(self.device),
             "versions": dict(self.versions), "memory_fallbacks": list(self.memory_fallbacks),
             "unet_evaluations": self.unet_evaluations, "unet_calls": self.unet_calls,
             "frame_cache": dict(self.frame_cache), "timings_s": dict(self.timings_s),

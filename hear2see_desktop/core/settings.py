@@ -78,6 +78,7 @@ class RenderSettings:
     decoder: Decoder = Decoder.VAE  # TAESD: a draft decoded by the tiny autoencoder, when installed
     motion_model: str = DEFAULT_MOTION_MODEL  # animate: the AnimateDiff motion model (hub id, folder or file)
     animate_version: int = 2  # animate's way of rendering: see ANIMATE_VERSIONS
+    caption_layout: int = 2  # how burned-in captions fit the frame: see CAPTION_LAYOUTS
 
     def __post_init__(self) -> None:
         """Known values become their enum members; an unknown one stays as given, for `validate` to name."""
@@ -96,6 +97,8 @@ class RenderSettings:
             (self.decoder in DECODERS, f"Unknown decoder '{self.decoder}': use one of {', '.join(DECODERS)}."),
             (self.animate_version in ANIMATE_VERSIONS,
              f"Unknown animate version {self.animate_version}: use one of {', '.join(map(str, ANIMATE_VERSIONS))}."),
+            (self.caption_layout in CAPTION_LAYOUTS,
+             f"Unknown caption layout {self.caption_layout}: use one of {', '.join(map(str, CAPTION_LAYOUTS))}."),
             (self.scene_change in SCENE_CHANGES,
              f"Unknown scene change '{self.scene_change}': use one of {', '.join(SCENE_CHANGES)}."),
             (1 <= self.steps <= 200, f"Steps must be between 1 and 200 (got {self.steps})."),
@@ -143,17 +146,24 @@ class RenderSettings:
 
 
 LOGGED_BEFORE_ADDED: dict[str, Any] = {"transition_s": None, "scene_change": SceneChange.DISSOLVE.value,
-                                       "animate_version": 1}
+                                       "animate_version": 1, "caption_layout": 1}
 """Settings added after runs were logged, with the value that renders those runs as they were made:
 before transitions had a length, smooth and fast moved over the whole time between keyframes; before scenes
 cut, they dissolved across the cut from one noise shared by the clip; animate was first released as version 1
-(see ANIMATE_VERSIONS)."""
+(see ANIMATE_VERSIONS); captions were laid out for landscape and square frames (see CAPTION_LAYOUTS)."""
 
 ANIMATE_VERSIONS = (1, 2)
 """How animate renders, so a logged run replays as it was made. 1: the prompt travels evenly across each cut,
 nothing pulses, and the sampler uses the model's own noise schedule. 2: reactivity paces the travel and onsets
 punch the picture in (as in smooth and fast), and the sampler uses the noise schedule the motion modules were
 trained with (AnimateDiff's: linear betas, no sample clipping, evenly spaced timesteps)."""
+
+CAPTION_LAYOUTS = (1, 2)
+"""How burned-in captions fit the frame (core/captions.py), so a logged run replays as it was made. 1: the font a
+share of the frame's height, 6% of it below the last line. 2: the font a share of the frame's shorter side, so
+it stays the same on a narrow vertical frame as on a square one; a vertical frame's captions keep clear of the
+bottom fifth and the side tenths, where short-video apps draw their buttons and titles. Landscape and square
+frames look the same in both."""
 
 
 def from_logged_run(data: dict[str, Any]) -> RenderSettings:

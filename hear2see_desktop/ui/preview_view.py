@@ -1,18 +1,20 @@
 """The large picture of the main window: the frame being rendered or the one the user picked.
 
-The image is scaled to fit, keeping its aspect ratio, centred, with smooth filtering; the scaled
-copy is cached per widget size so a stream of repaints costs no rescaling. With no image it shows a
-hint of what will appear there.
+The image is scaled to fit, keeping its aspect ratio, centred, with smooth filtering (a vertical 9:16
+frame stands in the middle with bars beside it, never stretched); the scaled copy is cached per widget
+size so a stream of repaints costs no rescaling. Its caption wraps to the image's width, so a narrow
+frame shows all of it. With no image it shows a hint of what will appear there.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent, QPalette, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 DEFAULT_HINT = "Frames appear here as they render"
 CAPTION_MARGIN_PX = 6
+_CAPTION_FLAGS = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
 
 
 class PreviewView(QWidget):
@@ -75,6 +77,18 @@ class PreviewView(QWidget):
         y = (self.height() - fitted.height()) // 2
         return QRect(x, y, fitted.width(), fitted.height())
 
+    def caption_rect(self) -> QRect:
+        """The caption's band at the current size: the image's width, as many lines as the caption wraps onto
+        (at most the image's height), along the image's bottom edge (empty with no image or caption)."""
+        target = self.image_rect()
+        if target.isEmpty() or not self._caption:
+            return QRect()
+        text_width = max(target.width() - 2 * CAPTION_MARGIN_PX, 1)
+        wrapped = QFontMetrics(self.font()).boundingRect(QRect(0, 0, text_width, 100_000), _CAPTION_FLAGS,
+                                                         self._caption)
+        band_h = min(wrapped.height() + 2 * CAPTION_MARGIN_PX, target.height())
+        return QRect(target.left(), target.bottom() - band_h + 1, target.width(), band_h)
+
     def sizeHint(self) -> QSize:
         return QSize(512, 384)
 
@@ -120,15 +134,17 @@ class PreviewView(QWidget):
         return pixmap
 
     def _draw_caption(self, painter: QPainter, target: QRect) -> None:
-        """Caption on a translucent band at the image's bottom, readable over any picture."""
-        metrics = painter.fontMetrics()
-        band_h = min(metrics.height() + 2 * CAPTION_MARGIN_PX, target.height())
-        band = QRect(target.left(), target.bottom() - band_h + 1, target.width(), band_h)
+        """Caption on a translucent band at the image's bottom, readable over any picture, kept inside it."""
+        band = self.caption_rect()
+        if band.isEmpty():
+            return
+        painter.save()
+        painter.setClipRect(target)
         painter.fillRect(band, QColor(0, 0, 0, 150))
         painter.setPen(QColor(255, 255, 255))
-        text_rect = band.adjusted(CAPTION_MARGIN_PX, 0, -CAPTION_MARGIN_PX, 0)
-        text = metrics.elidedText(self._caption, Qt.TextElideMode.ElideRight, max(text_rect.width(), 0))
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        painter.setFont(self.font())
+        painter.drawText(band.adjusted(CAPTION_MARGIN_PX, 0, -CAPTION_MARGIN_PX, 0), _CAPTION_FLAGS, self._caption)
+        painter.restore()
 
 
 __all__ = ["DEFAULT_HINT", "PreviewView"]

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hear2see_desktop.core.aspect import ASPECT_LABELS, CUSTOM, DRAFT_SIZES, FULL_SIZES, aspect_of, reshaped
 from hear2see_desktop.core.models.choices import ModelChoice, lora_choices, model_choices, motion_choices
 from hear2see_desktop.core.models.thumbnails import thumbnail_path
 from hear2see_desktop.core.render.lcm import (
@@ -208,7 +209,9 @@ class RenderSettingsPanel(QWidget):
 
         self.width_px = QSpinBox(minimum=64, maximum=2048, singleStep=64, value=512, suffix=" px")
         self.height_px = QSpinBox(minimum=64, maximum=2048, singleStep=64, value=512, suffix=" px")
-        form.addRow("Size", row(self.width_px, self.height_px))
+        self.aspect = _aspect_picker()
+        self._sizing = False  # the picker is setting the size, or the size the picker
+        form.addRow("Size", row(self.aspect, self.width_px, self.height_px))
 
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
@@ -224,6 +227,9 @@ class RenderSettingsPanel(QWidget):
         for edit in (self.model_edit, self.lora_edit, self.motion_edit):
             edit.textChanged.connect(self.settings_changed)
         self.captions.toggled.connect(self.settings_changed)
+        self.aspect.currentIndexChanged.connect(self._on_aspect_chosen)
+        for spin in (self.width_px, self.height_px):
+            spin.valueChanged.connect(self._show_aspect)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         for dspin in (self.min_scene, self.max_scene):
             dspin.valueChanged.connect(self._on_scene_lengths_changed)
@@ -330,13 +336,45 @@ class RenderSettingsPanel(QWidget):
         """The Draft preset rendered in 4 unguided LCM steps with the installed LCM-LoRA (it takes the LoRA
         slot: the form holds one LoRA)."""
 
-        draft = replace(self.settings(), **PRESETS["Draft"], loras=[])  # type: ignore[arg-type]
+        draft = replace(self.settings(), **self._in_current_aspect(PRESETS["Draft"]), loras=[])  # type: ignore[arg-type]
         self.set_settings(lcm_draft(draft))
 
     def apply_preset(self, name: str) -> None:
         """Set the speed/quality trade-off of a named preset, leaving model, LoRA and seed alone."""
-        preset = PRESETS[name]
+        preset = self._in_current_aspect(PRESETS[name])
         self.set_settings(replace(self.settings(), **preset))  # type: ignore[arg-type]
+
+    def _in_current_aspect(self, preset: dict[str, object]) -> dict[str, object]:
+        """A preset's square size made the shape the picker shows, at about the same pixel count."""
+        aspect = str(self.aspect.currentData())
+        if aspect == CUSTOM or "width" not in preset:
+            return preset
+        width, height = reshaped(int(preset["width"]), int(preset["height"]), aspect)  # type: ignore[call-overload]
+        return {**preset, "width": width, "height": height}
+
+    def _on_aspect_chosen(self, _index: int) -> None:
+        """A chosen aspect sets the size of its shape with about as many pixels (a draft stays a draft)."""
+        aspect = str(self.aspect.currentData())
+        if self._sizing or aspect == CUSTOM:
+            return
+        width, height = reshaped(self.width_px.value(), self.height_px.value(), aspect)
+        self._sizing = True
+        try:
+            self.width_px.setValue(width)
+            self.height_px.setValue(height)
+        finally:
+            self._sizing = False
+
+    def _show_aspect(self, _value: int = 0) -> None:
+        """The picker names the size's shape; a size of no aspect's shape shows Custom."""
+        if self._sizing:
+            return
+        self._sizing = True
+        try:
+            index = self.aspect.findData(aspect_of(self.width_px.value(), self.height_px.value()))
+            self.aspect.setCurrentIndex(index)
+        finally:
+            self._sizing = False
 
     def _on_mode_changed(self, _index: int) -> None:
         """A new mode brings its frame rate, unless the rate was set away from the old mode's default."""
@@ -395,6 +433,22 @@ class RenderSettingsPanel(QWidget):
                                               "LoRA files (*.safetensors)")
         if path:
             self.lora_edit.setText(path)
+
+
+def _aspect_picker() -> QComboBox:
+    """The video's shape: each aspect with its sizes in the tooltip, and Custom for a size typed by hand."""
+    picker = QComboBox()
+    picker.setAccessibleName("Aspect")
+    for aspect, label in ASPECT_LABELS.items():
+        picker.addItem(label, aspect)
+        full, draft = FULL_SIZES[aspect], DRAFT_SIZES[aspect]
+        picker.setItemData(picker.count() - 1, f"{full[0]}×{full[1]}, a draft {draft[0]}×{draft[1]}: sizes "
+                           "Stable Diffusion 1.5 renders well in this shape", Qt.ItemDataRole.ToolTipRole)
+    picker.addItem("Custom", CUSTOM)
+    picker.setCurrentIndex(picker.findData(aspect_of(RenderSettings.width, RenderSettings.height)))
+    picker.setToolTip("The video's shape; choosing one sets the size with about as many pixels as now "
+                      "(9:16 for Shorts, Reels and TikTok)")
+    return picker
 
 
 def _menu_button(menu: QMenu, tooltip: str) -> QToolButton:

@@ -189,3 +189,43 @@ def test_the_font_folders_env_var_comes_first(monkeypatch: pytest.MonkeyPatch, t
     broken.parent.mkdir()
     broken.write_bytes(b"not a font")
     assert fonts.characters_of(str(broken)) == frozenset()
+
+
+LONG_CUE = "A red fox runs through the\nsnowy forest at dawn, looking for"
+
+
+@pytest.mark.parametrize(("height_px", "width_px"), [(512, 512), (384, 704), (64, 64), (256, 320)])
+def test_landscape_and_square_captions_look_as_they_did_before_vertical_video(height_px: int, width_px: int) -> None:
+    frame = grey_frame(height_px, width_px)
+    assert np.array_equal(burn_caption(frame, LONG_CUE, layout=1), burn_caption(frame, LONG_CUE, layout=2))
+
+
+def test_a_vertical_frames_caption_is_wrapped_inside_it_clear_of_the_apps_margins() -> None:
+    height_px, width_px = 704, 384  # the 9:16 preset
+    frame = grey_frame(height_px, width_px)
+    burned = burn_caption(frame, LONG_CUE)
+    rows, columns = changed_rows(frame, burned), changed_columns(frame, burned)
+    assert rows.size > 0, "no caption was drawn"
+    assert columns.min() >= 0.09 * width_px and columns.max() <= 0.91 * width_px, \
+        f"caption spans columns {columns.min()}..{columns.max()} of {width_px}: into the side tenths"
+    assert rows.max() <= 0.8 * height_px, "caption sits in the bottom fifth, under the apps' titles and buttons"
+    assert rows.min() >= 0.3 * height_px, "caption climbs into the middle of the picture"
+    lines = np.count_nonzero(np.diff(rows) > 1) + 1
+    assert lines >= 2, "the cue was not wrapped onto lines that fit the narrow frame"
+
+
+def test_a_vertical_frame_gets_letters_as_large_as_a_square_one_of_its_width() -> None:
+    square = grey_frame(384, 384)
+    vertical = grey_frame(704, 384)
+    letters_square = changed_rows(square, burn_caption(square, "Hi"))
+    letters_vertical = changed_rows(vertical, burn_caption(vertical, "Hi"))
+    letters_before = changed_rows(vertical, burn_caption(vertical, "Hi", layout=1))
+    assert letters_vertical.size == letters_square.size, "the font follows the shorter side"
+    assert letters_before.size > 1.5 * letters_vertical.size, "layout 1 sized the font from the height"
+
+
+def test_a_word_wider_than_a_narrow_frame_is_cut_rather_than_run_off() -> None:
+    frame = grey_frame(320, 192)  # the 9:16 draft size
+    burned = burn_caption(frame, "Supercalifragilisticexpialidocious")
+    columns = changed_columns(frame, burned)
+    assert columns.min() > 0 and columns.max() < 191

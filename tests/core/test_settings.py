@@ -110,3 +110,13 @@ def test_an_unknown_choice_is_kept_for_validate_to_name() -> None:
     assert settings.mode == "dreamy"
     with pytest.raises(BadInputError, match="Unknown mode 'dreamy': use one of classic, smooth, fast."):
         settings.validate()
+
+
+def test_runs_logged_before_vertical_video_keep_their_caption_layout() -> None:
+    assert RenderSettings().caption_layout == 2
+    old = RenderSettings(width=384, height=704, captions=True).to_dict()
+    del old["caption_layout"]
+    assert from_logged_run(old).caption_layout == 1, "the replay draws the captions as they were drawn"
+    assert RenderSettings.from_dict(old).caption_layout == 2, "a project or preference takes today's layout"
+    with pytest.raises(BadInputError, match="Unknown caption layout 3"):
+        RenderSettings(caption_layout=3).validate()
