@@ -108,9 +108,9 @@ class RenderJob:
         settings = replace(request.settings)
         stage = time.perf_counter()
         checked = preflight(request, settings)
+        soundtrack, music = _music_under(request.audio_path, settings)  # a bad music file: one line, before any work
         progress(0, 1, "Reading the narration", None)
         audio_sha = sha256_file(request.audio_path)
-        soundtrack, music = _music_under(request.audio_path, settings, progress)  # a bad file fails before ASR
         timings["audio_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
 
@@ -267,8 +267,7 @@ class RenderJob:
         )
 
 
-def _music_under(narration_path: Path, settings: RenderSettings,
-                 progress: ProgressFn) -> tuple[Audio | None, MusicUsed | None]:
+def _music_under(narration_path: Path, settings: RenderSettings) -> tuple[Audio | None, MusicUsed | None]:
     """The soundtrack with the settings' background music mixed in, and the music as the record keeps it;
     (None, None) without music. The narration stays the timing source: the mix has its length."""
 
@@ -276,7 +275,6 @@ def _music_under(narration_path: Path, settings: RenderSettings,
         return None, None
     from hear2see_desktop.core.music_mix import narration_with_music
 
-    progress(0, 1, "Mixing the music under the narration", None)
     soundtrack = narration_with_music(narration_path, settings.music_path, settings.music_level_db)
     music_path = Path(settings.music_path).expanduser().resolve()
     return soundtrack, MusicUsed(str(music_path), sha256_file(music_path))
