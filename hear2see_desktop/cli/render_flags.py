@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.aspect import DRAFT_SIZES, FULL_SIZES, Aspect, aspect_of, other_side
@@ -43,6 +44,11 @@ def _stripped(value: str | None) -> str:
 def _loras(texts: list[str]) -> list[Any]:
 
     return [LoraSpec.parse(text) for text in texts]
+
+
+def _music_file(text: str | None) -> str | None:
+    """`--music`: the file as an absolute path, so the run record and a replay find it from anywhere."""
+    return str(Path(text).expanduser().absolute()) if text and text.strip() else None
 
 
 def transition_seconds(text: str) -> float | None:
@@ -133,6 +139,12 @@ def _table() -> tuple[SettingFlag, ...]:
                                                              "help": argparse.SUPPRESS}),
         SettingFlag("caption_layout", "--caption-layout", {"type": int, "choices": CAPTION_LAYOUTS,
                                                            "help": argparse.SUPPRESS}),  # as --animate-version
+        SettingFlag("music_path", "--music", {"metavar": "FILE", "help": "background music mixed under the "
+                                              "narration, looped or cut to its length and ducked while it speaks"},
+                    _music_file),
+        SettingFlag("music_level_db", "--music-level",
+                    {"type": float, "metavar": "DB", "help": "the music's level in the pauses, in dB relative to "
+                                                             "the voice, -40 to 0 (default: %(default)s)"}),
     )
 
 

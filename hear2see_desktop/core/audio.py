@@ -60,9 +60,11 @@ class Audio:
         return len(self.samples) / float(self.sample_rate_hz)
 
 
-def load_audio(path: str | os.PathLike[str], sample_rate_hz: int | None = SAMPLE_RATE_HZ) -> Audio:
+def load_audio(path: str | os.PathLike[str], sample_rate_hz: int | None = SAMPLE_RATE_HZ, *,
+               min_duration_s: float = MIN_DURATION_S) -> Audio:
     """Decode any narration file to mono float32 at `sample_rate_hz` (16 kHz; None keeps the file's own
     rate, for a metric that resamples as its reference does); raises `BadInputError` with one sentence.
+    `min_duration_s`: shorter raises, worded for a narration (a caller decoding other sound passes 0 and words its own).
     """
     path = Path(path)
     _check_is_readable_file(path)
@@ -74,7 +76,7 @@ def load_audio(path: str | os.PathLike[str], sample_rate_hz: int | None = SAMPLE
     if samples.size == 0:
         raise BadInputError(f"{path} contains no audio samples; record or export the narration again.")
     audio = Audio(samples=samples, sample_rate_hz=rate, source_path=path)
-    if audio.duration_s < MIN_DURATION_S:
+    if audio.duration_s < min_duration_s:
         raise BadInputError(
             f"{path} is too short ({audio.duration_s:.2f} s) to transcribe; "
             f"record at least {MIN_DURATION_S:g} s of narration."

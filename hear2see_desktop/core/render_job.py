@@ -47,6 +47,7 @@ from hear2see_desktop.core.run_record import (
     LoraUsed,
     ModelUsed,
     MotionUsed,
+    MusicUsed,
     OutputMade,
     RunRecord,
 )
@@ -57,6 +58,7 @@ from hear2see_desktop.core.subtitles import make_cues, write_subtitles
 from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:
+    from hear2see_desktop.core.audio import Audio
     from hear2see_desktop.core.storyboard.board import Storyboard
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class _Narration:
     transcript: Transcript
     settings: RenderSettings
     board: Storyboard | None
+    soundtrack: Audio | None = None  # the narration with the music under it; None: the narration file itself
+    music: MusicUsed | None = None
 
 
 class RenderJob:
@@ -104,6 +108,7 @@ class RenderJob:
         settings = replace(request.settings)
         stage = time.perf_counter()
         checked = preflight(request, settings)
+        soundtrack, music = _music_under(request.audio_path, settings)  # a bad music file: one line, before any work
         progress(0, 1, "Reading the narration", None)
         audio_sha = sha256_file(request.audio_path)
         timings["audio_s"] = time.perf_counter() - stage
@@ -128,7 +133,7 @@ class RenderJob:
                 board = self._storyboard(settings, transcript, checked.audio.duration_s)
         timings["prompt_s"] = time.perf_counter() - stage
         raise_if_cancelled(cancelled)
-        return _Narration(checked, audio_sha, transcript, settings, board)
+        return _Narration(checked, audio_sha, transcript, settings, board, soundtrack, music)
 
     def _storyboard(self, settings: RenderSettings, transcript: Transcript, duration_s: float) -> Storyboard:
         """Scenes from the narration; a prompt the user typed is the picture of every scene."""
@@ -191,7 +196,8 @@ class RenderJob:
         stage = time.perf_counter()
         try:
             with VideoWriter(request.out_path, settings.width, settings.height, settings.fps,
-                             audio_path=request.audio_path) as writer:
+                             audio_path=request.audio_path if narration.soundtrack is None else None,
+                             audio=narration.soundtrack) as writer:
                 identity = _cache_identity(source, device, settings, narration.checked.motion)
                 ctx = RenderContext(request, settings, narration.checked.audio, loaded, decoders, ladder, cache,
                                     identity, self.events, progress, cancelled,
@@ -257,8 +263,21 @@ class RenderJob:
             timings_s={k: round(v, 4) for k, v in timings.items()}, settings=settings, storyboard=narration.board,
             output=OutputMade(str(request.out_path.resolve()), sha256_file(request.out_path)),
             subtitles=[str(p.resolve()) for p in (request.srt_path, request.vtt_path) if p is not None],
-            motion_model=motion_used,
+            motion_model=motion_used, music=narration.music,
         )
+
+
+def _music_under(narration_path: Path, settings: RenderSettings) -> tuple[Audio | None, MusicUsed | None]:
+    """The soundtrack with the settings' background music mixed in, and the music as the record keeps it;
+    (None, None) without music. The narration stays the timing source: the mix has its length."""
+
+    if not settings.music_path:
+        return None, None
+    from hear2see_desktop.core.music_mix import narration_with_music
+
+    soundtrack = narration_with_music(narration_path, settings.music_path, settings.music_level_db)
+    music_path = Path(settings.music_path).expanduser().resolve()
+    return soundtrack, MusicUsed(str(music_path), sha256_file(music_path))
 
 
 def _with_prompt(settings: RenderSettings, transcript: Transcript) -> RenderSettings:

@@ -43,12 +43,19 @@ class RenderRequest:
 
 
 def replay_request(record: RunRecord, out_path: Path, runs_log: Path | None) -> RenderRequest:
-    """A request that renders a logged run again: same audio, transcript, prompt, settings and storyboard."""
+    """A request that renders a logged run again: same audio (and music), transcript, prompt, settings and
+    storyboard."""
 
     audio_path = Path(record.audio.path)
     if not audio_path.is_file():
         raise BadInputError(f"The narration of run {record.id} is gone ({audio_path}): restore it to replay.")
     if sha256_file(audio_path) != record.audio.sha256:
         raise BadInputError(f"The narration {audio_path.name} changed since run {record.id}: the replay would differ.")
+    if record.music is not None:
+        music_path = Path(record.music.path)
+        if not music_path.is_file():
+            raise BadInputError(f"The music of run {record.id} is gone ({music_path}): restore it to replay.")
+        if sha256_file(music_path) != record.music.sha256:
+            raise BadInputError(f"The music {music_path.name} changed since run {record.id}: the replay would differ.")
     return RenderRequest(audio_path=audio_path, out_path=out_path, settings=record.settings, runs_log=runs_log,
                          transcript=record.transcript, replay_of=record.id, storyboard=record.storyboard)

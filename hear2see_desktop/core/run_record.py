@@ -28,6 +28,15 @@ class AudioUsed:
 
 
 @dataclass(frozen=True)
+class MusicUsed:
+    """The background music mixed under the narration: where it was and its SHA-256 (a replay refuses a changed
+    file); its level is in the settings."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ModelUsed:
     """The Stable Diffusion weights as asked for (`requested`) and as found."""
 
@@ -111,6 +120,7 @@ class RunRecord:
     keyframe_times_s: list[float] | None = None
     rating: int | None = None  # the user's 1-5 score, added later by `rate_run`
     motion_model: MotionUsed | None = None  # animate only
+    music: MusicUsed | None = None  # only when music was mixed under the narration
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the run log's line, in the shape earlier versions wrote."""
@@ -134,6 +144,8 @@ class RunRecord:
         }
         if self.motion_model is not None:
             data["motion_model"] = _fields(self.motion_model)
+        if self.music is not None:
+            data["music"] = _fields(self.music)
         if self.rating is not None:
             data["rating"] = self.rating
         return data
@@ -158,6 +170,7 @@ class RunRecord:
         rating = data.get("rating")
         storyboard = data.get("storyboard")
         motion = data.get("motion_model")
+        music = data.get("music")
         return cls(
             id=str(data["id"]), time=str(data.get("time", "")), app_version=str(data.get("app_version", "")),
             replay_of=_optional_str(data.get("replay_of")),
@@ -196,6 +209,7 @@ class RunRecord:
             rating=int(rating) if isinstance(rating, int) and not isinstance(rating, bool) else None,
             motion_model=(MotionUsed(str(motion["requested"]), str(motion.get("kind", "")), str(motion.get("path", "")),
                                      str(motion.get("sha256", ""))) if motion else None),
+            music=MusicUsed(str(music["path"]), str(music["sha256"])) if music else None,
         )
 
 

@@ -27,6 +27,8 @@ MAX_TRANSITION_S = 10.0
 """Longest transition between two keyframes the settings accept."""
 DEFAULT_FPS = {"classic": 8, "smooth": 12, "fast": 12, "animate": 12}
 """The frame rate a mode renders at when the user gives none."""
+MUSIC_LEVEL_RANGE_DB = (-40.0, 0.0)
+"""How far below the narration's voice background music may sit in the pauses (core/music_mix.py)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class RenderSettings:
     motion_model: str = DEFAULT_MOTION_MODEL  # animate: the AnimateDiff motion model (hub id, folder or file)
     animate_version: int = 2  # animate's way of rendering: see ANIMATE_VERSIONS
     caption_layout: int = 2  # how burned-in captions fit the frame: see CAPTION_LAYOUTS
+    music_path: str | None = None  # background music mixed under the narration (core/music_mix.py)
+    music_level_db: float = -15.0  # the music's level in the pauses, relative to the voice; ducked further under it
 
     def __post_init__(self) -> None:
         """Known values become their enum members; an unknown one stays as given, for `validate` to name."""
@@ -116,6 +120,9 @@ class RenderSettings:
              f"The longest scene must be at least twice the shortest (so any narration can be split), "
              f"with the shortest at least 0.5 s and the longest at most 600 s "
              f"(got {self.min_scene_s} and {self.max_scene_s})."),
+            (MUSIC_LEVEL_RANGE_DB[0] <= self.music_level_db <= MUSIC_LEVEL_RANGE_DB[1],
+             f"The music level must be between {MUSIC_LEVEL_RANGE_DB[0]:g} and {MUSIC_LEVEL_RANGE_DB[1]:g} dB "
+             f"(got {self.music_level_db})."),
         ]
         for size_name, size in (("Width", self.width), ("Height", self.height)):
             checks.append((64 <= size <= 2048 and size % 8 == 0,

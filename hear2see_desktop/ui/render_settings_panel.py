@@ -49,6 +49,7 @@ from hear2see_desktop.core.settings import (
 )
 from hear2see_desktop.ui.layout import row
 from hear2see_desktop.ui.model_notice import ModelNotice
+from hear2see_desktop.ui.music_field import MusicField
 from hear2see_desktop.ui.wiring import without_arguments
 
 PRESETS: dict[str, dict[str, object]] = {
@@ -152,6 +153,9 @@ class RenderSettingsPanel(QWidget):
         self.captions = QCheckBox("Burn in captions")
         self.captions.setToolTip("Draw the narration's words into the picture (subtitle files are in Export)")
         form.addRow("", self.captions)
+        self.music = MusicField()
+        self.music.changed.connect(self.settings_changed)
+        form.addRow("Music", self.music)
 
         self.model_edit = QLineEdit(DEFAULT_MODEL)
         self.model_edit.setToolTip("A hub id from the local cache, a diffusers folder or an SD 1.5 .safetensors file")
@@ -288,6 +292,8 @@ class RenderSettingsPanel(QWidget):
             min_scene_s=round(self.min_scene.value(), 1),
             max_scene_s=round(self.max_scene.value(), 1),
             captions=self.captions.isChecked(),
+            music_path=self.music.music_path(),
+            music_level_db=self.music.level_db(),
         )
 
     def current_mode(self) -> str:
@@ -315,6 +321,7 @@ class RenderSettingsPanel(QWidget):
         self.min_scene.setValue(settings.min_scene_s)
         self.max_scene.setValue(settings.max_scene_s)
         self.captions.setChecked(settings.captions)
+        self.music.set_music(settings.music_path, settings.music_level_db)
         self.model_edit.setText(settings.model)
         self.model_edit.setCursorPosition(0)
         self.motion_edit.setText(settings.motion_model)

@@ -63,4 +63,5 @@ class SettingsStore:
     def set_render_settings(self, settings: RenderSettings) -> None:
         data = settings.to_dict()
         data["prompt"] = data["negative_prompt"] = ""  # prompts belong to projects, not preferences
+        data["music_path"] = None  # and so does the music
         self.set(Key.RENDER, json.dumps(data))

@@ -79,6 +79,8 @@ def full_project(tmp_path: Path) -> tuple[Project, dict[int, Path]]:
         seed=1234,
         width=384,
         height=256,
+        music_path="/music/theme.ogg",
+        music_level_db=-18.0,
     )
     project = Project(
         transcript=transcript,
