@@ -10,6 +10,7 @@ import time
 from typing import Any, TextIO
 
 from hear2see_desktop.cli_progress import TerminalProgress
+from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.render_queue import ItemStatus, QueueItem
 
 OVERALL_WIDTH = 8
@@ -43,8 +44,13 @@ class BatchProgress:
         self.finished_count += 1
         self._overall = self.finished_count / max(len(self.order), 1)
         took = time.monotonic() - self._item_started if item.id == self._item_id else 0.0
-        words = {ItemStatus.DONE: f"rendered in {took:.1f} s", ItemStatus.CANCELLED: "cancelled"}
-        self.stream.write(f"{self._position(item)} {item.label}: {words.get(item.status, 'failed')}\n")
+        if item.status == ItemStatus.DONE:
+            words = f"rendered in {took:.1f} s"
+        elif item.status == ItemStatus.CANCELLED:
+            words = "cancelled"
+        else:
+            words = "bad input" if item.exit_code == BadInputError.exit_code else "failed"
+        self.stream.write(f"{self._position(item)} {item.label}: {words}\n")
         self.stream.flush()
 
     def close(self) -> None:
