@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hear2see_desktop.cli.batch_command import cmd_batch
 from hear2see_desktop.cli.model_commands import cmd_models, cmd_train_lora
 from hear2see_desktop.cli.narration_commands import cmd_prompt, cmd_render, cmd_storyboard, cmd_transcribe
 from hear2see_desktop.cli.parser import build_parser
@@ -27,7 +28,8 @@ log = logging.getLogger("hear2see.cli")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs,
-            "eval": cmd_eval, "storyboard": cmd_storyboard, "models": cmd_models, "train-lora": cmd_train_lora}
+            "eval": cmd_eval, "storyboard": cmd_storyboard, "models": cmd_models, "train-lora": cmd_train_lora,
+            "batch": cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -88,16 +88,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             from hear2see_desktop.core.storyboard.board import load_storyboard
 
             storyboard = load_storyboard(existing_file(args.storyboard, "storyboard"))
-        request = RenderRequest(
-            audio_path=existing_file(args.audio, "audio file"),
-            out_path=out_path,
-            settings=settings_from_args(args),
-            engine=args.engine,
-            asr_model=args.asr_model,
-            asr_language=args.language,
-            runs_log=runs_log,
-            storyboard=storyboard,
-        )
+        request = request_from_args(args, existing_file(args.audio, "audio file"), out_path, runs_log)
+        request.storyboard = storyboard
     request.srt_path = _subtitle_path(args.srt, ".srt")
     request.vtt_path = _subtitle_path(args.vtt, ".vtt")
     request.use_cache = not args.no_cache
@@ -105,6 +97,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     print(result.out_path)
     print(f"run {result.run_id}", file=sys.stderr)
     return 0
+
+
+def request_from_args(args: argparse.Namespace, audio_path: Path, out_path: Path,
+                      runs_log: Path | None) -> RenderRequest:
+    """The render of one narration as the render options in `args` describe it (`render` and `batch` share it,
+    so an option added here reaches both)."""
+    return RenderRequest(
+        audio_path=audio_path,
+        out_path=out_path,
+        settings=settings_from_args(args),
+        engine=args.engine,
+        asr_model=args.asr_model,
+        asr_language=args.language,
+        runs_log=runs_log,
+        use_cache=not args.no_cache,
+    )
 
 
 def _subtitle_path(text: str | None, suffix: str) -> Path | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hear2see_desktop import __version__
 from hear2see_desktop.cli.render_flags import SCENE_FLAGS, add_aspect_flag, add_setting_flags, render_flags
+from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.settings import DEVICES, RenderSettings
 from hear2see_desktop.core.training.settings import GRADIENT_CHECKPOINTING, PRECISIONS, TrainSettings
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-cache", action="store_true", help="render every frame again (ignore the frame cache)")
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
+    _add_batch_parser(sub, render)
 
     evaluate = sub.add_parser("eval", help="AV-Align, CLIPSIM, flicker (FVD, IS with --reference) of an MP4")
     evaluate.add_argument("video", metavar="VIDEO.mp4")
@@ -109,6 +111,49 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models_parser(sub)
     _add_train_lora_parser(sub)
     return parser
+
+
+RENDER_ONLY = {"help", "audio", "output", "replay", "storyboard", "srt", "vtt"}
+"""`hear2see render`'s arguments that name one narration's files; every other render option is batch's too."""
+
+
+class JobOptionsParser(Parser):
+    """The render options alone, for a batch job's own options: a bad one is a BadInputError, not an exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInputError(f"{message[0].upper() + message[1:]}.")
+
+
+def _render_options(render: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The render command's options that apply to any narration (so a flag added to render reaches batch)."""
+    return [action for action in render._actions if action.dest not in RENDER_ONLY]
+
+
+def _add_batch_parser(sub: argparse._SubParsersAction, render: argparse.ArgumentParser) -> None:
+    """`hear2see batch INPUTS... -o OUTDIR [render options]`: many renders through the render queue."""
+    batch = sub.add_parser("batch", help="render many narrations: audio files, folders of them, JSON job lists",
+                           description="Render each input one after another into OUTDIR. An input is an audio "
+                                       "file, a folder (its audio files, by name) or a .json list of jobs "
+                                       "({\"audio\": FILE, \"out\": NAME.mp4, and render options named as the "
+                                       "flags below, which they override}). Exit 0: all rendered; 2: an input "
+                                       "was bad; 4: a render failed.")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders or .json job lists")
+    batch.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR",
+                       help="where the MP4s go, each named after its narration (created when missing)")
+    batch.add_argument("--resume", action="store_true",
+                       help="skip the items whose MP4 is already in OUTDIR (a video there is always complete: "
+                            "it takes its name only when finished)")
+    for action in _render_options(render):
+        batch._add_action(action)
+
+
+def job_options_parser() -> JobOptionsParser:
+    """A parser of `hear2see render`'s options that apply to any narration (a batch job's own options)."""
+    commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    jobs = JobOptionsParser(prog="hear2see batch", add_help=False)
+    for action in _render_options(commands.choices["render"]):
+        jobs._add_action(action)
+    return jobs
 
 
 def _add_train_lora_parser(sub: argparse._SubParsersAction) -> None:

@@ -61,6 +61,11 @@ def runs_log_path() -> Path:
     return data_dir() / "runs.jsonl"
 
 
+def render_queue_path() -> Path:
+    """The render queue waiting to run (core/render_queue/store.py), kept across restarts."""
+    return data_dir() / "render-queue.json"
+
+
 def cache_dir() -> Path:
     """Re-creatable files (thumbnails, cached frames)."""
     home = _home_override()
