@@ -9,13 +9,21 @@ renders), against the clip's own scene prompts:
 - prompt fidelity: CLIPSIM of each frame with its own scene's prompt;
 - scene-following: the share of frames whose best-matching scene prompt (of the clip's) is their own;
 - transition keep: an in-between's own-scene CLIPSIM relative to the keyframes around it (a double
-  exposure keeps little), mean and worst; classic renders every frame on its own and has none;
+  exposure keeps little), mean and worst; n/a for classic (every picture rendered on its own) and animate
+  (every native frame denoised in one clip; its flow in-betweens, 1/8 s apart, are not transitions);
 - steadiness: flow-warped frame error (flicker, 0-255) and CLIP similarity of consecutive frames;
 - AV-Align, as `hear2see eval` reports it;
 - cost: UNet samples (CFG counts two), full VAE decodes, and wall time, each per second of video.
 
-    .venv/bin/python bench/quality.py [--modes classic,smooth,fast,...] [--narrations 4] [--seeds 1,2,3]
+    .venv/bin/python bench/quality.py [--modes classic,smooth,fast,animate-zero,...] [--narrations 4] [--seeds 1,2,3]
                                       [--out bench/results]
+
+Animate rows run with untrained toy motion models in the toy UNet's layout (bench/toy_motion.py), since none
+is trained on the toy world: `animate-zero` (output projections zero, AnimateDiff's starting point) measures
+what animate's machinery does to pictures and to following the scenes (FreeNoise's shared noise and windows,
+the prompt travel, the motion noise schedule, the flow in-betweens) with no motion of its own; `animate-random`
+(diffusers' random initialisation) measures how far untrained motion layers corrupt the pictures. Neither can
+show what a trained module adds: motion that follows the prompt, and the steadiness it buys.
 
 The toy world comes from `python -m tests.toyworld.build` (committed weights, unpacked once and cached).
 Run it alone: torch's threads on two cores make every number depend on what else runs.
@@ -75,6 +83,11 @@ MODES = [
     # are SD 1.5's), installed for their render only (see `render`)
     Mode("classic + TAESD decode", "classic", {"decoder": "taesd"}),
     Mode("classic + LCM draft", "classic", {"lcm": True}),
+    # animate with untrained toy motion models that fit the toy UNet (bench/toy_motion.py; built for their row,
+    # see `render`): zero output projections (the image model frame by frame, with FreeNoise's shared noise and
+    # the prompt travel) and diffusers' random initialisation (what untrained motion layers do to the pictures)
+    Mode("animate-zero", "animate", {"motion": "zero"}),
+    Mode("animate-random", "animate", {"motion": "random"}),
 ]
 
 
@@ -125,7 +138,8 @@ def render(sd: Path, audio: Path, transcript: Any, row: Mode, out: Path, runs_lo
     A TAESD or LCM row finds the toy world's TAESD or LCM-LoRA through the app's model manager, as a user's
     would be found: installed under its catalogue name in a throwaway models folder that $HEAR2SEE_MODELS_DIR
     names for this render only (tests/toyworld/install.py); the user's folders are not written. Other rows
-    run with the models folder as it is.
+    run with the models folder as it is. An animate row's toy motion model (bench/toy_motion.py) is built for
+    the toy SD once, cached under bench/.cache, and given to the render as a folder (`motion_model`).
     """
     from contextlib import nullcontext
 
@@ -143,6 +157,11 @@ def render(sd: Path, audio: Path, transcript: Any, row: Mode, out: Path, runs_lo
                               fps=DEFAULT_FPS[row.mode], seed=seed, device="cpu")
     overrides = dict(row.overrides)
     lcm, taesd = overrides.pop("lcm", False), overrides.get("decoder") == "taesd"
+    motion = overrides.pop("motion", None)
+    if motion is not None:
+        from toy_motion import toy_motion_folder
+
+        overrides["motion_model"] = str(toy_motion_folder(sd, motion))
     with (toy_models_folder(taesd=toy_taesd(sd) if taesd else None, lcm_lora=toy_lcm_lora(sd) if lcm else None)
           if lcm or taesd else nullcontext()):
         if lcm:
@@ -213,9 +232,15 @@ COLUMNS = ["mode", "prompt fidelity", "scene-following", "transition keep (mean)
            "VAE decodes / s video", "wall s / s video"]
 
 
+def _keep_cell(value: float | None) -> str:
+    """A transition-keep cell: n/a for a clip with no keyframes to measure in-betweens against (classic renders
+    every picture on its own; animate denoises every native frame, its flow in-betweens only 1/8 s apart)."""
+    return "n/a" if value is None else fmt(value)
+
+
 def table_row(summary: dict[str, Any]) -> list[str]:
     return [summary["mode"], fmt(summary["prompt_fidelity"]), fmt(summary["scene_following"]),
-            fmt(summary["transition_keep"]), fmt(summary["worst_transition"]), fmt(summary["flicker"], 2),
+            _keep_cell(summary["transition_keep"]), _keep_cell(summary["worst_transition"]), fmt(summary["flicker"], 2),
             fmt(summary["consecutive_clip"]), fmt(summary["av_align"]), fmt(summary["av_align_one_to_one"]),
             fmt(summary["unet_per_s"], 1), fmt(summary["vae_decodes_per_s"], 1), fmt(summary["wall_per_s"], 2)]
 
@@ -299,6 +324,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.narrations} narrations spoken by espeak-ng, transcribed by the app's default engine; the storyboard "
         "is the app's own split of each transcript.",
         "Frames are decoded back from each MP4 and judged by the toy CLIP against the clip's own scene prompts.",
+        *(["Animate rows: the toy SD with an UNTRAINED toy motion model in its UNet's layout (bench/toy_motion.py): "
+           "-zero has every motion layer's output projection zero (AnimateDiff's starting point: the image model "
+           "frame by frame, with FreeNoise's shared noise and sliding windows, the scene prompts as its prompt "
+           "travel, the motion noise schedule and flow in-betweens from 8 to 12 fps); -random has diffusers' "
+           "random initialisation (how much untrained motion layers corrupt the pictures). Neither makes motion a "
+           "trained module would. Transition keep is n/a: animate has no keyframes and in-betweens to compare."]
+          if any(row.mode == "animate" for row in rows) else []),
         *[f"Not measured: {row.name}: needs {row.needs}." for row in MODES if row.needs],
     ]
     table = Table("Per mode, over all narrations" + (" and seeds" if len(seeds) > 1 else ""), COLUMNS,

@@ -36,7 +36,9 @@ def build_tiny_motion_adapter(seed: int = 0, *, channels: tuple[int, ...] = TINY
                                 motion_max_seq_length=TINY_MOTION_MAX_FRAMES, use_motion_mid_block=mid_block)
         with torch.no_grad():
             for name, parameter in adapter.named_parameters():
-                if "proj_out" in name:  # zero in a fresh adapter: the modules would do nothing
+                # AnimateDiff starts these at zero, where the modules would do nothing (diffusers' MotionAdapter
+                # leaves them at nn.Linear's default); a known scale makes the modules visibly change the frames
+                if "proj_out" in name:
                     parameter.copy_(torch.randn(parameter.shape) * 0.2)
     return adapter.eval()
 
