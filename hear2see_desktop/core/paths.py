@@ -61,6 +61,11 @@ def runs_log_path() -> Path:
     return data_dir() / "runs.jsonl"
 
 
+def unit_costs_path() -> Path:
+    """What renders measured this machine's work to cost (render time estimates read it)."""
+    return data_dir() / "unit-costs.json"
+
+
 def cache_dir() -> Path:
     """Re-creatable files (thumbnails, cached frames)."""
     home = _home_override()
