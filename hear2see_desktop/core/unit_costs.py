@@ -127,9 +127,9 @@ class SampleClock:
         self.calls.append((time.perf_counter(), count))
 
     def seconds_per_sample(self) -> float | None:
-        """Seconds per UNet sample over the timed steps, or None with fewer than two timed steps after the first."""
+        """Seconds per UNet sample over the timed steps, or None with fewer than two calls after the first."""
         timed = self.calls[1:]
-        if len(timed) < 3:
+        if len(timed) < 2:
             return None
         seconds = timed[-1][0] - timed[0][0]
         samples = sum(count for _, count in timed[:-1])

@@ -35,10 +35,15 @@ def shown_estimate(qtbot: QtBot, window: MainWindow, different_from: str = "") -
     return label.text()
 
 
-def rendering(window: MainWindow) -> RenderSettings:
-    """The settings of the render the window is running."""
-    job = window.workers["render"].job
-    assert isinstance(job, RenderJob), f"the window runs {job!r}, not a render"
+def rendering(qtbot: QtBot, window: MainWindow) -> RenderSettings:
+    """The settings of the render the window runs once its estimate is in."""
+    def render_job() -> RenderJob | None:
+        worker = window.workers.get("render")
+        return worker.job if worker is not None and isinstance(worker.job, RenderJob) else None
+
+    qtbot.waitUntil(lambda: render_job() is not None, timeout=TIMEOUT_MS)
+    job = render_job()
+    assert job is not None
     return job.request.settings
 
 
@@ -90,7 +95,7 @@ def test_a_render_above_thirty_minutes_asks_first_and_offers_the_draft(
     modals.wait_answered(qtbot, TIMEOUT_MS)
     # The draft is in the form (what renders is what the user sees), and it is what renders.
     assert (panel.width_px.value(), panel.steps.value(), panel.fps.value()) == (384, 12, 6)
-    assert rendering(window).width == 384 and rendering(window).steps == 12
+    assert rendering(qtbot, window).width == 384 and rendering(qtbot, window).steps == 12
     click(qtbot, window.cancel_button)
     wait_idle(qtbot, window)
 
@@ -98,11 +103,12 @@ def test_a_render_above_thirty_minutes_asks_first_and_offers_the_draft(
     panel.height_px.setValue(512)
     panel.steps.setValue(25)
     panel.frames.setValue(0)
-    shown_estimate(qtbot, window)  # the panel's estimate is current now: the click takes it without waiting
+    # Once the panel's estimate is current, the click takes it without working it out again.
+    qtbot.waitUntil(lambda: window.estimates.matching(window.current_settings()) is not None, timeout=TIMEOUT_MS)
     modals.expect_question(LONG_RENDER_TITLE, ANYWAY)
     click(qtbot, window.render_button)
     modals.wait_answered(qtbot, TIMEOUT_MS)
-    assert panel.width_px.value() == 512 and rendering(window).width == 512
+    assert panel.width_px.value() == 512 and rendering(qtbot, window).width == 512
     click(qtbot, window.cancel_button)
     wait_idle(qtbot, window)
 
