@@ -43,6 +43,14 @@ class TerminalProgress:
             self._last_message = stage
             self._last_percent = percent
 
+    def say(self, line: str) -> None:
+        """A line of its own between progress updates (the bar goes on below it)."""
+        if self.bar and self._drawn:
+            self.stream.write("\n")
+            self._drawn = False
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
     def close(self) -> None:
         """End the bar's line so later output starts on a fresh one."""
         if self.bar and self._drawn:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from hear2see_desktop.cli.common import existing_file, read_transcript, run_in_terminal
 from hear2see_desktop.cli.render_flags import settings_from_args
+from hear2see_desktop.cli_progress import TerminalProgress
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.prompt.builder import build_prompt
 from hear2see_desktop.core.prompt.styles import style_names
+from hear2see_desktop.core.render_estimate import RenderEstimate
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
 from hear2see_desktop.core.run_record import RunRecord
 from hear2see_desktop.core.runlog import find_record
@@ -93,7 +95,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     request.srt_path = _subtitle_path(args.srt, ".srt")
     request.vtt_path = _subtitle_path(args.vtt, ".vtt")
     request.use_cache = not args.no_cache
-    result = run_in_terminal(RenderJob(request))
+    progress = TerminalProgress()
+    try:
+        result = RenderJob(request, on_estimate=lambda estimate: progress.say(estimate_line(estimate))).run(
+            progress, lambda: False)
+    finally:
+        progress.close()
     print(result.out_path)
     print(f"run {result.run_id}", file=sys.stderr)
     return 0
@@ -113,6 +120,17 @@ def request_from_args(args: argparse.Namespace, audio_path: Path, out_path: Path
         runs_log=runs_log,
         use_cache=not args.no_cache,
     )
+
+
+def estimate_line(estimate: RenderEstimate) -> str:
+    """The estimate as the render command prints it before the model loads, with the way to a draft when the
+    render is long (or animate on a CPU above 256 px)."""
+    line = f"Estimated render time: {estimate.words()}."
+    if estimate.long or estimate.animate_on_cpu_too_big:
+        line += (" For a quick draft first: --mode smooth --width 256 --height 256, with --lcm and --decoder taesd "
+                 "when installed." if not estimate.work.motion else
+                 " For a quick draft first: --width 256 --height 256, with --lcm when AnimateLCM is installed.")
+    return line
 
 
 def _subtitle_path(text: str | None, suffix: str) -> Path | None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hear2see_desktop.core.choices import SceneChange
 from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
 from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, paced_travel, prompt_schedule
 from hear2see_desktop.core.render.frame_cache import cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, render_images
 from hear2see_desktop.core.render_context import RenderContext
+from hear2see_desktop.core.render_work import sequence_plan
 from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 
 if TYPE_CHECKING:
@@ -69,19 +69,10 @@ def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
 
 def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
     """Smooth and fast: keyframes on the storyboard's scenes, paced by the narration's sound."""
-    from hear2see_desktop.core.motion.plan import plan_frames
-    from hear2see_desktop.core.motion.reactive import audio_envelope
     from hear2see_desktop.core.render.sequence import SequenceRenderer
 
     settings, audio = ctx.settings, ctx.audio
-    n_out = frame_count(audio.duration_s, settings.fps)
-    envelope = (audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, n_out)
-                if settings.reactivity > 0 else None)
-    spans = [(scene.start_s, scene.end_s) for scene in board.scenes]
-    spans[-1] = (spans[-1][0], audio.duration_s)
-    plan = plan_frames(spans, audio.duration_s, settings.fps, keyframe_interval_s=settings.keyframe_interval_s,
-                       envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s,
-                       cut_scenes=settings.scene_change == SceneChange.CUT)
+    plan = sequence_plan(settings, audio.duration_s, [(scene.start_s, scene.end_s) for scene in board.scenes], audio)
     prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt) for scene in board.scenes]
     ctx.events.plan([keyframe.time_s for keyframe in plan.keyframes])
     renderer = SequenceRenderer(ctx.loaded, settings, plan, prompts, ctx.cache, ctx.identity, ctx.decoders,

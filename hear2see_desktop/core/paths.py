@@ -66,6 +66,11 @@ def render_queue_path() -> Path:
     return data_dir() / "render-queue.json"
 
 
+def unit_costs_path() -> Path:
+    """What renders measured this machine's work to cost (render time estimates read it)."""
+    return data_dir() / "unit-costs.json"
+
+
 def cache_dir() -> Path:
     """Re-creatable files (thumbnails, cached frames)."""
     home = _home_override()

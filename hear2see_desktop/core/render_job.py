@@ -16,6 +16,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,7 @@ from hear2see_desktop.core.render.taesd import Decoders
 from hear2see_desktop.core.render.vae_tiling import vae_tile_px
 from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fingerprint, weights_sha256
 from hear2see_desktop.core.render_context import RenderContext, first_picture_thumbnails, frame_pngs, save_png
+from hear2see_desktop.core.render_estimate import RenderEstimate, estimate_render
 from hear2see_desktop.core.render_preflight import Checked, check_output_path, no_speech, preflight
 from hear2see_desktop.core.render_request import RenderRequest, replay_request
 from hear2see_desktop.core.run_record import (
@@ -56,6 +58,7 @@ from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import build_storyboard
 from hear2see_desktop.core.subtitles import make_cues, write_subtitles
 from hear2see_desktop.core.transcript import Transcript
+from hear2see_desktop.core.unit_costs import SampleClock, clock_limit, record_sample_cost
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.audio import Audio
@@ -89,15 +92,21 @@ class _Narration:
 class RenderJob:
     """Runs one render request; see the module docstring for the stages."""
 
-    def __init__(self, request: RenderRequest, events: RenderEvents = NO_EVENTS) -> None:
-        """`events` hear the plan, each denoising step and each finished image (the GUI's timeline)."""
+    def __init__(self, request: RenderRequest, events: RenderEvents = NO_EVENTS,
+                 on_estimate: Callable[[RenderEstimate], None] | None = None) -> None:
+        """`events` hear the plan, each denoising step and each finished image (the GUI's timeline);
+        `on_estimate` hears the render's time estimate once its scenes are known, before the model loads."""
         self.request = request
         self.events = events
+        self.on_estimate = on_estimate
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         narration = self._narration(progress, cancelled, timings)
+        if self.on_estimate is not None:
+            self.on_estimate(estimate_render(narration.settings, narration.checked.audio.duration_s, narration.board,
+                                             narration.checked.audio))
         return self._render(narration, timings, started, progress, cancelled)
 
     # --- before the model ---------------------------------------------------------------------
@@ -199,16 +208,23 @@ class RenderJob:
                              audio_path=request.audio_path if narration.soundtrack is None else None,
                              audio=narration.soundtrack) as writer:
                 identity = _cache_identity(source, device, settings, narration.checked.motion)
+                clock = SampleClock(clock_limit(settings.steps))
+                unet = (animate if animate is not None else loaded.pipe).unet
+                timing = unet.register_forward_pre_hook(clock, with_kwargs=True)
                 ctx = RenderContext(request, settings, narration.checked.audio, loaded, decoders, ladder, cache,
                                     identity, self.events, progress, cancelled,
                                     _captioned(writer.write_frame, settings, cues), subscribers)
-                if settings.mode == "classic":
-                    made = render_classic(ctx, narration.board)
-                elif settings.mode == "animate":
-                    assert animate is not None, "the pre-flight resolves animate mode's motion model"
-                    made = render_animate(ctx, _required(narration.board), animate)
-                else:
-                    made = render_sequence(ctx, _required(narration.board))
+                try:
+                    if settings.mode == "classic":
+                        made = render_classic(ctx, narration.board)
+                    elif settings.mode == "animate":
+                        assert animate is not None, "the pre-flight resolves animate mode's motion model"
+                        made = render_animate(ctx, _required(narration.board), animate)
+                    else:
+                        made = render_sequence(ctx, _required(narration.board))
+                finally:  # a cancelled render's first steps measured this machine as well as a finished one's
+                    timing.remove()
+                    _keep_sample_cost(clock, device.device, animate is not None, settings)
                 progress(1, 1, "Finishing the video", None)
                 temps = _write_subtitles(request, cues)
         except (Hear2SeeError, KeyboardInterrupt):
@@ -322,6 +338,17 @@ def _captioned(write_frame: Any, settings: RenderSettings, cues: list[Any]) -> A
         write_frame(rgb)
 
     return write
+
+
+def _keep_sample_cost(clock: SampleClock, device: str, motion: bool, settings: RenderSettings) -> None:
+    """Remember what the render's first steps cost here, for the next estimates (a failure only costs that)."""
+    seconds = clock.seconds_per_sample()
+    if seconds is None:
+        return
+    try:
+        record_sample_cost(paths.unit_costs_path(), device, motion, settings.width, settings.height, seconds)
+    except OSError as error:
+        log.warning("could not keep the measured unit cost: %s", error)
 
 
 def _required(board: Storyboard | None) -> Storyboard:

@@ -220,6 +220,10 @@ class RenderSettingsPanel(QWidget):
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         form.addRow("Device", self.device)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setAccessibleName("Estimated time")
+        self.estimate_label.setWordWrap(True)
+        form.addRow("Estimate", self.estimate_label)
 
         for spin in (self.steps, self.frames, self.fps, self.seed, self.width_px, self.height_px):
             spin.valueChanged.connect(self.settings_changed)
@@ -345,6 +349,21 @@ class RenderSettingsPanel(QWidget):
 
         draft = replace(self.settings(), **self._in_current_aspect(PRESETS["Draft"]), loras=[])  # type: ignore[arg-type]
         self.set_settings(lcm_draft(draft))
+
+    def show_estimate(self, text: str, warning: bool = False) -> None:
+        """How long a render of these settings will take here (the window works it out as they change)."""
+        self.estimate_label.setText(text)
+        self.estimate_label.setStyleSheet("color: #b35900; font-weight: bold;" if warning else "")
+
+    def draft_of(self, settings: RenderSettings) -> RenderSettings:
+        """The quick alternative to `settings`: the LCM draft when its models are installed, else the Draft preset."""
+        if self.lcm_button.isEnabled():
+            return lcm_draft(replace(settings, **PRESETS["Draft"], loras=[]))  # type: ignore[arg-type]
+        return replace(settings, **PRESETS["Draft"])  # type: ignore[arg-type]
+
+    def apply_draft(self) -> None:
+        """Show `draft_of` the form's settings (what the LCM draft button or the Draft preset would do)."""
+        self.set_settings(self.draft_of(self.settings()))
 
     def apply_preset(self, name: str) -> None:
         """Set the speed/quality trade-off of a named preset, leaving model, LoRA and seed alone."""

@@ -54,6 +54,10 @@ class SettingsStore:
         self.set(Key.RECENT, json.dumps(recent[:MAX_RECENT]))
         return recent[:MAX_RECENT]
 
+    def has_render_settings(self) -> bool:
+        """Whether the user has saved render settings (else the app starts with defaults for the machine)."""
+        return self.qsettings.contains(Key.RENDER.value)
+
     def render_settings(self) -> RenderSettings:
         try:
             return RenderSettings.from_dict(json.loads(self.text(Key.RENDER, "{}")))

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
+from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.ui.main_window import MainWindow
 from hear2see_desktop.ui.settings_store import SettingsStore
 
@@ -32,8 +33,12 @@ class Dialogs:
 
 def make_window(qtbot: QtBot, tmp_path: Path, dialogs: Dialogs | None, **kwargs: object) -> MainWindow:
     """The main window with its settings in `tmp_path`; `dialogs` stands in for its message boxes, or with
-    None the real boxes show (answer them with the `modals` fixture)."""
+    None the real boxes show (answer them with the `modals` fixture). `first_run=True`: no saved render settings
+    (the app then picks defaults for `machine_device`, a CPU unless given)."""
     store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    if not kwargs.pop("first_run", False):  # a returning user's settings: the defaults these tests were written for
+        store.set_render_settings(RenderSettings())
+    kwargs.setdefault("machine_device", lambda _requested: "cpu")  # the device a render would run on here
     if dialogs is not None:
         kwargs.update(confirm=dialogs.confirm, show_error=dialogs.error)
     window = MainWindow(store=store, list_devices=kwargs.pop("list_devices", lambda: []),  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ class WindowHost(Protocol):
 
     work: Work
     store: SettingsStore
+    estimates: Any  # the RenderEstimates part (render_estimates.py; parts never import one another)
     workers: dict[str, JobWorker]
     confirm: Callable[[Any, str, str], bool]
     show_error: Callable[[Any, str, str], None]

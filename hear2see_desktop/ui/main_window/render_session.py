@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
@@ -18,17 +21,50 @@ from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
 from hear2see_desktop.ui.render_signals import RenderSignals
 
+if TYPE_CHECKING:
+    from hear2see_desktop.core.settings import RenderSettings
+    from hear2see_desktop.ui.main_window.render_estimates import Estimates
+
 
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+LONG_RENDER_TITLE = "Long render"
+DRAFT, ANYWAY, CANCEL = "Render a draft instead", "Render anyway", "Cancel"
+LongRenderAsk = Callable[[QWidget, str], str]  # (parent, question) -> DRAFT, ANYWAY or CANCEL
+
+
+def ask_long_render(parent: QWidget, question: str) -> str:
+    """The default way to ask before a long render: a draft, anyway, or not now."""
+    box = QMessageBox(QMessageBox.Icon.Question, LONG_RENDER_TITLE, question, QMessageBox.StandardButton.NoButton,
+                      parent)
+    draft = box.addButton(DRAFT, QMessageBox.ButtonRole.AcceptRole)
+    anyway = box.addButton(ANYWAY, QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(CANCEL, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(draft)
+    box.exec()
+    clicked = box.clickedButton()
+    return DRAFT if clicked is draft else ANYWAY if clicked is anyway else CANCEL
+
+
+def long_render_question(estimates: Estimates) -> str:
+    """What the user is asked before a long render (or animate on a CPU above 256 px), with both estimates."""
+    render, draft = estimates.render, estimates.draft
+    why = ("Animate above 256 px on a CPU is very slow." if render.animate_on_cpu_too_big
+           else "This render is estimated above 30 minutes.")
+    return (f"{why}\n\nThese settings: {render.words().replace('About', 'about', 1)}.\n"
+            f"A draft ({draft.work.width_px}×{draft.work.height_px}, {draft.work.mode}): "
+            f"{draft.words().replace('About', 'about', 1)}.\n\nRender a draft first?")
+
+
 class RenderSession(Part):
     """Runs the render job for the window and shows what it reports (typed events via RenderSignals)."""
 
-    def __init__(self, window: WindowHost) -> None:
+    def __init__(self, window: WindowHost, ask: LongRenderAsk | None = None) -> None:
         super().__init__(window)
+        self.ask = ask or ask_long_render
         self.image_times: list[float] = []  # where each image or keyframe of the render shows, in seconds
         self._started = 0.0
         self._first_step: tuple[float, int] | None = None
@@ -37,6 +73,7 @@ class RenderSession(Part):
         self._folder: Path | None = None
 
     def start_render(self) -> None:
+        """Check the settings, ask first when the render is long (offering the draft), then start it."""
         window, work = self.window, self.window.work
         if work.audio_path is None or "render" in window.workers or window.recorder is not None:
             return
@@ -52,6 +89,37 @@ class RenderSession(Part):
         if missing is not None:  # say so now, with the way to get it, rather than after a worker starts
             if window.confirm(window, "Model needed", f"{model_missing_text(missing)}\n\nOpen File > Models… now?"):
                 window.open_models_dialog()
+            return
+        estimates = window.estimates.matching(settings)
+        job = window.estimates.job_for(settings) if estimates is None else None
+        if job is None:
+            self._after_estimate(settings, estimates)
+            return
+        # Under the render's name, so the window is busy with the render (Cancel stops it) from the click on.
+        worker = JobWorker(job, "render-estimate")
+        worker.finished.connect(lambda found: self._after_estimate(settings, found, remember=True))
+        worker.failed.connect(lambda _message: self._after_estimate(settings, None))
+        worker.cancelled.connect(self._on_cancelled)
+        window.track_worker("render", worker)
+
+    def _after_estimate(self, settings: RenderSettings, estimates: Estimates | None, remember: bool = False) -> None:
+        """Ask first when the estimate is long (or animate on a CPU above 256 px), then start the render."""
+        window = self.window
+        if estimates is not None and remember:
+            window.estimates.remember(estimates)
+        if estimates is not None and (estimates.render.long or estimates.render.animate_on_cpu_too_big):
+            answer = self.ask(cast(QWidget, window), long_render_question(estimates))
+            if answer == CANCEL:
+                window.statusBar().showMessage("Render not started.")
+                return
+            if answer == DRAFT:  # the draft shows in the form, so what renders is what the user sees
+                window.settings_panel.apply_draft()
+                settings = window.current_settings()
+        self._begin(settings)
+
+    def _begin(self, settings: RenderSettings) -> None:
+        window, work = self.window, self.window.work
+        if work.audio_path is None:
             return
         window.autosave_keep_now()  # a render is the riskiest moment: keep the work as it stands now
         window.store.set_render_settings(settings)
@@ -183,4 +251,4 @@ class RenderSession(Part):
             self.window.seek(frame.time_s)
 
 
-__all__ = ["RenderSession", "format_eta"]
+__all__ = ["ANYWAY", "CANCEL", "DRAFT", "LONG_RENDER_TITLE", "RenderSession", "ask_long_render", "format_eta"]

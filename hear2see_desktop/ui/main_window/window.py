@@ -21,7 +21,8 @@ from hear2see_desktop.ui.main_window.autosave_keeper import AutosaveKeeper
 from hear2see_desktop.ui.main_window.export_session import ExportSession
 from hear2see_desktop.ui.main_window.menu_bar import MenuBar
 from hear2see_desktop.ui.main_window.project_files import ProjectFiles
-from hear2see_desktop.ui.main_window.render_session import RenderSession
+from hear2see_desktop.ui.main_window.render_estimates import DeviceFn, RenderEstimates
+from hear2see_desktop.ui.main_window.render_session import LongRenderAsk, RenderSession
 from hear2see_desktop.ui.main_window.storyboard import StoryboardController
 from hear2see_desktop.ui.main_window.take import TakeController
 from hear2see_desktop.ui.main_window.tool_dialogs import ToolDialogs
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         list_devices: Callable[[], list[Any]] | None = None,
         warm_up_asr: bool = True,
         ask_to_save: AskFn | None = None,
+        machine_device: DeviceFn | None = None,
+        ask_long_render: LongRenderAsk | None = None,
     ) -> None:
         super().__init__()
         self.store = store or SettingsStore()
@@ -86,7 +89,8 @@ class MainWindow(QMainWindow):
         self.pool.failed.connect(self._on_worker_failed)
         self.takes = TakeController(self, input_stream_factory, output_stream_factory)
         self.scenes = StoryboardController(self)
-        self.renders = RenderSession(self)
+        self.estimates = RenderEstimates(self, machine_device)
+        self.renders = RenderSession(self, ask_long_render)
         self.exports = ExportSession(self)
         self.project_files = ProjectFiles(self)
         self.autosaver = AutosaveKeeper(self)
@@ -98,7 +102,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._watch_for_changes()
         self.takes.refresh_devices(list_devices)
-        self.settings_panel.set_settings(self.store.render_settings())
+        if self.store.has_render_settings():
+            self.settings_panel.set_settings(self.store.render_settings())
+        else:  # never saved: defaults that fit this machine (saved choices are never overridden)
+            self.estimates.first_run()
+        self.estimates.update_now()  # nothing to estimate until a narration is in (it says so)
         self.prompt_panel.set_style(self.store.text(Key.STYLE, "cinematic"))
         geometry = self.store.bytes(Key.GEOMETRY)
         splitter_state = self.store.bytes(Key.SPLITTER)
@@ -331,6 +339,7 @@ class MainWindow(QMainWindow):
 
     def mark_changed(self, *_args: object) -> None:
         self.autosaver.mark_changed()
+        self.estimates.schedule()
 
     def autosave_keep_now(self) -> None:
         self.autosaver.keep_now()
@@ -401,6 +410,7 @@ class MainWindow(QMainWindow):
             threads.append(self.recorder.thread)
         threads.extend(self.tool_dialogs.stop())
         threads.extend(self.autosaver.stop())
+        threads.extend(self.estimates.stop())
         for thread in threads:
             try:
                 if thread is not None:
