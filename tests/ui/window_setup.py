@@ -36,8 +36,8 @@ def make_window(qtbot: QtBot, tmp_path: Path, dialogs: Dialogs | None, **kwargs:
     None the real boxes show (answer them with the `modals` fixture). `first_run=True`: no saved render settings
     (the app then picks defaults for `machine_device`, a CPU unless given)."""
     store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    if not kwargs.pop("first_run", False):  # a returning user's settings: the defaults these tests were written for
-        store.set_render_settings(RenderSettings())
+    if not kwargs.pop("first_run", False) and not store.has_render_settings():
+        store.set_render_settings(RenderSettings())  # a returning user's: the defaults these tests were written for
     kwargs.setdefault("machine_device", lambda _requested: "cpu")  # the device a render would run on here
     if dialogs is not None:
         kwargs.update(confirm=dialogs.confirm, show_error=dialogs.error)

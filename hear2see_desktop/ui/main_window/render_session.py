@@ -71,6 +71,7 @@ class RenderSession(Part):
         self._denoising = False  # the render has begun its first denoising step (the ETA starts)
         self._signals: RenderSignals | None = None
         self._folder: Path | None = None
+        self._estimating: RenderSettings | None = None  # what is being estimated before it renders
 
     def start_render(self) -> None:
         """Check the settings, ask first when the render is long (offering the draft), then start it."""
@@ -97,10 +98,21 @@ class RenderSession(Part):
             return
         # Under the render's name, so the window is busy with the render (Cancel stops it) from the click on.
         worker = JobWorker(job, "render-estimate")
-        worker.finished.connect(lambda found: self._after_estimate(settings, found, remember=True))
-        worker.failed.connect(lambda _message: self._after_estimate(settings, None))
+        # Bound slots of this QObject, never lambdas: a lambda runs in the worker's thread, and the render that
+        # follows builds widgets' state, which only the UI thread may touch.
+        self._estimating = settings
+        worker.finished.connect(self._on_estimated)
+        worker.failed.connect(self._on_estimate_failed)
         worker.cancelled.connect(self._on_cancelled)
         window.track_worker("render", worker)
+
+    def _on_estimated(self, found: Estimates) -> None:
+        if self._estimating is not None:
+            self._after_estimate(self._estimating, found, remember=True)
+
+    def _on_estimate_failed(self, _message: str) -> None:
+        if self._estimating is not None:
+            self._after_estimate(self._estimating, None)
 
     def _after_estimate(self, settings: RenderSettings, estimates: Estimates | None, remember: bool = False) -> None:
         """Ask first when the estimate is long (or animate on a CPU above 256 px), then start the render."""
