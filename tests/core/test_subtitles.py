@@ -223,7 +223,7 @@ def test_write_subtitles_replaces_an_old_file(tmp_path: Path) -> None:
 
 
 def test_write_subtitles_refuses_another_suffix(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match=r"clip\.txt must end in \.srt or \.vtt\."):
+    with pytest.raises(BadInputError, match=r"clip\.txt must end in \.srt, \.vtt or \.ass\."):
         write_subtitles([], tmp_path / "clip.txt")
     assert list(tmp_path.iterdir()) == []
 
