@@ -218,12 +218,11 @@ def _overlay(text: str, width_px: int, height_px: int, look: _Look) -> _Overlay 
     if not fitted.lines:
         return None
     spans = _word_spans(text, fitted.lines)
-    block_px = lambda count: count * line_px - gap_px  # noqa: E731 - the height of `count` lines
-    _, top_margin_px, margin_px = _block_top_px(look, width_px, height_px, block_px(len(fitted.lines)))
+    _, top_margin_px, margin_px = _block_top_px(look, width_px, height_px, 0.0)
     # Still too tall at the smallest font: keep the last lines that fit inside the frame.
     fitting = max(1, int((height_px - margin_px - top_margin_px + gap_px) // line_px))
     lines, spans = fitted.lines[-fitting:], spans[-fitting:]
-    block_top_px = _block_top_px(look, width_px, height_px, block_px(len(lines)))[0]
+    block_top_px = _block_top_px(look, width_px, height_px, len(lines) * line_px - gap_px)[0]
     layer = Image.new("RGBA", (width_px, height_px), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     for index, (line, line_spans) in enumerate(zip(lines, spans, strict=True)):

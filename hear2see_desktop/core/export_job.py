@@ -22,7 +22,8 @@ from hear2see_desktop.core.caption_style import DEFAULT_CAPTION_STYLE, CaptionSt
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path, sweep_stale_parts
-from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, styled_cues, subtitle_text
+from hear2see_desktop.core.subtitle_files import subtitle_text
+from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, styled_cues
 from hear2see_desktop.core.transcript import Transcript
 
 EXPORT_KINDS = ("mp4", "frames", "transcript", "subtitles")

@@ -54,7 +54,8 @@ from hear2see_desktop.core.run_record import (
 from hear2see_desktop.core.runlog import append_record, new_run_id
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import build_storyboard
-from hear2see_desktop.core.subtitles import styled_cues, write_subtitles
+from hear2see_desktop.core.subtitle_files import write_subtitles
+from hear2see_desktop.core.subtitles import styled_cues
 from hear2see_desktop.core.transcript import Transcript
 
 if TYPE_CHECKING:

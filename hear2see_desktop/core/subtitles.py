@@ -1,9 +1,10 @@
-"""Subtitle cues from the word times, written as SRT, WebVTT or ASS (and looked up for burning in).
+"""Subtitle cues from the word times, as SRT or WebVTT text (and looked up for burning in).
 
 Cues follow the usual broadcast habits: at most two lines of about 42 characters, a new cue at a
 sentence end or a pause, no cue longer than a few seconds, and a short cue held a little longer
 (up to `min_cue_s`) when the next one leaves room, so it can be read. A caption style may ask for other
-line lengths and line counts; every subtitle file and the burned-in captions follow the same cues.
+line lengths and line counts; every subtitle file and the burned-in captions follow the same cues
+(files are written by core/subtitle_files.py, ASS text made by core/subtitles_ass.py).
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hear2see_desktop.core.atomic import write_bytes_atomically
-from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.transcript import Word
 
 if TYPE_CHECKING:
@@ -209,45 +207,6 @@ def to_vtt(cues: list[Cue]) -> str:
         timing = f"{_timestamp(cue.start_s, '.')} --> {_timestamp(cue.end_s, '.')}"
         blocks.append("\n".join([timing, *lines]) + "\n\n")
     return "".join(blocks)
-
-
-def subtitle_text(cues: list[Cue], suffix: str, style: CaptionStyle | None = None,
-                  size_px: tuple[int, int] = (512, 512)) -> str:
-    """The cues as the file of `suffix` holds them (.srt, .vtt, .ass); ASS also carries `style`, its sizes for
-    a `size_px` (width, height) video."""
-    if suffix == ".srt":
-        return to_srt(cues)
-    if suffix == ".vtt":
-        return to_vtt(cues)
-    from hear2see_desktop.core.caption_style import DEFAULT_CAPTION_STYLE
-    from hear2see_desktop.core.subtitles_ass import to_ass
-
-    return to_ass(cues, style or DEFAULT_CAPTION_STYLE, *size_px)
-
-
-def write_subtitles(cues: list[Cue], path: Path, style: CaptionStyle | None = None,
-                    size_px: tuple[int, int] = (512, 512)) -> Path:
-    """Write the cues as SRT, WebVTT or ASS (by the suffix of `path`; see `subtitle_text`), UTF-8, through a
-    temp file.
-
-    The temp file sits in the same folder and is renamed over `path` when complete, so a crash never
-    leaves a half-written subtitle file under the final name. Returns `path`.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUBTITLE_SUFFIXES:
-        raise BadInputError(f"The subtitle file {path.name} must end in .srt, .vtt or .ass.")
-    if path.is_dir():
-        raise BadInputError(f"The subtitle output {path} is a folder: give a file name ending in {suffix}.")
-    if not path.parent.is_dir():
-        raise BadInputError(f"The folder {path.parent} does not exist: create it or choose another subtitle file.")
-    text = subtitle_text(cues, suffix, style, size_px)
-    try:
-        write_bytes_atomically(path, text.encode("utf-8"))
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise BadInputError(f"Could not write the subtitles to {path}: {reason}.") from error
-    return path
 
 
 def cue_at(cues: list[Cue], time_s: float) -> Cue | None:

@@ -21,6 +21,7 @@ from hear2see_desktop.core.captions import (
     MIN_FONT_PX,
     TEXT_WIDTH_FRACTION,
     VERTICAL_BOTTOM_MARGIN_FRACTION,
+    VERTICAL_MIN_HEIGHT_RATIO,
     VERTICAL_TEXT_WIDTH_FRACTION,
     VERTICAL_TOP_MARGIN_FRACTION,
     outline_px,
@@ -120,7 +121,7 @@ def _karaoke_text(cue: Cue) -> str:
 def to_ass(cues: list[Cue], style: CaptionStyle, width_px: int, height_px: int,
            layout: int = CAPTION_LAYOUT) -> str:
     """The ASS text of `cues` styled as `style` for a `width_px` x `height_px` video."""
-    vertical = layout >= 2 and height_px >= 1.5 * width_px
+    vertical = layout >= 2 and height_px >= VERTICAL_MIN_HEIGHT_RATIO * width_px  # as captions.py lays it out
     base_px = min(width_px, height_px) if layout >= 2 else height_px
     size_px = max(MIN_FONT_PX, round(style.font_scale * base_px))
     face = _face(style)

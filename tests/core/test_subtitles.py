@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.subtitles import Cue, cue_at, make_cues, to_srt, to_vtt, write_subtitles
+from hear2see_desktop.core.subtitle_files import write_subtitles
+from hear2see_desktop.core.subtitles import Cue, cue_at, make_cues, to_srt, to_vtt
 from hear2see_desktop.core.transcript import Word
 
 

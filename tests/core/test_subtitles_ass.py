@@ -15,7 +15,8 @@ from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.export_job import ExportJob
 from hear2see_desktop.core.ffmpeg import ffmpeg_exe
 from hear2see_desktop.core.jobs import never_cancelled, no_progress
-from hear2see_desktop.core.subtitles import styled_cues, write_subtitles
+from hear2see_desktop.core.subtitle_files import write_subtitles
+from hear2see_desktop.core.subtitles import styled_cues
 from hear2see_desktop.core.subtitles_ass import EVENT_FORMAT, STYLE_FORMAT, to_ass
 from hear2see_desktop.core.transcript import Transcript, Word
 
