@@ -94,6 +94,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         request.storyboard = storyboard
     request.srt_path = _subtitle_path(args.srt, ".srt")
     request.vtt_path = _subtitle_path(args.vtt, ".vtt")
+    request.ass_path = _subtitle_path(args.ass, ".ass")
     request.use_cache = not args.no_cache
     progress = TerminalProgress()
     try:

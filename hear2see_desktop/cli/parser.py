@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--storyboard", metavar="BOARD.json", help="scene times and prompts from `hear2see storyboard`")
     render.add_argument("--srt", metavar="FILE.srt", help="also write subtitles from the word times")
     render.add_argument("--vtt", metavar="FILE.vtt", help="also write WebVTT subtitles")
+    render.add_argument("--ass", metavar="FILE.ass", help="also write ASS subtitles in the caption style "
+                                                        "(font, colours, outline, position; karaoke timing)")
     render.add_argument("--lcm", action="store_true",
                         help="4-step draft: add the LCM-LoRA (`hear2see models download lcm-lora-sd15`), LCM "
                              "sampling, no CFG (overrides --scheduler, --steps and --cfg)")

@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.aspect import DRAFT_SIZES, FULL_SIZES, Aspect, aspect_of, other_side
+from hear2see_desktop.core.caption_style import (
+    HIGHLIGHTS,
+    MAX_CHARS_RANGE,
+    MAX_LINES_RANGE,
+    OUTLINE_WIDTH_RANGE,
+    POSITIONS,
+    SIZE_RANGE_PCT,
+    colour_hex,
+)
 from hear2see_desktop.core.errors import BadInputError, Fix
+from hear2see_desktop.core.fonts import FONT_SUFFIXES
 from hear2see_desktop.core.prompt.styles import style_names
 from hear2see_desktop.core.settings import (
     ANIMATE_VERSIONS,
@@ -49,6 +59,12 @@ def _loras(texts: list[str]) -> list[Any]:
 def _music_file(text: str | None) -> str | None:
     """`--music`: the file as an absolute path, so the run record and a replay find it from anywhere."""
     return str(Path(text).expanduser().absolute()) if text and text.strip() else None
+
+
+def _caption_font(text: str | None) -> str:
+    """`--caption-font`: a font's name as given, a font file as an absolute path (as `--music`)."""
+    name = _stripped(text)
+    return str(Path(name).expanduser().absolute()) if Path(name).suffix.lower() in FONT_SUFFIXES else name
 
 
 def transition_seconds(text: str) -> float | None:
@@ -139,6 +155,7 @@ def _table() -> tuple[SettingFlag, ...]:
                                                              "help": argparse.SUPPRESS}),
         SettingFlag("caption_layout", "--caption-layout", {"type": int, "choices": CAPTION_LAYOUTS,
                                                            "help": argparse.SUPPRESS}),  # as --animate-version
+        *CAPTION_FLAGS,
         SettingFlag("music_path", "--music", {"metavar": "FILE", "help": "background music mixed under the "
                                               "narration, looped or cut to its length and ducked while it speaks"},
                     _music_file),
@@ -146,6 +163,40 @@ def _table() -> tuple[SettingFlag, ...]:
                     {"type": float, "metavar": "DB", "help": "the music's level in the pauses, in dB relative to "
                                                              "the voice, -40 to 0 (default: %(default)s)"}),
     )
+
+
+CAPTION_FLAGS = (
+    SettingFlag("caption_font", "--caption-font",
+                {"metavar": "NAME|FILE", "help": "the captions' font: an installed font's full name (e.g. 'DejaVu "
+                 "Sans Bold') or a .ttf/.otf file (default: the bundled bold font)"}, _caption_font),
+    SettingFlag("caption_size_pct", "--caption-size",
+                {"type": float, "metavar": "PERCENT", "help": f"the captions' letters, in percent of the frame's "
+                 f"shorter side, {SIZE_RANGE_PCT[0]:g} to {SIZE_RANGE_PCT[1]:g} (default: %(default)s)"}),
+    SettingFlag("caption_colour", "--caption-colour",
+                {"metavar": "COLOUR", "help": "the captions' text colour, #RRGGBB or a name (default: white)"},
+                colour_hex),
+    SettingFlag("caption_outline_colour", "--caption-outline",
+                {"metavar": "COLOUR", "help": "the colour of the outline around the letters (default: black)"},
+                colour_hex),
+    SettingFlag("caption_outline_width", "--caption-outline-width",
+                {"type": float, "metavar": "TIMES", "help": f"the outline's width as a multiple of the usual one, "
+                 f"{OUTLINE_WIDTH_RANGE[0]:g} (none) to {OUTLINE_WIDTH_RANGE[1]:g} (default: %(default)s)"}),
+    SettingFlag("caption_position", "--caption-position",
+                {"choices": POSITIONS, "help": "where captions sit in the frame (default: %(default)s)"}),
+    SettingFlag("caption_max_chars", "--caption-max-chars",
+                {"type": int, "metavar": "N", "help": f"characters per caption line, {MAX_CHARS_RANGE[0]} to "
+                 f"{MAX_CHARS_RANGE[1]}, in the picture and subtitle files alike (default: %(default)s)"}),
+    SettingFlag("caption_max_lines", "--caption-max-lines",
+                {"type": int, "metavar": "N", "help": f"lines per caption, {MAX_LINES_RANGE[0]} to "
+                 f"{MAX_LINES_RANGE[1]} (default: %(default)s)"}),
+    SettingFlag("caption_highlight", "--caption-highlight",
+                {"choices": HIGHLIGHTS, "help": "word: the word being spoken in the highlight colour, the karaoke "
+                 "style of short videos (default: %(default)s)"}),
+    SettingFlag("caption_highlight_colour", "--caption-highlight-colour",
+                {"metavar": "COLOUR", "help": "the spoken word's colour with --caption-highlight word "
+                 "(default: %(default)s)"}, colour_hex),
+)
+"""How burned-in captions look (core/caption_style.py); --caption-max-chars/-lines also cut the subtitle files."""
 
 
 SCENE_FLAGS = (

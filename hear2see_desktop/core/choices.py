@@ -70,3 +70,19 @@ class Device(Choice):
     CPU = "cpu"
     CUDA = "cuda"
     MPS = "mps"
+
+
+class CaptionPosition(Choice):
+    """Where burned-in captions sit: along the bottom (as they always did), centred, or along the top."""
+
+    BOTTOM = "bottom"
+    MIDDLE = "middle"
+    TOP = "top"
+
+
+class CaptionHighlight(Choice):
+    """none: every word of a caption in the text colour; word: the word being spoken in the highlight colour
+    (the karaoke style of short videos)."""
+
+    NONE = "none"
+    WORD = "word"

@@ -1,5 +1,5 @@
 """The export job behind the Export dialog: the MP4, the distinct frames as PNGs, the transcript as text,
-or subtitles (SRT / WebVTT) from the recognised words' times.
+or subtitles (SRT / WebVTT / ASS) from the recognised words' times, cut into cues as the caption style says.
 
 It follows the job protocol (core/jobs.py), so the GUI runs it in a worker and the window never
 blocks. Every file is written to a temporary name in the target folder and renamed only when it
@@ -18,10 +18,12 @@ from typing import BinaryIO
 import numpy as np
 
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.caption_style import DEFAULT_CAPTION_STYLE, CaptionStyle
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
 from hear2see_desktop.core.part_files import part_path, sweep_stale_parts
-from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, make_cues, to_srt, to_vtt
+from hear2see_desktop.core.subtitle_files import subtitle_text
+from hear2see_desktop.core.subtitles import SUBTITLE_SUFFIXES, styled_cues
 from hear2see_desktop.core.transcript import Transcript
 
 EXPORT_KINDS = ("mp4", "frames", "transcript", "subtitles")
@@ -54,6 +56,8 @@ class ExportJob:
         transcript: Transcript | None = None,
         word_times: bool = False,
         chunk_bytes: int = CHUNK_BYTES,
+        style: CaptionStyle = DEFAULT_CAPTION_STYLE,
+        size_px: tuple[int, int] = (512, 512),
     ) -> None:
         if kind not in EXPORT_KINDS:
             raise ValueError(f"kind must be one of {EXPORT_KINDS}, got {kind!r}")
@@ -68,6 +72,8 @@ class ExportJob:
         self.transcript = transcript
         self.word_times = word_times
         self.chunk_bytes = max(1, int(chunk_bytes))
+        self.style = style
+        self.size_px = size_px
 
     @classmethod
     def mp4_file(cls, source: str | os.PathLike[str], target: str | os.PathLike[str]) -> ExportJob:
@@ -89,9 +95,11 @@ class ExportJob:
         return cls("transcript", target, transcript=transcript, word_times=word_times)
 
     @classmethod
-    def subtitles(cls, transcript: Transcript, target: str | os.PathLike[str]) -> ExportJob:
-        """Subtitle cues from the transcript's word times, as SubRip or WebVTT by `target`'s suffix."""
-        return cls("subtitles", target, transcript=transcript)
+    def subtitles(cls, transcript: Transcript, target: str | os.PathLike[str],
+                  style: CaptionStyle = DEFAULT_CAPTION_STYLE, size_px: tuple[int, int] = (512, 512)) -> ExportJob:
+        """Subtitle cues from the transcript's word times, cut as `style` says, as SubRip, WebVTT or ASS by
+        `target`'s suffix (ASS also carries the style, sized for a `size_px` (width, height) video)."""
+        return cls("subtitles", target, transcript=transcript, style=style, size_px=size_px)
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> ExportResult:
         # What an export killed earlier left in the same place (see core/part_files.py).
@@ -180,13 +188,13 @@ class ExportJob:
         assert self.transcript is not None
         suffix = self.target.suffix.lower()
         if suffix not in SUBTITLE_SUFFIXES:
-            raise BadInputError(f"The subtitle file {self.target.name} must end in .srt or .vtt.")
+            raise BadInputError(f"The subtitle file {self.target.name} must end in .srt, .vtt or .ass.")
         _check_target_file(self.target)
         if not self.transcript.words:
             raise BadInputError("This transcript has no word times (it was typed), so it can't be timed as "
                                 "subtitles; transcribe the narration first.")
-        cues = make_cues(self.transcript.words)
-        data = (to_srt(cues) if suffix == ".srt" else to_vtt(cues)).encode("utf-8")
+        cues = styled_cues(self.transcript.words, self.style)
+        data = subtitle_text(cues, suffix, self.style, self.size_px).encode("utf-8")
         self._write_text(data, "Writing the subtitles", progress, cancelled)
         return ExportResult("subtitles", [self.target])
 

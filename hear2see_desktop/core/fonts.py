@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -102,3 +103,59 @@ def font_for(text: str) -> str | None:
 def forget_installed_fonts() -> None:
     """Scan the font folders again on the next caption (after fonts were installed, or in tests)."""
     _installed_fonts.cache_clear()
+    font_faces.cache_clear()
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """A font a caption style can name: its full name ("DejaVu Sans Condensed Bold"), the family a subtitle
+    player looks it up by, whether it is a bold face, and its file."""
+
+    name: str
+    family: str
+    bold: bool
+    path: str
+
+
+@lru_cache(maxsize=256)
+def face_of(path: str) -> FontFace | None:
+    """The names of the font in `path` (the first face of a collection); None if it cannot be read."""
+    from fontTools.ttLib import TTFont  # lazy: only caption styles need it
+
+    try:
+        font = TTFont(path, lazy=True, fontNumber=0)
+        try:
+            names = font["name"]
+            family = names.getDebugName(1) or names.getBestFamilyName() or ""  # the legacy family: what GDI
+            # and fontconfig-based players (libass) look a subtitle style's Fontname up by
+            full = names.getBestFullName() or family
+            bold = bool(font["OS/2"].fsSelection & 0x20) if "OS/2" in font else "bold" in full.lower()
+        finally:
+            font.close()
+    except Exception as error:  # noqa: BLE001 - a broken font file is simply not offered
+        log.debug("Skipping font %s: %s", path, error)
+        return None
+    return FontFace(str(full), str(family), bold, path) if full else None
+
+
+@lru_cache(maxsize=1)
+def font_faces() -> tuple[FontFace, ...]:
+    """Every font a caption may be drawn with, by full name: the bundled one first, then the installed ones
+    sorted by name (the first file of a name wins). Scans the font folders: call it off the UI thread."""
+    bundled = bundled_font()
+    paths = ([str(bundled)] if bundled is not None else []) + list(_installed_fonts())
+    faces: dict[str, FontFace] = {}
+    for path in paths:
+        face = face_of(path)
+        if face is not None and face.name.lower() not in faces:
+            faces[face.name.lower()] = face
+    first = list(faces.values())[:1] if bundled is not None else []
+    return tuple(first + sorted((f for f in faces.values() if f not in first), key=lambda f: f.name.lower()))
+
+
+def font_named(name: str) -> FontFace | None:
+    """The font a caption style names: a font file's path, or an installed font's full name (any case)."""
+    if Path(name).suffix.lower() in FONT_SUFFIXES:
+        return face_of(str(Path(name).expanduser())) if Path(name).expanduser().is_file() else None
+    wanted = name.strip().lower()
+    return next((face for face in font_faces() if face.name.lower() == wanted), None)

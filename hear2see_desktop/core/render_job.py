@@ -56,7 +56,8 @@ from hear2see_desktop.core.run_record import (
 from hear2see_desktop.core.runlog import append_record, new_run_id
 from hear2see_desktop.core.settings import RenderSettings
 from hear2see_desktop.core.storyboard.board import build_storyboard
-from hear2see_desktop.core.subtitles import make_cues, write_subtitles
+from hear2see_desktop.core.subtitle_files import write_subtitles
+from hear2see_desktop.core.subtitles import styled_cues
 from hear2see_desktop.core.transcript import Transcript
 from hear2see_desktop.core.unit_costs import SampleClock, clock_limit, record_sample_cost
 
@@ -194,8 +195,8 @@ class RenderJob:
         raise_if_cancelled(cancelled)
 
         cache = FrameCache((request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None)
-        wants_cues = settings.captions or request.srt_path or request.vtt_path
-        cues = make_cues(narration.transcript.words) if wants_cues else []
+        wants_cues = settings.captions or request.subtitle_paths()
+        cues = styled_cues(narration.transcript.words, settings.caption_style()) if wants_cues else []
         subscribers = [] if request.frames_dir is None else [frame_pngs(request.frames_dir)]
         # The first picture made with a model or LoRA shows it in the pickers.
         subscribers += [first_picture_thumbnails([str(source.path),
@@ -226,7 +227,7 @@ class RenderJob:
                     timing.remove()
                     _keep_sample_cost(clock, device.device, animate is not None, settings)
                 progress(1, 1, "Finishing the video", None)
-                temps = _write_subtitles(request, cues)
+                temps = _write_subtitles(request, settings, cues)
         except (Hear2SeeError, KeyboardInterrupt):
             _discard(temps)
             raise
@@ -278,7 +279,7 @@ class RenderJob:
             unet_calls=made.counter.calls, frame_cache={"hits": ctx.cache.hits, "misses": ctx.cache.misses},
             timings_s={k: round(v, 4) for k, v in timings.items()}, settings=settings, storyboard=narration.board,
             output=OutputMade(str(request.out_path.resolve()), sha256_file(request.out_path)),
-            subtitles=[str(p.resolve()) for p in (request.srt_path, request.vtt_path) if p is not None],
+            subtitles=[str(p.resolve()) for p in request.subtitle_paths()],
             motion_model=motion_used, music=narration.music,
         )
 
@@ -328,13 +329,16 @@ def _cache_identity(source: Any, device: Any, settings: RenderSettings, motion: 
 def _captioned(write_frame: Any, settings: RenderSettings, cues: list[Any]) -> Any:
     """The video writer's input, with the narration's words burned in when captions are on."""
 
+    style = settings.caption_style()
+
     def write(frame_index: int, rgb: Any) -> None:
         if settings.captions:
-            from hear2see_desktop.core.captions import burn_caption
+            from hear2see_desktop.core.captions import burn_cue
             from hear2see_desktop.core.subtitles import cue_at
 
-            cue = cue_at(cues, frame_index / settings.fps)
-            rgb = burn_caption(rgb, cue.text, layout=settings.caption_layout) if cue is not None else rgb
+            time_s = frame_index / settings.fps
+            cue = cue_at(cues, time_s)
+            rgb = burn_cue(rgb, cue, time_s, style, settings.caption_layout) if cue is not None else rgb
         write_frame(rgb)
 
     return write
@@ -356,15 +360,14 @@ def _required(board: Storyboard | None) -> Storyboard:
     return board
 
 
-def _write_subtitles(request: RenderRequest, cues: list[Any]) -> list[tuple[Path, Path]]:
+def _write_subtitles(request: RenderRequest, settings: RenderSettings, cues: list[Any]) -> list[tuple[Path, Path]]:
     """Subtitles under temp names; they take their final names only when the video does."""
 
     temps = []
-    for path in (request.srt_path, request.vtt_path):
-        if path is not None:
-            temp = part_path(path, keep_suffix=True)
-            write_subtitles(cues, temp)
-            temps.append((temp, path))
+    for path in request.subtitle_paths():
+        temp = part_path(path, keep_suffix=True)
+        write_subtitles(cues, temp, settings.caption_style(), (settings.width, settings.height))
+        temps.append((temp, path))
     return temps
 
 

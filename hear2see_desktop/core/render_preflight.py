@@ -63,8 +63,8 @@ def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
 
     settings.validate()
     check_output_path(request.out_path)
-    for subtitle_path in (request.srt_path, request.vtt_path):
-        if subtitle_path is not None and not subtitle_path.parent.is_dir():
+    for subtitle_path in request.subtitle_paths():
+        if not subtitle_path.parent.is_dir():
             raise BadInputError(f"The folder {subtitle_path.parent} does not exist: create it or choose "
                                 "another place for the subtitles.")
     if request.storyboard is not None:

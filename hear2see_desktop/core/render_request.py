@@ -40,6 +40,11 @@ class RenderRequest:
     vtt_path: Path | None = None
     cache_dir: Path | None = None  # the frame cache (default: the app's cache folder)
     use_cache: bool = True
+    ass_path: Path | None = None  # subtitles with the caption style (core/subtitles_ass.py)
+
+    def subtitle_paths(self) -> list[Path]:
+        """The subtitle files asked for: SRT, WebVTT, ASS."""
+        return [path for path in (self.srt_path, self.vtt_path, self.ass_path) if path is not None]
 
 
 def replay_request(record: RunRecord, out_path: Path, runs_log: Path | None) -> RenderRequest:

@@ -6,10 +6,20 @@ run can be rendered again with exactly the same settings.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from hear2see_desktop.core.choices import Choice, Decoder, Device, Mode, SceneChange, Scheduler
+from hear2see_desktop.core.caption_style import STYLE_FIELDS, CaptionStyle
+from hear2see_desktop.core.choices import (
+    CaptionHighlight,
+    CaptionPosition,
+    Choice,
+    Decoder,
+    Device,
+    Mode,
+    SceneChange,
+    Scheduler,
+)
 from hear2see_desktop.core.errors import BadInputError
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -21,7 +31,8 @@ MODES = Mode.values()
 DECODERS = Decoder.values()
 SCENE_CHANGES = SceneChange.values()
 CHOICES: dict[str, type[Choice]] = {"scheduler": Scheduler, "device": Device, "mode": Mode, "decoder": Decoder,
-                                    "scene_change": SceneChange}
+                                    "scene_change": SceneChange, "caption_position": CaptionPosition,
+                                    "caption_highlight": CaptionHighlight}
 """The settings with a fixed set of values, held as their `str` enums (core/choices.py)."""
 MAX_TRANSITION_S = 10.0
 """Longest transition between two keyframes the settings accept."""
@@ -83,6 +94,17 @@ class RenderSettings:
     caption_layout: int = 2  # how burned-in captions fit the frame: see CAPTION_LAYOUTS
     music_path: str | None = None  # background music mixed under the narration (core/music_mix.py)
     music_level_db: float = -15.0  # the music's level in the pauses, relative to the voice; ducked further under it
+    # How captions look (core/caption_style.py; the defaults draw what captions drew before styles existed):
+    caption_font: str = ""  # "" automatic; an installed font's full name or a .ttf/.otf file
+    caption_size_pct: float = 5.5  # percent of the frame's shorter side
+    caption_colour: str = "#FFFFFF"
+    caption_outline_colour: str = "#000000"
+    caption_outline_width: float = 1.0  # times the usual outline (a twelfth of the letters' size); 0 none
+    caption_position: CaptionPosition = CaptionPosition.BOTTOM
+    caption_max_chars: int = 42  # per line of a cue (burned-in and subtitle files alike)
+    caption_max_lines: int = 2  # per cue
+    caption_highlight: CaptionHighlight = CaptionHighlight.NONE  # word: the spoken word in the highlight colour
+    caption_highlight_colour: str = "#FFD400"
 
     def __post_init__(self) -> None:
         """Known values become their enum members; an unknown one stays as given, for `validate` to name."""
@@ -133,6 +155,17 @@ class RenderSettings:
         for ok, message in checks:
             if not ok:
                 raise BadInputError(message)
+        caption_problem = self.caption_style().problem()
+        if caption_problem is not None:
+            raise BadInputError(caption_problem)
+
+    def caption_style(self) -> CaptionStyle:
+        """The captions' look, from the `caption_*` fields."""
+        return CaptionStyle(**{name: getattr(self, f"caption_{name}") for name in STYLE_FIELDS})
+
+    def with_caption_style(self, style: CaptionStyle) -> RenderSettings:
+        """A copy of these settings with `style`'s fields."""
+        return replace(self, **{f"caption_{name}": getattr(style, name) for name in STYLE_FIELDS})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data for the run record and project files."""

@@ -1,22 +1,25 @@
-"""Subtitle cues from the word times, written as SRT or WebVTT (and looked up for burning in).
+"""Subtitle cues from the word times, as SRT or WebVTT text (and looked up for burning in).
 
 Cues follow the usual broadcast habits: at most two lines of about 42 characters, a new cue at a
 sentence end or a pause, no cue longer than a few seconds, and a short cue held a little longer
-(up to `min_cue_s`) when the next one leaves room, so it can be read.
+(up to `min_cue_s`) when the next one leaves room, so it can be read. A caption style may ask for other
+line lengths and line counts; every subtitle file and the burned-in captions follow the same cues
+(files are written by core/subtitle_files.py, ASS text made by core/subtitles_ass.py).
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from hear2see_desktop.core.atomic import write_bytes_atomically
-from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.transcript import Word
 
-SUBTITLE_SUFFIXES = (".srt", ".vtt")
+if TYPE_CHECKING:
+    from hear2see_desktop.core.caption_style import CaptionStyle
+
+SUBTITLE_SUFFIXES = (".srt", ".vtt", ".ass")
 
 # A word that ends a sentence: . ! ? … (or the CJK full stops), maybe followed by closing quotes/brackets.
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*$")
@@ -24,12 +27,23 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
+class CueWord:
+    """One spoken word of a cue, as it is shown, with its time (for word highlighting and ASS karaoke)."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class Cue:
-    """One subtitle: shown from `start_s` to `end_s` (seconds); `text` is one or two lines joined with "\\n"."""
+    """One subtitle: shown from `start_s` to `end_s` (seconds); `text` is one or two lines joined with "\\n";
+    `words` are its words with their times, in order (empty for a cue made without word times)."""
 
     start_s: float
     end_s: float
     text: str
+    words: tuple[CueWord, ...] = field(default=(), compare=False)
 
 
 def _wrap_greedy(tokens: list[str], width_chars: int) -> list[list[str]]:
@@ -128,8 +142,21 @@ def make_cues(
         next_start_s = starts_s[index + 1] if index + 1 < len(groups) else float("inf")
         end_s = max(ends_s[index], min(starts_s[index] + min_cue_s, next_start_s))
         text = "\n".join(wrap_lines([token for token, _ in group], max_line_chars))
-        cues.append(Cue(starts_s[index], end_s, text))
+        words_shown = tuple(CueWord(token, word.start, word.end) for token, word in group)
+        cues.append(Cue(starts_s[index], end_s, text, words_shown))
     return cues
+
+
+def styled_cues(words: list[Word], style: CaptionStyle) -> list[Cue]:
+    """The cues of a caption style: its characters per line and lines per cue, the other rules as usual."""
+    return make_cues(words, max_line_chars=style.max_chars, max_lines=style.max_lines)
+
+
+def word_at(cue: Cue, time_s: float) -> int | None:
+    """The index of the cue's word being spoken at `time_s`: the last one begun (held through the pause after
+    it), None before the first."""
+    index = bisect_right(cue.words, time_s, key=lambda word: word.start_s) - 1
+    return index if index >= 0 else None
 
 
 def _milliseconds(time_s: float) -> int:
@@ -144,7 +171,7 @@ def _timestamp(time_s: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
 
 
-def _text_lines(text: str) -> list[str]:
+def shown_lines(text: str) -> list[str]:
     """The cue's lines as a parser will read them back: no blank lines (they end a cue), no "-->"."""
     lines = (_clean(line).replace("-->", "->") for line in text.splitlines())
     return [line for line in lines if line]
@@ -162,7 +189,7 @@ def to_srt(cues: list[Cue]) -> str:
     """
     blocks: list[str] = []
     for cue in cues:
-        lines = _text_lines(cue.text)
+        lines = shown_lines(cue.text)
         if not lines:
             continue
         timing = f"{_timestamp(cue.start_s, ',')} --> {_timestamp(cue.end_s, ',')}"
@@ -174,35 +201,12 @@ def to_vtt(cues: list[Cue]) -> str:
     """WebVTT text: the `WEBVTT` header, then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues with escaped text."""
     blocks = ["WEBVTT\n\n"]
     for cue in cues:
-        lines = [_escape_vtt(line) for line in _text_lines(cue.text)]
+        lines = [_escape_vtt(line) for line in shown_lines(cue.text)]
         if not lines:
             continue
         timing = f"{_timestamp(cue.start_s, '.')} --> {_timestamp(cue.end_s, '.')}"
         blocks.append("\n".join([timing, *lines]) + "\n\n")
     return "".join(blocks)
-
-
-def write_subtitles(cues: list[Cue], path: Path) -> Path:
-    """Write the cues as SRT or WebVTT (by the suffix of `path`), UTF-8, through a temp file.
-
-    The temp file sits in the same folder and is renamed over `path` when complete, so a crash never
-    leaves a half-written subtitle file under the final name. Returns `path`.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUBTITLE_SUFFIXES:
-        raise BadInputError(f"The subtitle file {path.name} must end in .srt or .vtt.")
-    if path.is_dir():
-        raise BadInputError(f"The subtitle output {path} is a folder: give a file name ending in {suffix}.")
-    if not path.parent.is_dir():
-        raise BadInputError(f"The folder {path.parent} does not exist: create it or choose another subtitle file.")
-    text = to_srt(cues) if suffix == ".srt" else to_vtt(cues)
-    try:
-        write_bytes_atomically(path, text.encode("utf-8"))
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise BadInputError(f"Could not write the subtitles to {path}: {reason}.") from error
-    return path
 
 
 def cue_at(cues: list[Cue], time_s: float) -> Cue | None:

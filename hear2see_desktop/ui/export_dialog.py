@@ -1,4 +1,4 @@
-"""Export dialog: which outputs (MP4, PNG frames, transcript TXT, SRT/WebVTT subtitles) go where."""
+"""Export dialog: which outputs (MP4, PNG frames, transcript TXT, SRT/WebVTT/ASS subtitles) go where."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class ExportChoice:
     word_times: bool = False
     srt: Path | None = None
     vtt: Path | None = None
+    ass: Path | None = None  # with the caption style
 
 
 class ExportDialog(QDialog):
@@ -52,12 +53,15 @@ class ExportDialog(QDialog):
         self.srt_path = QLineEdit(str(base.with_suffix(".srt")))
         self.vtt_check = QCheckBox("Subtitles (.vtt)")
         self.vtt_path = QLineEdit(str(base.with_suffix(".vtt")))
+        self.ass_check = QCheckBox("Subtitles (.ass, in the caption style)")
+        self.ass_path = QLineEdit(str(base.with_suffix(".ass")))
         rows = (
             (self.mp4_check, self.mp4_path, has_video, has_video, self._pick_mp4),
             (self.frames_check, self.frames_path, has_video, has_video, self._pick_frames),
             (self.txt_check, self.txt_path, has_transcript, has_transcript, self._pick_txt),
             (self.srt_check, self.srt_path, has_word_times, False, self._pick_srt),
             (self.vtt_check, self.vtt_path, has_word_times, False, self._pick_vtt),
+            (self.ass_check, self.ass_path, has_word_times, False, self._pick_ass),
         )
         for row, (check, edit, enabled, checked, pick) in enumerate(rows):
             check.setChecked(checked)
@@ -81,7 +85,7 @@ class ExportDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        grid.addWidget(buttons, 6, 0, 1, 3)
+        grid.addWidget(buttons, len(rows) + 1, 0, 1, 3)
         self.resize(620, self.sizeHint().height())
 
     def choice(self) -> ExportChoice:
@@ -96,6 +100,7 @@ class ExportDialog(QDialog):
             word_times=self.word_times.isChecked(),
             srt=target(self.srt_check, self.srt_path),
             vtt=target(self.vtt_check, self.vtt_path),
+            ass=target(self.ass_check, self.ass_path),
         )
 
     @staticmethod
@@ -108,7 +113,7 @@ class ExportDialog(QDialog):
         """Subtitles sit next to the video: move their paths along while they are still the derived ones."""
         old, new = self._mp4_stem, self._stem(text)
         self._mp4_stem = new
-        for edit, suffix in ((self.srt_path, ".srt"), (self.vtt_path, ".vtt")):
+        for edit, suffix in ((self.srt_path, ".srt"), (self.vtt_path, ".vtt"), (self.ass_path, ".ass")):
             if edit.text().strip() == old + suffix:
                 edit.setText(new + suffix)
 
@@ -136,3 +141,9 @@ class ExportDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Save the subtitles", self.vtt_path.text(), "WebVTT (*.vtt)")
         if path:
             self.vtt_path.setText(path)
+
+    def _pick_ass(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the subtitles", self.ass_path.text(),
+                                              "Advanced SubStation Alpha (*.ass)")
+        if path:
+            self.ass_path.setText(path)

@@ -47,6 +47,7 @@ from hear2see_desktop.core.settings import (
     LoraSpec,
     RenderSettings,
 )
+from hear2see_desktop.ui.captions_field import CaptionsField
 from hear2see_desktop.ui.layout import row
 from hear2see_desktop.ui.model_notice import ModelNotice
 from hear2see_desktop.ui.music_field import MusicField
@@ -150,9 +151,10 @@ class RenderSettingsPanel(QWidget):
             spin.setToolTip("How long the narration's scenes may be: cuts fall on sentence and clause ends "
                             "within these limits")
         form.addRow("Scenes", row(self.min_scene, QLabel("to"), self.max_scene))
-        self.captions = QCheckBox("Burn in captions")
-        self.captions.setToolTip("Draw the narration's words into the picture (subtitle files are in Export)")
-        form.addRow("", self.captions)
+        self.captions_field = CaptionsField(lambda: (self.width_px.value(), self.height_px.value()))
+        self.captions = self.captions_field.check
+        self.captions_field.changed.connect(self.settings_changed)
+        form.addRow("", self.captions_field)
         self.music = MusicField()
         self.music.changed.connect(self.settings_changed)
         form.addRow("Music", self.music)
@@ -234,7 +236,6 @@ class RenderSettingsPanel(QWidget):
             combo.currentIndexChanged.connect(self.settings_changed)
         for edit in (self.model_edit, self.lora_edit, self.motion_edit):
             edit.textChanged.connect(self.settings_changed)
-        self.captions.toggled.connect(self.settings_changed)
         self.aspect.currentIndexChanged.connect(self._on_aspect_chosen)
         for spin in (self.width_px, self.height_px):
             spin.valueChanged.connect(self._show_aspect)
@@ -275,7 +276,7 @@ class RenderSettingsPanel(QWidget):
         """The form as RenderSettings (not validated: the job validates and says what is wrong)."""
         lora_path = self.lora_edit.text().strip()
         return replace(
-            self._hidden,
+            self._hidden.with_caption_style(self.captions_field.caption_style()),
             model=self.model_edit.text().strip() or DEFAULT_MODEL,
             loras=[LoraSpec(lora_path, round(self.lora_weight.value(), 2))] if lora_path else [],
             scheduler=str(self.scheduler.currentData()),
@@ -325,6 +326,7 @@ class RenderSettingsPanel(QWidget):
         self.min_scene.setValue(settings.min_scene_s)
         self.max_scene.setValue(settings.max_scene_s)
         self.captions.setChecked(settings.captions)
+        self.captions_field.set_caption_style(settings.caption_style())
         self.music.set_music(settings.music_path, settings.music_level_db)
         self.model_edit.setText(settings.model)
         self.model_edit.setCursorPosition(0)

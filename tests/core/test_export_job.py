@@ -267,7 +267,7 @@ def test_subtitles_need_word_times_and_a_subtitle_suffix(tmp_path: Path) -> None
         ExportJob.subtitles(typed, tmp_path / "fox.srt").run(Progress(), never_cancelled)
     assert str(error.value).count(". ") == 0
     spoken = Transcript(text="fox", words=[Word("fox", 0.0, 0.5, 1.0)])
-    with pytest.raises(BadInputError, match=r"must end in \.srt or \.vtt"):
+    with pytest.raises(BadInputError, match=r"must end in \.srt, \.vtt or \.ass"):
         ExportJob.subtitles(spoken, tmp_path / "fox.txt").run(Progress(), never_cancelled)
     assert leftovers(tmp_path) == []
 

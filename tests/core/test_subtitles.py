@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.subtitles import Cue, cue_at, make_cues, to_srt, to_vtt, write_subtitles
+from hear2see_desktop.core.subtitle_files import write_subtitles
+from hear2see_desktop.core.subtitles import Cue, cue_at, make_cues, to_srt, to_vtt
 from hear2see_desktop.core.transcript import Word
 
 
@@ -223,7 +224,7 @@ def test_write_subtitles_replaces_an_old_file(tmp_path: Path) -> None:
 
 
 def test_write_subtitles_refuses_another_suffix(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match=r"clip\.txt must end in \.srt or \.vtt\."):
+    with pytest.raises(BadInputError, match=r"clip\.txt must end in \.srt, \.vtt or \.ass\."):
         write_subtitles([], tmp_path / "clip.txt")
     assert list(tmp_path.iterdir()) == []
 

@@ -126,13 +126,13 @@ def set_check(qtbot: QtBot, check: QCheckBox, checked: bool) -> None:
     assert check.isChecked() == checked, f"clicking {check.text()!r} did not change it"
 
 
-EXPORT_ROWS = ("mp4", "frames", "txt", "srt", "vtt")
+EXPORT_ROWS = ("mp4", "frames", "txt", "srt", "vtt", "ass")
 
 
 def export_through_dialog(qtbot: QtBot, window: QMainWindow, open_dialog: Callable[[], object],
                           timeout_ms: int = 120_000, **targets: Path) -> None:
     """Open the Export dialog with `open_dialog` (the button, the menu item, Ctrl+E), tick exactly the outputs
-    named in `targets` (mp4=, frames=, txt=, srt=, vtt=) with their paths typed in, press Export, and wait
+    named in `targets` (mp4=, frames=, txt=, srt=, vtt=, ass=) with their paths typed in, press Export, and wait
     until it is done (the "Exported" box, closed with its Close button, when the window shows one)."""
     from hear2see_desktop.ui.export_dialog import ExportDialog
 

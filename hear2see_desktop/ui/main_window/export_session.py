@@ -78,12 +78,15 @@ class ExportSession(Part):
         if choice.transcript_txt is not None:
             transcript = window.transcript_for_render()
             jobs.append(ExportJob.transcript_text(transcript, choice.transcript_txt, choice.word_times))
-        for subtitles in (choice.srt, choice.vtt):
+        settings = window.current_settings()  # subtitle files are cut, and ASS styled, as the captions are
+        for subtitles in (choice.srt, choice.vtt, choice.ass):
             if subtitles is not None and work.transcript is not None and work.transcript.words:
-                jobs.append(ExportJob.subtitles(work.transcript, subtitles))
+                jobs.append(ExportJob.subtitles(work.transcript, subtitles, settings.caption_style(),
+                                                (settings.width, settings.height)))
         if not jobs:
             return
-        self._target = choice.mp4 or choice.frames_dir or choice.transcript_txt or choice.srt or choice.vtt
+        self._target = (choice.mp4 or choice.frames_dir or choice.transcript_txt or choice.srt or choice.vtt
+                        or choice.ass)
         worker = JobWorker(SequenceJob(jobs), "export")
         worker.progress.connect(window.show_progress)
         worker.finished.connect(self._on_exported)

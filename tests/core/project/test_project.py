@@ -81,6 +81,11 @@ def full_project(tmp_path: Path) -> tuple[Project, dict[int, Path]]:
         height=256,
         music_path="/music/theme.ogg",
         music_level_db=-18.0,
+        captions=True,
+        caption_position="top",
+        caption_highlight="word",
+        caption_colour="#FFEE00",
+        caption_max_chars=24,
     )
     project = Project(
         transcript=transcript,
@@ -107,6 +112,8 @@ def test_a_full_project_comes_back_equal(tmp_path: Path, take: Path, full_projec
     assert loaded == project
     assert loaded.transcript.words[2] == Word("fox", 0.5, 0.9, 1.0)
     assert loaded.settings.loras == [LoraSpec("/models/lora/fox.safetensors", 0.75)]
+    assert loaded.settings.caption_style() == project.settings.caption_style()
+    assert loaded.settings.caption_style().position == "top" and loaded.settings.caption_max_chars == 24
     assert loaded.format_version == FORMAT_VERSION
     assert loaded.created and loaded.modified
 
