@@ -61,8 +61,7 @@ def test_each_scene_s_frames_show_that_scene(world: Path, spoken: Path, mode: st
 def test_the_committed_world_measures_what_its_report_says(world: Path) -> None:
     """Measured again from the committed weights: the toy CLIP knows the world (>= 90% per attribute); the toy
     SD draws the named object and colour far above chance (1 in 35) and as its report says. The issue's 80% is
-    not reached yet (43%): the VAE's own reconstructions reach 78%, so it needs a better VAE and longer UNet
-    training."""
+    not quite reached (79%): the VAE's own reconstructions reach 84%, the ceiling of any UNet on top of it."""
     from tests.toyworld.build import measure
     from tests.toyworld.pack import WEIGHTS
 
