@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from hear2see_desktop.core.settings import MUSIC_LEVEL_RANGE_DB, RenderSettings
+from hear2see_desktop.ui.wiring import without_arguments
 
 MUSIC_FILTER = "Music (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.aiff *.opus);;All files (*)"
 
@@ -34,7 +35,7 @@ class MusicField(QWidget):
         self.browse_button.clicked.connect(self._browse)
         self.clear_button = QToolButton(text="Clear")
         self.clear_button.setToolTip("No music: the soundtrack is the narration alone")
-        self.clear_button.clicked.connect(self.path_edit.clear)
+        self.clear_button.clicked.connect(without_arguments(self.path_edit.clear))
         low, high = MUSIC_LEVEL_RANGE_DB
         self.level = QDoubleSpinBox(minimum=low, maximum=high, singleStep=1.0, decimals=1, suffix=" dB",
                                     value=RenderSettings().music_level_db)

@@ -136,8 +136,8 @@ def test_the_cli_exits_2_with_the_sentence_and_no_traceback(name: str, cases: di
     check_sentence(lines[-1], case)
     if case.before_loading:
         assert len(lines) == 1, err  # the whole of stderr is the one sentence
-    else:  # refused while loading: after the plain progress lines of the stages before
-        assert all(line.endswith("%)") for line in lines[:-1]), err
+    else:  # refused while loading: after the plain progress lines of the stages before (and the time estimate)
+        assert all(line.endswith("%)") or line.startswith("Estimated render time: ") for line in lines[:-1]), err
     assert not (tmp_path / "v.mp4").exists()
 
 
