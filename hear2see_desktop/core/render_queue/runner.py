@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
-from hear2see_desktop.core.jobs import CancelledFn, Job, never_cancelled
+from hear2see_desktop.core.jobs import CancelledFn, Job, ProgressFn, never_cancelled
 from hear2see_desktop.core.render_job import RenderJob, RenderResult
 from hear2see_desktop.core.render_queue.items import FINISHED, ItemStatus, QueueItem, now_iso
 from hear2see_desktop.core.render_queue.store import QueueStore
@@ -269,3 +269,15 @@ class RenderQueue:
             except OSError:
                 log.exception("could not save the render queue to %s", self.store.path)
         return [copy.copy(item) for item in self._items]
+
+
+class QueueJob:
+    """The whole queue as one job (the job protocol), so a GUI worker runs it like any other: `run` renders
+    waiting items until none is left; the job's cancel check pauses the queue (`run_all`'s `stop`: the
+    running render goes back to waiting), it cancels no item. Progress comes through the queue's events."""
+
+    def __init__(self, queue: RenderQueue) -> None:
+        self.queue = queue
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> list[QueueItem]:
+        return self.queue.run_all(stop=cancelled)
