@@ -78,6 +78,7 @@ class RenderQueuePart(Part):
         self.dock.setObjectName("render-queue")
         self.dock.setWidget(self.panel)
         cast(QMainWindow, window).addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.setVisible(bool(self.queue.items()))  # out of the way until something is queued
         self._wire()
         self.panel.show_items(self.queue.items())
         self.panel.set_paused(self.paused)
