@@ -102,6 +102,28 @@ def test_cancel_all_stops_the_running_render_and_empties_the_line(tiny_models: t
     assert not list(tmp_path.glob("*.mp4"))
 
 
+def test_a_stopped_queue_puts_the_running_render_back_in_line_not_cancelled(
+        tiny_models: tuple[Path, Path, Path], quiet_wav: Path, tmp_path: Path) -> None:
+    def progress(item: QueueItem, done: int, total: int, message: str, preview: object = None) -> None:
+        stopping.append(item.label)  # the first word from "a": pause the queue (as quitting the window does)
+
+    stopping: list[str] = []
+    queue = RenderQueue(QueueStore(), QueueEvents(progress=progress))
+    for name in "ab":
+        queue.add(tiny_request(tiny_models[0], quiet_wav, tmp_path / f"{name}.mp4"), name)
+
+    ran = queue.run_all(stop=lambda: bool(stopping))
+
+    assert [(item.label, item.status) for item in ran] == [("a", ItemStatus.WAITING)]
+    assert [(item.label, item.status, item.sentence()) for item in RenderQueue(QueueStore()).items()] == [
+        ("a", ItemStatus.WAITING, ""), ("b", ItemStatus.WAITING, "")]
+    assert not list(tmp_path.glob("*.mp4")) and not [p for p in tmp_path.iterdir() if ".part-" in p.name]
+    stopping.clear()
+    queue.events = QueueEvents()
+    assert [item.label for item in queue.run_all()] == ["a", "b"]  # resumed: both render, in order
+    assert (tmp_path / "a.mp4").is_file() and (tmp_path / "b.mp4").is_file()
+
+
 def test_the_queue_survives_a_restart_and_a_render_running_at_a_crash_comes_back_waiting(
         tiny_models: tuple[Path, Path, Path], quiet_wav: Path, tmp_path: Path) -> None:
     reopened: list[list[QueueItem]] = []

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hear2see_desktop.ui import save_guard
+from hear2see_desktop.ui.main_window import render_queue_part
 from tests.ui.driving import Modals, modal_fixture
 
 
@@ -21,6 +22,13 @@ def no_real_save_question(monkeypatch: pytest.MonkeyPatch) -> None:
     fixtures are torn down, so this holds for those closes too.
     """
     monkeypatch.setattr(save_guard, "ask_save_changes", lambda *_args: QMessageBox.StandardButton.Discard)
+
+
+@pytest.fixture(autouse=True)
+def no_real_queue_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a window with renders in its queue asks in a modal box too: tests that do not inject their own
+    answer (`MainWindow(ask_queue_quit=...)`) get "Quit and keep the queue"."""
+    monkeypatch.setattr(render_queue_part, "ask_quit_with_queue", lambda *_args: render_queue_part.KEEP)
 
 
 @pytest.fixture(autouse=True, scope="session")

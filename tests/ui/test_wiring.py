@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
+from hear2see_desktop.core import paths
 from hear2see_desktop.core.audio import Audio, load_audio
 from hear2see_desktop.core.transcript import Transcript, Word
 from hear2see_desktop.ui.main_window import MainWindow
@@ -55,6 +56,7 @@ def closer() -> Iterator[ModalCloser]:
 def ready_window(qtbot: QtBot, tmp_path: Path, narration_wav: Path, narration: Audio,
                  tiny_model: Path) -> MainWindow:
     """A window with a narration, its words and scenes, and the tiny model: most controls are enabled."""
+    paths.render_queue_path().unlink(missing_ok=True)  # an empty queue, as the first window had: same buttons
     window = make_window(qtbot, tmp_path, Dialogs(answer=False), output_stream_factory=FakeFactory(speed=8.0),
                          warm_up_asr=False)
     window.store.set(Key.LAST_FOLDER, str(tmp_path))  # exports and file dialogs start here

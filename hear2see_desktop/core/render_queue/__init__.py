@@ -6,7 +6,7 @@ window's queue panel and `hear2see batch` are both built on `RenderQueue`.
 """
 
 from hear2see_desktop.core.render_queue.items import ItemStatus, QueueItem
-from hear2see_desktop.core.render_queue.runner import QueueEvents, RenderQueue
+from hear2see_desktop.core.render_queue.runner import QueueEvents, QueueJob, RenderQueue
 from hear2see_desktop.core.render_queue.store import QueueStore
 
-__all__ = ["ItemStatus", "QueueEvents", "QueueItem", "QueueStore", "RenderQueue"]
+__all__ = ["ItemStatus", "QueueEvents", "QueueItem", "QueueJob", "QueueStore", "RenderQueue"]

@@ -7,7 +7,9 @@ with a snapshot of every item; a running render reports through `QueueEvents.pro
 through `QueueEvents.finished`. Listeners are called on the thread that made the change and must not
 block (the window turns them into Qt signals).
 
-A failed render does not stop the queue: the item keeps its sentence and the next one starts.
+A failed render does not stop the queue: the item keeps its sentence and the next one starts. A `stop`
+check given to `run_all` pauses the queue instead: the running render stops and its item goes back to
+waiting, where it stood (how the window pauses the queue, or quits keeping it for next time).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
-from hear2see_desktop.core.jobs import Job
+from hear2see_desktop.core.jobs import CancelledFn, Job, ProgressFn, never_cancelled
 from hear2see_desktop.core.render_job import RenderJob, RenderResult
 from hear2see_desktop.core.render_queue.items import FINISHED, ItemStatus, QueueItem, now_iso
 from hear2see_desktop.core.render_queue.store import QueueStore
@@ -168,18 +170,21 @@ class RenderQueue:
         return count
 
     # --- running ------------------------------------------------------------------------------
-    def run_all(self) -> list[QueueItem]:
-        """Render waiting items one at a time until none is left (items added meanwhile included); returns
-        copies of the items this call ran, as they ended. Blocks: call it from a worker thread."""
+    def run_all(self, stop: CancelledFn = never_cancelled) -> list[QueueItem]:
+        """Render waiting items one at a time until none is left (items added meanwhile included) or `stop()`
+        turns true; returns copies of the items this call ran, as they ended. Blocks: call it from a worker
+        thread."""
         ran = []
-        while (item := self.run_next()) is not None:
+        while not stop() and (item := self.run_next(stop)) is not None:
             ran.append(item)
         return ran
 
-    def run_next(self) -> QueueItem | None:
+    def run_next(self, stop: CancelledFn = never_cancelled) -> QueueItem | None:
         """Render the first waiting item; returns a copy of it as it ended, or None when none is waiting.
 
-        Ctrl-C (KeyboardInterrupt) stops the render, marks the item cancelled and goes on to the caller."""
+        `stop()` is polled with the render's own cancel check: when it turns true the render stops (no
+        partial video) and the item goes back to waiting, not cancelled. Ctrl-C (KeyboardInterrupt) stops
+        the render, marks the item cancelled and goes on to the caller."""
         with self._lock:
             item = next((item for item in self._items if item.status == ItemStatus.WAITING), None)
             if item is None:
@@ -189,10 +194,15 @@ class RenderQueue:
         self.events.changed(snapshot)
         result = None
         try:
-            result = self._render(item)
+            result = self._render(item, stop)
         except KeyboardInterrupt:
             self._end(item, None, CancelledError())
             raise
+        except CancelledError as error:
+            if self._cancelled_by_user(item):
+                self._end(item, None, error)
+            else:  # stopped, not cancelled: back in line where it stood
+                self._put_back(item)
         except Hear2SeeError as error:
             self._end(item, None, error)
         except Exception as error:  # a bug: the item gets a sentence, the log the traceback
@@ -203,14 +213,24 @@ class RenderQueue:
             self._end(item, result, None)
         return copy.copy(item)
 
-    def _render(self, item: QueueItem) -> RenderResult:
+    def _render(self, item: QueueItem, stop: CancelledFn) -> RenderResult:
         def progress(done: int, total: int, message: str, preview: Any = None) -> None:
             self.events.progress(copy.copy(item), done, total, message, preview)
 
         def cancelled() -> bool:
-            return item.id in self._cancelling
+            return item.id in self._cancelling or stop()
 
         return self.make_job(item).run(progress, cancelled)
+
+    def _cancelled_by_user(self, item: QueueItem) -> bool:
+        with self._lock:
+            return item.id in self._cancelling
+
+    def _put_back(self, item: QueueItem) -> None:
+        with self._lock:
+            item.status, item.reason, item.exit_code, item.run_id = ItemStatus.WAITING, (), None, None
+            snapshot = self._changed()
+        self.events.changed(snapshot)
 
     def _end(self, item: QueueItem, result: RenderResult | None, error: Hear2SeeError | None) -> None:
         with self._lock:
@@ -249,3 +269,15 @@ class RenderQueue:
             except OSError:
                 log.exception("could not save the render queue to %s", self.store.path)
         return [copy.copy(item) for item in self._items]
+
+
+class QueueJob:
+    """The whole queue as one job (the job protocol), so a GUI worker runs it like any other: `run` renders
+    waiting items until none is left; the job's cancel check pauses the queue (`run_all`'s `stop`: the
+    running render goes back to waiting), it cancels no item. Progress comes through the queue's events."""
+
+    def __init__(self, queue: RenderQueue) -> None:
+        self.queue = queue
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> list[QueueItem]:
+        return self.queue.run_all(stop=cancelled)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
-    from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+    from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
     from hear2see_desktop.core import autosave
     from hear2see_desktop.core.audio import Audio
@@ -41,6 +41,7 @@ class WindowHost(Protocol):
     work: Work
     store: SettingsStore
     estimates: Any  # the RenderEstimates part (render_estimates.py; parts never import one another)
+    render_queue: Any  # the RenderQueuePart (render_queue_part.py)
     workers: dict[str, JobWorker]
     confirm: Callable[[Any, str, str], bool]
     show_error: Callable[[Any, str, str], None]
@@ -56,6 +57,8 @@ class WindowHost(Protocol):
     waveform: WaveformView
     scene_strip: SceneStrip
     timeline: TimelineView
+    render_button: QPushButton
+    queue_button: QPushButton
     progress_bar: QProgressBar
     eta_label: QLabel
 

@@ -1,7 +1,8 @@
 """The window's menus, which only say what the user asked for: each item emits a signal the window connects.
 
 The window also adds `window_actions()` to itself, so every item's keyboard shortcut works wherever the
-focus is in the window (and Ctrl+Enter, which has no menu item of its own, renders like Ctrl+Return).
+focus is in the window (and Ctrl+Enter, which has no menu item of its own, renders like Ctrl+Return;
+Ctrl+Shift+Enter queues like Ctrl+Shift+Return).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class MenuBar(QMenuBar):
     record_requested = Signal()
     render_requested = Signal()
     cancel_requested = Signal()
+    queue_requested = Signal()  # add the render the Render button would start to the render queue
+    queue_panel_requested = Signal()
     preset_chosen = Signal(str)  # one of PRESETS
     train_requested = Signal()
     about_requested = Signal()
@@ -58,6 +61,9 @@ class MenuBar(QMenuBar):
         render = self.addMenu("&Render")
         self.render_action = self._item(render, "&Render", self.render_requested, "Ctrl+Return")
         self._window_actions.append(self._shortcut("Ctrl+Enter", self.render_requested))
+        self.queue_action = self._item(render, "Add to &queue", self.queue_requested, "Ctrl+Shift+Return")
+        self._window_actions.append(self._shortcut("Ctrl+Shift+Enter", self.queue_requested))
+        self._item(render, "Show the render &queue", self.queue_panel_requested)
         self._item(render, "&Cancel", self.cancel_requested, "Esc")
         for name in PRESETS:
             self._item(render, f"{name} preset", self.preset_chosen, argument=name)

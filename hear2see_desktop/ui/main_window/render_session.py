@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from hear2see_desktop.core import paths
-from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.jobs import CallJob
-from hear2see_desktop.core.render.model_source import missing_model, model_missing_text
-from hear2see_desktop.core.render_job import RenderJob, RenderRequest
+from hear2see_desktop.core.render_job import RenderJob
 from hear2see_desktop.core.runlog import rate_run
-from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
+from hear2see_desktop.ui.main_window.render_start import checked_settings, request_for
 from hear2see_desktop.ui.render_signals import RenderSignals
 
 if TYPE_CHECKING:
@@ -79,17 +76,8 @@ class RenderSession(Part):
         if work.audio_path is None or "render" in window.workers or window.recorder is not None:
             return
 
-        window.settings_panel.seed_for_next_render()
-        settings = window.current_settings()
-        try:
-            settings.validate()
-        except BadInputError as error:
-            window.show_error(window, "Check the settings", sentence(error))
-            return
-        missing = missing_model(settings.model)
-        if missing is not None:  # say so now, with the way to get it, rather than after a worker starts
-            if window.confirm(window, "Model needed", f"{model_missing_text(missing)}\n\nOpen File > Models… now?"):
-                window.open_models_dialog()
+        settings = checked_settings(window)
+        if settings is None:
             return
         estimates = window.estimates.matching(settings)
         job = window.estimates.job_for(settings) if estimates is None else None
@@ -133,19 +121,13 @@ class RenderSession(Part):
         window, work = self.window, self.window.work
         if work.audio_path is None:
             return
+        if window.render_queue.is_running():  # it started while this one was being estimated: one at a time
+            window.render_queue.add_with(settings)
+            return
         window.autosave_keep_now()  # a render is the riskiest moment: keep the work as it stands now
         window.store.set_render_settings(settings)
-        transcript = window.transcript_for_render()
-        folder = paths.render_folder(datetime.now())
-        folder.mkdir(parents=True, exist_ok=True)
-        request = RenderRequest(
-            audio_path=work.audio_path,
-            out_path=folder / "video.mp4",
-            settings=settings,
-            transcript=transcript,
-            frames_dir=folder / paths.RENDER_FRAMES_FOLDER,
-            storyboard=window.storyboard_for_render(settings),
-        )
+        request = request_for(window, settings)
+        folder = request.out_path.parent
         duration = work.audio.duration_s if work.audio is not None else 0.0
         self.image_times = []  # the job says where its images go (`plan_ready`) before rendering
         self._denoising = False

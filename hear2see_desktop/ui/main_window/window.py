@@ -22,6 +22,7 @@ from hear2see_desktop.ui.main_window.export_session import ExportSession
 from hear2see_desktop.ui.main_window.menu_bar import MenuBar
 from hear2see_desktop.ui.main_window.project_files import ProjectFiles
 from hear2see_desktop.ui.main_window.render_estimates import DeviceFn, RenderEstimates
+from hear2see_desktop.ui.main_window.render_queue_part import QueueQuitAsk, RenderQueuePart
 from hear2see_desktop.ui.main_window.render_session import LongRenderAsk, RenderSession
 from hear2see_desktop.ui.main_window.storyboard import StoryboardController
 from hear2see_desktop.ui.main_window.take import TakeController
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         ask_to_save: AskFn | None = None,
         machine_device: DeviceFn | None = None,
         ask_long_render: LongRenderAsk | None = None,
+        ask_queue_quit: QueueQuitAsk | None = None,
     ) -> None:
         super().__init__()
         self.store = store or SettingsStore()
@@ -100,6 +102,8 @@ class MainWindow(QMainWindow):
                                     self.project_files.save_project, ask=ask_to_save)
         self._build()
         self._build_menus()
+        self.render_queue = RenderQueuePart(self, ask_queue_quit)  # "Add to queue", its panel and worker
+        self.pool.changed.connect(self.render_queue.start_when_free)  # it waits while the button's render runs
         self._watch_for_changes()
         self.takes.refresh_devices(list_devices)
         if self.store.has_render_settings():
@@ -137,6 +141,7 @@ class MainWindow(QMainWindow):
         self.metrics_panel = space.metrics_panel
         self.splitter = space.splitter
         self.render_button = space.render_button
+        self.queue_button = space.queue_button
         self.cancel_button = space.cancel_button
         self.export_button = space.export_button
         self.progress_bar = space.progress_bar
@@ -205,6 +210,7 @@ class MainWindow(QMainWindow):
         self.export_button.setEnabled(self.work.has_output() and "export" not in self.workers)
         self.menu_bar.export_action.setEnabled(self.export_button.isEnabled())
         self.audio_bar.play_button.setEnabled(self.work.audio is not None and not recording)
+        self.render_queue.update_actions()
 
     def fill_recent_menu(self, recent: list[str] | None = None) -> None:
         self.menu_bar.set_recent_projects(recent if recent is not None else self.store.recent_projects())
@@ -309,7 +315,10 @@ class MainWindow(QMainWindow):
         return self.scenes.storyboard_for_render(settings)
 
     def start_render(self) -> None:
-        self.renders.start_render()
+        if self.render_queue.is_running():  # one render at a time: while the queue runs, Render adds to it
+            self.render_queue.add_current()
+        else:
+            self.renders.start_render()
 
     @property
     def _render_image_times(self) -> list[float]:
@@ -400,6 +409,9 @@ class MainWindow(QMainWindow):
         if not self.save_guard.go_ahead(self.close):  # Cancel, or Save (the window closes once it is saved)
             event.ignore()
             return
+        if not self.render_queue.may_close():  # renders waiting or running: quit keeping them, or stay
+            event.ignore()
+            return
         self.store.set(Key.GEOMETRY, self.saveGeometry())
         self.store.set(Key.SPLITTER, self.splitter.saveState())
         self.store.set_render_settings(self.current_settings())
@@ -411,6 +423,7 @@ class MainWindow(QMainWindow):
         threads.extend(self.tool_dialogs.stop())
         threads.extend(self.autosaver.stop())
         threads.extend(self.estimates.stop())
+        threads.extend(self.render_queue.stop())
         for thread in threads:
             try:
                 if thread is not None:

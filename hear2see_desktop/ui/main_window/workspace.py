@@ -58,7 +58,7 @@ class Workspace(QWidget):
         return box
 
     def _render_box(self) -> QWidget:
-        """The render settings with the Render, Cancel and Export buttons, the progress bar and the ETA."""
+        """The render settings with the Render, Add to queue, Cancel and Export buttons, the progress bar, the ETA."""
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -66,12 +66,15 @@ class Workspace(QWidget):
         layout.addWidget(self.settings_panel)
         buttons = QHBoxLayout()
         self.render_button = QPushButton("Render")
-        self.render_button.setToolTip("Render the video (Ctrl+Enter)")
+        self.render_button.setToolTip("Render the video (Ctrl+Enter); while the render queue runs, it adds to it")
+        self.queue_button = QPushButton("Add to queue")
+        self.queue_button.setToolTip("Queue this render with these settings, to run in the background "
+                                     "(Ctrl+Shift+Enter)")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the current task (Esc)")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the video, frames or transcript (Ctrl+E)")
-        for button in (self.render_button, self.cancel_button, self.export_button):
+        for button in (self.render_button, self.queue_button, self.cancel_button, self.export_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.progress_bar = QProgressBar()
