@@ -47,6 +47,11 @@ class HistoryEntry:
         """What a search looks in: the prompt and every scene's prompt, lower-cased."""
         return "\n".join((self.prompt, *self.scene_prompts)).casefold()
 
+    def matches(self, search: str) -> bool:
+        """Whether `search` (any case, spaces around it ignored) is in the prompt or a scene's prompt."""
+        wanted = search.strip().casefold()
+        return not wanted or wanted in self.searchable_text()
+
     def settings_line(self) -> str:
         """The settings in a few words, for the list and its tooltip."""
         settings = self.record.get("settings") if isinstance(self.record.get("settings"), dict) else {}
@@ -66,10 +71,8 @@ class History:
 
     def filtered(self, narration_sha256: str | None = None, search: str = "") -> list[HistoryEntry]:
         """The entries of one narration (None: of all projects) whose prompts contain `search` (any case)."""
-        wanted = search.strip().casefold()
         return [entry for entry in self.entries
-                if (narration_sha256 is None or entry.audio_sha256 == narration_sha256)
-                and (not wanted or wanted in entry.searchable_text())]
+                if (narration_sha256 is None or entry.audio_sha256 == narration_sha256) and entry.matches(search)]
 
     def find(self, run_id: str) -> HistoryEntry | None:
         return next((entry for entry in self.entries if entry.run_id == run_id), None)
@@ -86,21 +89,27 @@ def read_history(log_path: Path | None = None) -> History:
     return History(entries, len(run_log.skipped_lines))
 
 
-def entry_of(record: dict[str, Any]) -> HistoryEntry | None:
-    """The History's view of one record, or None when it holds no render output to show."""
+def record_matches(record: dict[str, Any], search: str) -> bool:
+    """Whether a run log record's prompts hold `search`, as the History searches (`hear2see runs list --search`)."""
+    entry = entry_of(record, need_output=False)
+    return entry is not None and entry.matches(search)
+
+
+def entry_of(record: dict[str, Any], need_output: bool = True) -> HistoryEntry | None:
+    """The History's view of one record, or None when it holds no render output to show (`need_output`)."""
     output = _dict(record.get("output"))
     video_text = output.get("path")
-    if not isinstance(video_text, str) or not video_text:
+    if need_output and (not isinstance(video_text, str) or not video_text):
         return None
     settings, audio = _dict(record.get("settings")), _dict(record.get("audio"))
-    video = Path(video_text)
+    video = Path(video_text) if isinstance(video_text, str) and video_text else None
     size = record.get("size")
     width, height = (size if isinstance(size, list) and len(size) == 2 else
                      [settings.get("width", 0), settings.get("height", 0)])
     board = _dict(record.get("storyboard"))
-    scenes = tuple(str(scene.get("prompt", "")) for scene in board.get("scenes") or [] if isinstance(scene, dict))
+    scenes = tuple(str(scene.get("prompt", "")) for scene in _list(board.get("scenes")) if isinstance(scene, dict))
     rating = record.get("rating")
-    frames = video.parent / paths.RENDER_FRAMES_FOLDER
+    frames = video.parent / paths.RENDER_FRAMES_FOLDER if video is not None else None
     return HistoryEntry(
         run_id=str(record.get("id")), time=str(record.get("time", "")),
         audio_path=str(audio.get("path", "")), audio_sha256=str(audio.get("sha256", "")),
@@ -109,9 +118,10 @@ def entry_of(record: dict[str, Any]) -> HistoryEntry | None:
         scene_prompts=scenes, mode=str(record.get("mode", settings.get("mode", "classic"))),
         width_px=_int(width), height_px=_int(height), fps=_int(record.get("fps", settings.get("fps", 0))),
         steps=_int(record.get("steps", settings.get("steps", 0))),
-        seeds=tuple(_int(seed) for seed in record.get("seeds") or [] if isinstance(seed, (int, float))),
-        video_path=video, video_exists=video.is_file(),
-        frames_dir=frames if is_render_folder(video.parent) and frames.is_dir() else None,
+        seeds=tuple(_int(seed) for seed in _list(record.get("seeds")) if isinstance(seed, (int, float))),
+        video_path=video, video_exists=video is not None and video.is_file(),
+        frames_dir=(frames if video is not None and frames is not None and is_render_folder(video.parent)
+                    and frames.is_dir() else None),
         rating=rating if isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5 else None,
         metrics={str(k): (float(v) if isinstance(v, (int, float)) else None)
                  for k, v in _dict(record.get("metrics")).items()},
@@ -133,6 +143,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -140,4 +154,4 @@ def _int(value: Any) -> int:
         return 0
 
 
-__all__ = ["History", "HistoryEntry", "entry_of", "is_render_folder", "read_history"]
+__all__ = ["History", "HistoryEntry", "entry_of", "is_render_folder", "read_history", "record_matches"]
