@@ -16,6 +16,10 @@ from typing import Any
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.runlog import read_log
 
+METRIC_NAMES = {"av_align": "AV-Align", "av_align_one_to_one": "AV-Align (one-to-one)", "clipsim": "CLIPSIM",
+                "scene_following": "Scenes followed", "flicker": "Flicker"}
+"""The metrics the window logs with a run (core/run_metrics.py), by key, as people read them."""
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -154,4 +158,4 @@ def _int(value: Any) -> int:
         return 0
 
 
-__all__ = ["History", "HistoryEntry", "entry_of", "is_render_folder", "read_history", "record_matches"]
+__all__ = ["METRIC_NAMES", "History", "HistoryEntry", "entry_of", "is_render_folder", "read_history", "record_matches"]

@@ -15,13 +15,10 @@ from hear2see_desktop.core.eval_result import EvalResult
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
 from hear2see_desktop.core.runlog import append_event
 
-METRIC_NAMES = {"av_align": "AV-Align", "av_align_one_to_one": "AV-Align (one-to-one)", "clipsim": "CLIPSIM",
-                "scene_following": "Scenes followed", "flicker": "Flicker"}
-"""The logged metrics, by key, as people read them."""
-
 
 def metrics_summary(result: EvalResult) -> dict[str, float | None]:
-    """The headline numbers of an evaluation; None where a metric had nothing to measure or no model."""
+    """The headline numbers of an evaluation (keys: METRIC_NAMES); None where a metric had nothing to measure or
+    no model."""
     return {
         "av_align": result.av_align.score,
         "av_align_one_to_one": result.av_align.one_to_one.score,
@@ -46,4 +43,4 @@ class LoggedEvalJob:
         return result
 
 
-__all__ = ["METRIC_NAMES", "LoggedEvalJob", "metrics_summary"]
+__all__ = ["LoggedEvalJob", "metrics_summary"]
