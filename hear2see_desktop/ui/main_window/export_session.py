@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,21 +16,7 @@ from hear2see_desktop.ui.main_window.host import Part, WindowHost
 from hear2see_desktop.ui.settings_store import Key
 
 if TYPE_CHECKING:
-    from hear2see_desktop.core.settings import RenderSettings
-    from hear2see_desktop.core.transcript import Transcript
-    from hear2see_desktop.ui.export_dialog import ExportChoice, ExportDialog
-
-
-@dataclass
-class ExportSource:
-    """What an export writes from: the window's work, or a render from the History."""
-
-    base: Path  # where the dialog proposes to write (a path without suffix)
-    mp4: str | None  # the render's video
-    frame_pngs: list[Path] = field(default_factory=list)
-    transcript: Transcript | None = None  # as recognised, with word times (for subtitles)
-    text: Transcript | None = None  # the text as the user has it (for the TXT)
-    settings: RenderSettings | None = None  # the captions' style that subtitles follow
+    from hear2see_desktop.ui.export_dialog import ExportChoice, ExportDialog, ExportSource
 
 
 def show_in_folder(target: Path) -> None:
@@ -80,6 +65,8 @@ class ExportSession(Part):
 
     def _work_source(self) -> ExportSource:
         """The window's work as what to export (the last render, its frames, the transcript, the form's captions)."""
+        from hear2see_desktop.ui.export_dialog import ExportSource
+
         window, work = self.window, self.window.work
         stem = work.project_path or work.audio_path or Path.home() / "hear2see"
         return ExportSource(
@@ -137,4 +124,4 @@ class ExportSession(Part):
             box.show()
 
 
-__all__ = ["ExportSession", "ExportSource", "show_in_folder"]
+__all__ = ["ExportSession", "show_in_folder"]

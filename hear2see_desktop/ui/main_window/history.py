@@ -107,7 +107,7 @@ class HistoryPart(Part):
 
     def export_again(self, run_id: str) -> None:
         """The window's Export dialog on the run's video, frames, transcript and caption style."""
-        from hear2see_desktop.ui.main_window.export_session import ExportSource
+        from hear2see_desktop.ui.export_dialog import ExportSource
 
         entry = self._entry(run_id)
         if entry is None or entry.video_path is None:
