@@ -178,7 +178,7 @@ class HistoryPart(Part):
         entry, window = self._entry(run_id), self.window
         if entry is None:
             return
-        if "render" in window.workers:
+        if "render" in window.workers or window.render_queue.is_running():  # one render at a time
             window.show_error(window, "A render is running", "Replay the run when the current render is done.")
             return
         folder = paths.render_folder(datetime.now())
