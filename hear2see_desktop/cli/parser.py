@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs_list = runs_sub.add_parser("list", help="one line per run")
     runs_list.add_argument("--runs-log", metavar="FILE", type=Path)
     runs_list.add_argument("--json", action="store_true")
+    runs_list.add_argument("--search", metavar="TEXT", help="only runs whose prompt or a scene's prompt holds TEXT "
+                                                            "(any case)")
     runs_show = runs_sub.add_parser("show", help="the whole record of one run")
     runs_show.add_argument("run_id", metavar="RUN_ID")
     runs_show.add_argument("--runs-log", metavar="FILE", type=Path)

@@ -27,17 +27,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
     run_log = read_log(runs_log)
     for number in run_log.skipped_lines:
         print(f"warning: skipped unreadable line {number} of {runs_log}", file=sys.stderr)
+    records = run_log.records
+    if args.search:
+        from hear2see_desktop.core.history import record_matches
+
+        records = [record for record in records if record_matches(record, args.search)]
     if args.json:
-        print(json.dumps(run_log.records, ensure_ascii=False))
+        print(json.dumps(records, ensure_ascii=False))
         return 0
-    if not run_log.records:
-        print(f"No runs logged yet in {runs_log}.", file=sys.stderr)
+    if not records:
+        print(f"No runs with '{args.search}' in their prompts in {runs_log}." if args.search and run_log.records
+              else f"No runs logged yet in {runs_log}.", file=sys.stderr)
         return 0
-    for record in run_log.records:
+    for record in records:
         size = record.get("size")
         size = size if isinstance(size, list) and len(size) == 2 else ["?", "?"]  # hand-edited logs too
         rating = record.get("rating")
         stars = "★" * rating + "  " if isinstance(rating, int) and 1 <= rating <= 5 else ""
+        stars += "(deleted)  " if record.get("deleted") else ""  # its files, from the History
         seeds = record.get("seeds")
         seed = record.get("seed", seeds[0] if isinstance(seeds, list) and seeds else "?")
         prompt = str(record.get("prompt", ""))
@@ -47,7 +54,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"seed {seed}  {stars}"
             f"{prompt[:50]}{'…' if len(prompt) > 50 else ''}"
         )
-    summary = mean_ratings(run_log.records)
+    summary = mean_ratings(records)
     if summary:
         print("\nMean rating by settings:")
         for label, mean, count in summary:

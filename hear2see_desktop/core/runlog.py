@@ -2,6 +2,11 @@
 
 Appends are single `write` calls of a whole line, flushed and fsynced, so a crash can at worst
 leave one half-written last line; the reader skips such lines with a warning instead of failing.
+
+A record is written once. What happens to a run later (the user rates it, deletes its files, the window
+measures it) is appended as an event line keyed by the run's id, `{"event": "rating", "run": ID, ...}`,
+and the reader folds the events into their records, the last event of a kind winning. The log is only
+ever appended to, so no later step can lose a record another process is appending at the same time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from hear2see_desktop.core.errors import BadInputError, Fix
-from hear2see_desktop.core.part_files import part_path
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,39 @@ def _json_line(record: dict[str, Any]) -> bytes:
         return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
 
 
+EVENT_KINDS = ("rating", "deleted", "metrics")
+"""What can happen to a run after its render: a rating (1-5), its files deleted, its metrics measured."""
+
+
+def append_event(log_path: Path, kind: str, run_id: str, **fields: Any) -> dict[str, Any]:
+    """Append one event about run `run_id` (see the module docstring); the event as written."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown run log event {kind!r}")
+    event = {"event": kind, "run": run_id, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+             **fields}
+    append_record(log_path, event)
+    return event
+
+
+def _event_of(value: Any) -> dict[str, Any] | None:
+    """`value` when it is an event line this version understands, else None."""
+    if (isinstance(value, dict) and "id" not in value and value.get("event") in EVENT_KINDS
+            and isinstance(value.get("run"), str)):
+        return value
+    return None
+
+
+def _fold(record: dict[str, Any], event: dict[str, Any]) -> None:
+    """Apply one event to its record: the rating, the deletion (when and what) or the metrics replace earlier ones."""
+    kind = event["event"]
+    if kind == "rating":
+        record["rating"] = event.get("rating")
+    elif kind == "deleted":
+        record["deleted"] = {"time": event.get("time"), "removed": event.get("removed", [])}
+    else:
+        record["metrics"] = event.get("metrics")
+
+
 def _ends_with_newline(path: Path) -> bool:
     with open(path, "rb") as handle:
         handle.seek(-1, os.SEEK_END)
@@ -68,13 +105,13 @@ class RunLog:
 
 
 def iter_records(log_path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
-    """(line number, record or None when the line is not a JSON object) for each non-empty line."""
+    """(line number, record, event, or None when the line is neither) for each non-empty line."""
     with open(log_path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             value = _parse_line(line)
-            yield number, value if isinstance(value, dict) and "id" in value else None
+            yield number, value if isinstance(value, dict) and "id" in value else _event_of(value)
 
 
 def _parse_line(line: str) -> Any:
@@ -86,18 +123,24 @@ def _parse_line(line: str) -> Any:
 
 
 def read_log(log_path: Path) -> RunLog:
-    """All readable records; a missing log is an empty one, unreadable lines are reported, not fatal."""
+    """All readable records with their events folded in; a missing log is an empty one, unreadable lines are
+    reported, not fatal. An event about a run that is not in the log (its line was lost) is left out."""
     result = RunLog()
     if not log_path.exists():
         return result
     if log_path.is_dir():
         raise BadInputError(f"The run log {log_path} is a folder: give a .jsonl file as ", Fix("runs_log"), ".")
-    for number, record in iter_records(log_path):
-        if record is None:
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for number, value in iter_records(log_path):
+        if value is None:
             log.warning("skipping unreadable line %d of %s", number, log_path)
             result.skipped_lines.append(number)
+        elif "id" in value:
+            result.records.append(value)
+            by_id.setdefault(str(value["id"]), []).append(value)
         else:
-            result.records.append(record)
+            for record in by_id.get(value["run"], []):
+                _fold(record, value)
     return result
 
 
@@ -116,34 +159,16 @@ def find_record(log_path: Path, run_id: str) -> dict[str, Any]:
 
 
 def rate_run(log_path: Path, run_id: str, rating: int) -> dict[str, Any]:
-    """Store the user's 1-5 opinion score (the paper's MOS) in the run's record.
+    """Store the user's 1-5 opinion score (the paper's MOS) as a rating event of the run; its record, rated.
 
-    The log is rewritten through a temp file and renamed, so a crash leaves either the old or the
-    new log. It is handled as bytes split only where the reader splits lines, so every other line,
-    readable or not (invalid UTF-8, a cut-off last line), is kept byte for byte.
+    Rating again appends another event, and the last one counts. Every line already in the log stays
+    byte for byte as it was.
     """
     if not 1 <= int(rating) <= 5:
         raise BadInputError(f"A rating must be a whole number from 1 to 5 (got {rating}).")
     record = find_record(log_path, run_id)
-    lines = log_path.read_bytes().splitlines(keepends=True)  # bytes split at \n, \r\n and \r, as the reader does
-    for number, line in enumerate(lines):
-        value = _parse_line(line.decode("utf-8", "replace"))  # exactly as the reader sees it
-        if isinstance(value, dict) and value.get("id") == record["id"]:
-            value["rating"] = int(rating)
-            ending = line[len(line.rstrip(b"\r\n")) :] or b"\n"
-            lines[number] = _json_line(value)[:-1] + ending
-            record = value
-    temp = part_path(log_path)
-    try:
-        with open(temp, "wb") as handle:
-            handle.writelines(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, log_path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return record
+    append_event(log_path, "rating", str(record["id"]), rating=int(rating))
+    return {**record, "rating": int(rating)}
 
 
 def mean_ratings(records: list[dict[str, Any]]) -> list[tuple[str, float, int]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -15,6 +16,22 @@ from PySide6.QtWidgets import (
     QToolButton,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from hear2see_desktop.core.settings import RenderSettings
+    from hear2see_desktop.core.transcript import Transcript
+
+
+@dataclass
+class ExportSource:
+    """What an export writes from: the window's work, or a render from the History."""
+
+    base: Path  # where the dialog proposes to write (a path without suffix)
+    mp4: str | None  # the render's video
+    frame_pngs: list[Path] = field(default_factory=list)
+    transcript: Transcript | None = None  # as recognised, with word times (for subtitles)
+    text: Transcript | None = None  # the text as the user has it (for the TXT)
+    settings: RenderSettings | None = None  # the captions' style that subtitles follow
 
 
 @dataclass

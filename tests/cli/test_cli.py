@@ -259,3 +259,20 @@ def test_runs_list_shows_hand_edited_records(tmp_path: Path, capsys: pytest.Capt
     assert lines[0].startswith("a ") and "?x?" in lines[0] and "★" not in lines[0]
     assert lines[1].startswith("b ") and "★" not in lines[1]
     assert lines[2].startswith("c ") and "64x64" in lines[2] and "seed 7" in lines[2] and "★★★★  a fox" in lines[2]
+
+
+def test_runs_list_searches_prompts_and_marks_deleted_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "runs.jsonl"
+    records = [{"id": "a", "prompt": "A red FOX", "size": [64, 64]},
+               {"id": "b", "prompt": "an owl", "storyboard": {"scenes": [{"prompt": "a fox at dawn"}]}},
+               {"id": "c", "prompt": "the sea", "storyboard": {"scenes": 5}, "seeds": 3},
+               {"event": "deleted", "run": "a", "removed": []}]
+    log.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    code, out, err = run_cli(["runs", "list", "--runs-log", str(log), "--search", "fox"], capsys)
+    assert code == 0 and not err
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["a", "b"] and "(deleted)" in lines[0] and "(deleted)" not in lines[1]
+    code, out, _ = run_cli(["runs", "list", "--runs-log", str(log), "--search", "SEA", "--json"], capsys)
+    assert [record["id"] for record in json.loads(out)] == ["c"]
+    code, out, err = run_cli(["runs", "list", "--runs-log", str(log), "--search", "giraffe"], capsys)
+    assert code == 0 and not out and "No runs with 'giraffe'" in one_sentence(err)

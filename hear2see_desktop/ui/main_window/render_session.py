@@ -209,13 +209,14 @@ class RenderSession(Part):
         window.statusBar().showMessage("Render cancelled; nothing was written.")
 
     def measure(self, video: Path) -> None:
-        """Evaluate the finished render in a worker and show the numbers under the preview."""
+        """Evaluate the finished render in a worker, show the numbers under the preview and log them with its run."""
         from hear2see_desktop.core.eval_job import EvalJob
+        from hear2see_desktop.core.run_metrics import LoggedEvalJob
 
         if "eval" in self.window.workers:
             return
         self.window.metrics_panel.show_measuring()
-        worker = JobWorker(EvalJob(video), "eval")
+        worker = JobWorker(LoggedEvalJob(EvalJob(video)), "eval")  # the numbers also go to the run log (History)
         # Not run as the window's other tasks: a failure here is shown in the panel, not as a dialog
         # (the video is done).
         worker.finished.connect(self.window.metrics_panel.show_result)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 from hear2see_desktop import __version__
 from hear2see_desktop.ui.main_window.autosave_keeper import AutosaveKeeper
 from hear2see_desktop.ui.main_window.export_session import ExportSession
+from hear2see_desktop.ui.main_window.history import HistoryPart
 from hear2see_desktop.ui.main_window.menu_bar import MenuBar
 from hear2see_desktop.ui.main_window.project_files import ProjectFiles
 from hear2see_desktop.ui.main_window.render_estimates import DeviceFn, RenderEstimates
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.project_files = ProjectFiles(self)
         self.autosaver = AutosaveKeeper(self)
         self.tool_dialogs = ToolDialogs(self)
+        self.history = HistoryPart(self)  # File > History…
         # "Save changes?" before closing or replacing work the user has not saved to a project file.
         self.save_guard = SaveGuard(self, lambda: self.work.audio_path is not None, self.work.name,
                                     self.project_files.save_project, ask=ask_to_save)
@@ -182,6 +184,7 @@ class MainWindow(QMainWindow):
         menus.save_as_requested.connect(without_arguments(self.project_files.save_project_as))
         menus.import_requested.connect(without_arguments(self.takes.choose_audio))
         menus.export_requested.connect(without_arguments(self.export))
+        menus.history_requested.connect(without_arguments(self.history.open_history))
         menus.models_requested.connect(without_arguments(self.open_models_dialog))
         menus.quit_requested.connect(self.close)
         menus.record_requested.connect(without_arguments(self.toggle_recording))
@@ -327,6 +330,10 @@ class MainWindow(QMainWindow):
     def export(self) -> None:
         """Ask what to export and where (a slot for the button, the menu item and Ctrl+E: no arguments)."""
         self.exports.export()
+
+    def export_from(self, source: Any) -> None:
+        """The Export dialog on another render's files (the History's "Export again")."""
+        self.exports.export_from(source)
 
     def project(self) -> Any:
         return self.project_files.project()
