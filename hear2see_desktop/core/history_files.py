@@ -25,6 +25,7 @@ from hear2see_desktop.core.atomic import through_part
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.history import HistoryEntry, is_render_folder
+from hear2see_desktop.core.pictures import read_rgb
 from hear2see_desktop.core.runlog import append_event
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,10 @@ def thumbnail_for(entry: HistoryEntry) -> np.ndarray | None:
     """A small (h, w, 3) uint8 picture of the render, or None when neither its frames nor its video are left."""
     if entry.frames_dir is not None:
         first = entry.frames_dir / paths.frame_file_name(0)
-        if first.is_file() and (picture := _read_png(first)) is not None:
+        if first.is_file() and (picture := read_rgb(first)) is not None:
             return _small(picture)
     cached = thumbnail_cache_path(entry)
-    if cached.is_file() and (picture := _read_png(cached)) is not None:
+    if cached.is_file() and (picture := read_rgb(cached)) is not None:
         return picture
     if entry.video_path is None or not entry.video_exists:
         return None
@@ -66,17 +67,6 @@ def thumbnail_for(entry: HistoryEntry) -> np.ndarray | None:
     picture = _small(first_frame)
     _keep(cached, picture)
     return picture
-
-
-def _read_png(path: Path) -> np.ndarray | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-        log.warning("unreadable picture %s: %s", path, error)
-        return None
 
 
 def _small(rgb: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 from hear2see_desktop.core.atomic import through_part
 from hear2see_desktop.core.models.registry import models_root
+from hear2see_desktop.core.pictures import read_rgb
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,4 @@ def save_thumbnail(model_path: str, rgb: np.ndarray) -> Path | None:
 def load_thumbnail(model_path: str) -> np.ndarray | None:
     """The thumbnail of `model_path` as a (96, 96, 3) uint8 array, or None when there is none (or it is broken)."""
     target = thumbnail_path(model_path)
-    if not target.is_file():
-        return None
-    from PIL import Image
-
-    try:
-        with Image.open(target) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-        log.warning("the thumbnail %s is unreadable: %s", target, error)
-        return None
+    return read_rgb(target) if target.is_file() else None
