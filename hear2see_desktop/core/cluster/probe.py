@@ -247,6 +247,7 @@ def _join_client(address: ClusterAddress, quiet: dict[str, Any], timeout_s: floa
     import ray
 
     warnings.filterwarnings("ignore", message="Ray Client connection timed out", category=UserWarning)
+    _send_ray_token_if_any()
     outcome: dict[str, Any] = {}
     lock = threading.Lock()
 
@@ -269,11 +270,33 @@ def _join_client(address: ClusterAddress, quiet: dict[str, Any], timeout_s: floa
         if "context" not in outcome and "error" not in outcome:
             outcome["given_up"] = True
             raise BadInputError(f"The Ray cluster at {address.text} did not let this computer join within "
-                                f"{timeout_s:.0f} s: check that its head node is not overloaded and runs the same "
-                                "Ray version as this app, then test again.")
+                                f"{timeout_s:.0f} s: check that its head node is not overloaded, runs the same Ray "
+                                "version as this app and, where it asks for a token, that this computer has it "
+                                "(`ray get-auth-token` on the head node, saved as ~/.ray/auth_token here).")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["context"]
+
+
+def _send_ray_token_if_any() -> None:
+    """Clusters of Ray 2.5x and later ask for the token `ray start` made (`~/.ray/auth_token`, RAY_AUTH_TOKEN);
+    a driver joining with `auto` sends it, Ray Client only in token mode, which this turns on where a token is
+    here and RAY_AUTH_MODE does not say otherwise."""
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return
+    try:
+        from ray._private.authentication import authentication_token_setup as token_setup
+    except ImportError:  # a Ray without token authentication
+        return
+    quiet = logging.getLogger(token_setup.__name__)
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its note that token mode is on is for a terminal that started a cluster
+    try:
+        token_setup.maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    except Exception:  # a token that cannot be read: the join then says what is wrong
+        logging.getLogger(__name__).info("could not turn Ray's token authentication on", exc_info=True)
+    finally:
+        quiet.setLevel(level)
 
 
 def _connect(address: ClusterAddress, init: Any) -> Any:
@@ -284,8 +307,10 @@ def _connect(address: ClusterAddress, init: Any) -> Any:
         if address.kind == "auto":
             raise BadInputError("No Ray cluster runs on this computer for the address auto: join one with "
                                 "`ray start --address=HEAD:6379` first, or use ray://HOST:10001 or local.") from error
-        raise BadInputError(f"Cannot reach the Ray cluster at {address.text} ({_reason(error)}): check the address "
-                            "and that the head node's Ray Client server runs.") from error
+        raise BadInputError(f"The Ray cluster at {address.text} did not let this computer join ({_reason(error)}): "
+                            "check that its Ray Client server runs and, where it asks for a token, that this "
+                            "computer has it (`ray get-auth-token` on the head node, saved as ~/.ray/auth_token "
+                            "here).") from error
     except Exception as error:  # a version mismatch, a refused client: Ray says why in its first line
         raise Hear2SeeError(f"The Ray cluster at {address.text} refused the connection ({_reason(error)}): "
                             "the cluster must run the same Ray and Python versions as this app.") from error

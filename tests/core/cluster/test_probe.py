@@ -13,9 +13,10 @@ import pytest
 
 from hear2see_desktop.core.cluster import probe
 from hear2see_desktop.core.cluster.address import INSTALL_COMMAND
-from hear2see_desktop.core.cluster.probe import ClusterReport, probe_cluster
+from hear2see_desktop.core.cluster.probe import ClusterReport, probe_cluster, render_models
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.render.weights_hash import weights_sha256
+from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
+from hear2see_desktop.core.settings import LoraSpec, RenderSettings
 from tests.core.cluster.ray_head import RayHead, free_port, ray_head
 
 PATIENT_S = 180.0  # joining takes a second or two on an idle machine, minutes on a loaded two-core one
@@ -114,3 +115,14 @@ def test_a_wrong_address_names_the_forms_it_takes() -> None:
     with pytest.raises(BadInputError) as caught:
         probe_cluster("ray:/gpu-box")
     assert "local:N" in str(caught.value) and "ray://HOST:PORT" in str(caught.value)
+
+
+def test_a_renders_models_are_named_by_their_weights(tiny_models: tuple[Path, Path, Path], style_file: Path) -> None:
+    model = tiny_models[0]
+    wanted = render_models(RenderSettings(model=str(model), loras=[LoraSpec(str(style_file), 0.8)]))
+    assert wanted == [(str(model), str(model.resolve()), weights_sha256(model)),
+                      ("style.safetensors", str(style_file), cached_sha256(style_file))]
+
+
+def test_a_model_not_on_this_computer_is_left_to_the_renders_own_check() -> None:
+    assert render_models(RenderSettings(model="nobody/no-such-model")) == []
