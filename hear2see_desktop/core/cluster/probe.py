@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -334,7 +334,8 @@ def _ask_nodes(address: ClusterAddress, wanted: list[tuple[str, str, str, int]],
     failed: list[str] = []
     for ref in ready:
         try:
-            nodes.append(ray.get(ref))
+            # The address Ray knows the node by (a task's own guess can be another interface of the machine).
+            nodes.append(replace(ray.get(ref), ip=pending[ref]))
         except Exception:  # the node's task failed (no HEAR2SEE there, say): reported as not answering
             logging.getLogger(__name__).info("probe task on %s failed", pending[ref], exc_info=True)
             failed.append(pending[ref])
