@@ -50,5 +50,7 @@ PY
 compile requirements/test.txt --extra test "$@"
 compile requirements/app.txt --constraint requirements/test.txt
 compile requirements/package.txt --extra package --constraint requirements/test.txt
-echo "Locked: requirements/app.txt, requirements/test.txt, requirements/package.txt"
+# The cluster extra (Ray) on top of the app: scripts/setup.sh --cluster installs app.txt and this one.
+compile requirements/cluster.txt --extra cluster --constraint requirements/test.txt
+echo "Locked: requirements/app.txt, requirements/test.txt, requirements/package.txt, requirements/cluster.txt"
 echo "Now run: bash scripts/setup.sh --test && .venv/bin/python -m pytest -q"

@@ -3,6 +3,7 @@
 #   bash scripts/setup.sh            the app, and the system libraries its window and recording need
 #   bash scripts/setup.sh --test     also the test tools and the system programs the tests use
 #   bash scripts/setup.sh --package  also PyInstaller, to build the app bundle (packaging/build.py)
+#   bash scripts/setup.sh --cluster  also Ray, to render on a Ray cluster (every machine of the cluster too)
 # Python packages come from the hashed lock (scripts/lock.sh refreshes it); torch is installed here, at
 # TORCH_VERSION: the CPU build on machines without an NVIDIA GPU (the default PyPI build pulls several
 # GB of CUDA libraries that such a machine cannot use), the CUDA build where nvidia-smi answers.
@@ -15,7 +16,8 @@ case "${1:-}" in
   "") ;;
   --test) mode=test ;;
   --package) mode=package ;;
-  *) echo "setup.sh: unknown option '$1'; use --test, --package or nothing." >&2; exit 2 ;;
+  --cluster) mode=cluster ;;  # requirements/cluster.txt: the app's lock and Ray, at the versions the tests use
+  *) echo "setup.sh: unknown option '$1'; use --test, --package, --cluster or nothing." >&2; exit 2 ;;
 esac
 python=${PYTHON:-python3}
 
@@ -33,7 +35,7 @@ if [ "$(uname -s)" = Linux ]; then
     command -v sox >/dev/null || test_missing+=(sox)
     command -v Xvfb >/dev/null || test_missing+=(xvfb)
   fi
-  if [ "$mode" != app ]; then  # PyInstaller reads libraries' dependencies with objdump
+  if [ "$mode" = test ] || [ "$mode" = package ]; then  # PyInstaller reads libraries' dependencies with objdump
     command -v objdump >/dev/null || test_missing+=(binutils)
   fi
   # shellcheck disable=SC2206 # the package names are words

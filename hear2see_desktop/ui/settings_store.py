@@ -1,4 +1,4 @@
-"""Typed access to the app's QSettings (window layout, recent projects, last render settings)."""
+"""Typed access to the app's QSettings (window layout, recent projects, last render settings, where renders run)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,15 @@ class Key(str, enum.Enum):
     STYLE = "prompt/style"
     LAST_FOLDER = "files/last_folder"
     SPEECH_MODEL = "speech/model"
+    RENDER_ON = "render/on"  # RenderOn's value
+    CLUSTER_ADDRESS = "render/cluster_address"  # kept while renders run on this computer, for the next switch
+
+
+class RenderOn(str, enum.Enum):
+    """Where the app's renders run (Render > Render on…)."""
+
+    THIS_COMPUTER = "this_computer"
+    CLUSTER = "cluster"
 
 
 class SettingsStore:
@@ -53,6 +62,26 @@ class SettingsStore:
         recent = [path] + [p for p in self.recent_projects() if p != path]
         self.set(Key.RECENT, json.dumps(recent[:MAX_RECENT]))
         return recent[:MAX_RECENT]
+
+    def render_on_choice(self) -> RenderOn:
+        try:
+            return RenderOn(self.text(Key.RENDER_ON, RenderOn.THIS_COMPUTER.value))
+        except ValueError:
+            return RenderOn.THIS_COMPUTER
+
+    def cluster_address(self) -> str:
+        """The cluster address last entered (also while renders run on this computer)."""
+        return self.text(Key.CLUSTER_ADDRESS, "").strip()
+
+    def set_render_on(self, choice: RenderOn, cluster_address: str) -> None:
+        self.set(Key.RENDER_ON, choice.value)
+        self.set(Key.CLUSTER_ADDRESS, cluster_address.strip())
+
+    def render_on(self) -> str | None:
+        """The cluster address renders go to (`RenderRequest.cluster`), or None to render on this computer."""
+        if self.render_on_choice() is RenderOn.CLUSTER and self.cluster_address():
+            return self.cluster_address()
+        return None
 
     def has_render_settings(self) -> bool:
         """Whether the user has saved render settings (else the app starts with defaults for the machine)."""

@@ -126,7 +126,7 @@ def test_every_button_of_the_window_reaches_its_slot(qtbot: QtBot, tmp_path: Pat
     assert failures == [], "these buttons fail instead of doing their work"
 
 
-@pytest.mark.parametrize("open_it", ["export", "open_models_dialog", "open_train_dialog"])
+@pytest.mark.parametrize("open_it", ["export", "open_models_dialog", "open_train_dialog", "open_render_on_dialog"])
 def test_every_button_of_each_dialog_reaches_its_slot(qtbot: QtBot, tmp_path: Path, narration_wav: Path,
                                                       narration: Audio, tiny_models: tuple[Path, Path, Path],
                                                       open_it: str) -> None:

@@ -15,7 +15,8 @@ from typing import Literal
 
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
 
-INSTALL_COMMAND = 'pip install ".[cluster]"'
+INSTALL_COMMAND = "bash scripts/setup.sh --cluster"
+"""Ray at the locked versions (requirements/cluster.txt); `pip install ".[cluster]"` takes the newest that fit."""
 _REMOTE = re.compile(r"^ray://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 
 

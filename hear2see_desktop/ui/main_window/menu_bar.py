@@ -38,6 +38,7 @@ class MenuBar(QMenuBar):
     queue_requested = Signal()  # add the render the Render button would start to the render queue
     queue_panel_requested = Signal()
     preset_chosen = Signal(str)  # one of PRESETS
+    render_on_requested = Signal()  # where renders run: this computer or a Ray cluster
     train_requested = Signal()
     about_requested = Signal()
 
@@ -70,6 +71,7 @@ class MenuBar(QMenuBar):
         for name in PRESETS:
             self._item(render, f"{name} preset", self.preset_chosen, argument=name)
         render.addSeparator()
+        self.render_on_action = self._item(render, "Render &on…", self.render_on_requested)
         self.train_action = self._item(render, "&Train a style…", self.train_requested)
         help_menu = self.addMenu("&Help")
         self._item(help_menu, "&About HEAR2SEE", self.about_requested)

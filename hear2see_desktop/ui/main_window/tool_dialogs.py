@@ -1,4 +1,4 @@
-"""The model manager and the style trainer, opened from the window and kept while it lives."""
+"""The model manager, the style trainer and Render on…, opened from the window and kept while it lives."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from hear2see_desktop.ui.main_window.host import Part, WindowHost
 
 if TYPE_CHECKING:
     from hear2see_desktop.ui.models_dialog import ModelsDialog
+    from hear2see_desktop.ui.render_on_dialog import RenderOnDialog
     from hear2see_desktop.ui.train_dialog import TrainDialog
 
 
@@ -18,6 +19,7 @@ class ToolDialogs(Part):
         super().__init__(window)
         self.models_dialog: ModelsDialog | None = None  # made the first time it is opened
         self.train_dialog: TrainDialog | None = None  # likewise
+        self.render_on_dialog: RenderOnDialog | None = None  # likewise
 
     def open_models_dialog(self) -> None:
         """The model manager (window-modal, not blocking); the pickers follow what it changes."""
@@ -57,9 +59,23 @@ class ToolDialogs(Part):
     def _on_style_trained(self, _path: str) -> None:
         self.window.settings_panel.refresh_model_choices()
 
+    def open_render_on_dialog(self) -> None:
+        """Where renders run (window-modal, not blocking); its connection test looks for the form's models."""
+        from hear2see_desktop.ui.render_on_dialog import RenderOnDialog
+
+        window = self.window
+        if self.render_on_dialog is None:
+            self.render_on_dialog = RenderOnDialog(window.store, window)
+        self.render_on_dialog.load()
+        self.render_on_dialog.set_render_settings(window.settings_panel.settings())
+        self.render_on_dialog.open()
+
     def stop(self) -> list[object]:
-        """The window closes: stop a download and a training; their threads, to wait for."""
+        """The window closes: stop a download and a training; their threads (and a connection test's), to wait
+        for."""
         threads: list[object] = []
+        if self.render_on_dialog is not None:
+            threads.append(self.render_on_dialog.stop())
         if self.models_dialog is not None:
             threads.append(self.models_dialog.stop_download())
         if self.train_dialog is not None:

@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         menus.cancel_requested.connect(without_arguments(self.cancel_current))
         menus.preset_chosen.connect(self.settings_panel.apply_preset)
         menus.train_requested.connect(without_arguments(self.open_train_dialog))
+        menus.render_on_requested.connect(without_arguments(self.open_render_on_dialog))
         menus.about_requested.connect(without_arguments(self._about))
 
     def _watch_for_changes(self) -> None:
@@ -383,6 +384,9 @@ class MainWindow(QMainWindow):
 
     def open_train_dialog(self) -> None:
         self.tool_dialogs.open_train_dialog()
+
+    def open_render_on_dialog(self) -> None:
+        self.tool_dialogs.open_render_on_dialog()
 
     @property
     def models_dialog(self) -> Any:
