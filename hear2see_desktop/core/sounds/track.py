@@ -132,7 +132,8 @@ def tag_audio(audio: Audio, tagger: SoundTagger, progress: ProgressFn = no_progr
         scores = tagger.scores(padded)
         for (start_s, end_s), piece, row in zip(batch, pieces, scores, strict=True):
             best = np.argsort(-row, kind="stable")[:top_k]
-            events = tuple(SoundEvent(tagger.labels[i], float(row[i])) for i in best)
-            windows.append(SoundWindow(start_s, end_s, events, loudness_dbfs(piece)))
+            # Rounded as the JSON keeps them, so the track a render used and the one its record holds are equal.
+            events = tuple(SoundEvent(tagger.labels[i], round(float(row[i]), 4)) for i in best)
+            windows.append(SoundWindow(round(start_s, 4), round(end_s, 4), events, round(loudness_dbfs(piece), 2)))
     progress(len(spans), len(spans), "Hearing sound events", None)
     return SoundTrack(tuple(windows), duration_s, tagger.name)
