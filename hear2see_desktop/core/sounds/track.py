@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from hear2see_desktop.core.audio import Audio
-from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, no_progress, raise_if_cancelled
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, never_cancelled, no_progress, raise_if_cancelled
 from hear2see_desktop.core.sounds.tagger import SoundTagger
 
 WINDOW_S = 1.0
@@ -111,7 +111,7 @@ def loudness_dbfs(samples: np.ndarray) -> float:
 
 
 def tag_audio(audio: Audio, tagger: SoundTagger, progress: ProgressFn = no_progress,
-              cancelled: CancelledFn = lambda: False, top_k: int = TOP_K) -> SoundTrack:
+              cancelled: CancelledFn = never_cancelled, top_k: int = TOP_K) -> SoundTrack:
     """The sound-event track of `audio` (any rate: resampled to the tagger's), windows tagged a batch at a time."""
     from hear2see_desktop.core.analysis.onsets import resample
 

@@ -111,3 +111,21 @@ def test_a_take_whose_sounds_add_no_picture_is_one_sentence(quiet_then_loud: tup
     speech_only = SoundTrack(tuple(replace(w, events=heard_as_speech) for w in track.windows), track.duration_s)
     with pytest.raises(BadInputError, match="no speech and no sound"):
         storyboard_for_take(Transcript(text="", words=[], duration_s=8.0), speech_only, [])
+
+
+def test_the_project_keeps_the_track_and_what_it_added(quiet_then_loud: tuple[Audio, SoundTrack],
+                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+    import soundfile as sf
+
+    from hear2see_desktop.core.project import Project, load_project, save_project
+
+    audio, track = quiet_then_loud
+    folder = tmp_path_factory.mktemp("project")
+    take = folder / "take.wav"
+    sf.write(take, audio.samples, 16000)
+    board, _ = storyboard_for_take(_two_sentences(), track, [], min_scene_s=2.0, max_scene_s=6.0)
+    board = board.with_scene_sound_words(1, "rain, neon signs")
+    path = save_project(Project(transcript=_two_sentences(), storyboard=board), folder / "clip.h2s", audio_source=take)
+    loaded = load_project(path).storyboard
+    assert loaded == board and loaded.sounds == track
+    assert loaded.scenes[1].sound_edited and "neon signs" in _terms(loaded, 1)
