@@ -123,6 +123,9 @@ def cmd_render(args: argparse.Namespace) -> int:
             progress, lambda: False)
     finally:
         progress.close()
+    board, transcript = result.record.storyboard, result.record.transcript
+    if board is not None and board.sounds is not None and not transcript.text.strip() and not args.replay:
+        print(f"No speech detected in {request.audio_path.name}: the scenes followed its sounds.", file=sys.stderr)
     print(result.out_path)
     print(f"run {result.run_id}", file=sys.stderr)
     return 0

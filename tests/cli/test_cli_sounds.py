@@ -71,6 +71,7 @@ def test_render_hears_the_take_and_the_record_keeps_what_it_added(rain_wav: Path
                                 capsys)
     assert code == 0, err
     record = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["transcript"]["text"].strip() or "No speech detected in rain.wav" in err
     board = record["storyboard"]
     assert board["sounds"]["windows"] and any("rain" in s["prompt"].split(", ") for s in board["scenes"])
     code, _, err = run_cli(["render", str(rain_wav), "-o", str(tmp_path / "x.mp4"), "--model", str(tiny_models[0]),
