@@ -18,6 +18,7 @@ from hear2see_desktop.cli.narration_commands import cmd_prompt, cmd_render, cmd_
 from hear2see_desktop.cli.parser import build_parser
 from hear2see_desktop.cli.render_flags import flag_words
 from hear2see_desktop.cli.report_commands import cmd_eval, cmd_runs
+from hear2see_desktop.cli.sound_commands import cmd_sounds
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.logging_setup import setup_logging
 
@@ -29,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 COMMANDS = {"transcribe": cmd_transcribe, "prompt": cmd_prompt, "render": cmd_render, "runs": cmd_runs,
             "eval": cmd_eval, "storyboard": cmd_storyboard, "models": cmd_models, "train-lora": cmd_train_lora,
-            "batch": cmd_batch}
+            "batch": cmd_batch, "sounds": cmd_sounds}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

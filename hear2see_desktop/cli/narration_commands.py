@@ -18,7 +18,9 @@ from hear2see_desktop.core.render_estimate import RenderEstimate
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest, check_output_path, replay_request
 from hear2see_desktop.core.run_record import RunRecord
 from hear2see_desktop.core.runlog import find_record
-from hear2see_desktop.core.storyboard.board import build_storyboard, save_storyboard
+from hear2see_desktop.core.sounds.track import SoundTrack
+from hear2see_desktop.core.storyboard.board import save_storyboard
+from hear2see_desktop.core.storyboard.sounds import storyboard_for_take
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
@@ -55,22 +57,41 @@ def cmd_storyboard(args: argparse.Namespace) -> int:
         raise BadInputError(f"The storyboard {out_path.name} must end in .json.")
     if not out_path.parent.is_dir():
         raise BadInputError(f"The folder {out_path.parent} does not exist: create it or choose another output.")
+    audio_path = existing_file(args.audio, "audio file") if args.audio else None
+    track, onsets_s = _heard(audio_path, args.sound_model)
     if args.transcript:
         transcript = read_transcript(args.transcript)
-    elif args.audio:
-        transcript = run_in_terminal(TranscribeJob(existing_file(args.audio, "audio file"), args.engine,
-                                                   args.asr_model, language=args.language))
+    elif audio_path is not None:
+        transcript = run_in_terminal(TranscribeJob(audio_path, args.engine, args.asr_model, language=args.language,
+                                                   allow_no_words=track is not None))
     else:
         raise BadInputError("No narration given: pass an AUDIO file, or --transcript FILE.json.")
-    if not transcript.words:
+    if not transcript.words and track is None:
         raise BadInputError("The transcript has no timed words, so there is nothing to split into scenes.")
-    board = build_storyboard(transcript, style=args.style, negative=args.negative,
-                             min_scene_s=args.min_scene, max_scene_s=args.max_scene)
+    board, from_sounds = storyboard_for_take(transcript, track, onsets_s, style=args.style, negative=args.negative,
+                                             min_scene_s=args.min_scene, max_scene_s=args.max_scene)
+    if from_sounds and audio_path is not None:
+        print(f"No speech detected in {audio_path.name}: the scenes follow its sounds.", file=sys.stderr)
     save_storyboard(board, out_path)
     for number, scene in enumerate(board.scenes, 1):
         print(f"{number:>2}  {scene.start_s:6.2f}-{scene.end_s:6.2f} s  {scene.prompt}")
     print(out_path, file=sys.stderr)
     return 0
+
+
+def _heard(audio_path: Path | None, sound_model: str | None) -> tuple[SoundTrack | None, list[float]]:
+    """The take's sound track and strong onsets when a sound model is asked for; (None, []) otherwise."""
+    if not sound_model:
+        return None, []
+    if audio_path is None:
+        raise BadInputError("The sound model hears the take itself: pass its AUDIO file too.")
+    from hear2see_desktop.core.audio import load_audio
+    from hear2see_desktop.core.sounds.changes import strong_onsets
+    from hear2see_desktop.core.sounds.job import SoundsJob
+
+    audio = load_audio(audio_path)
+    track = run_in_terminal(SoundsJob(audio_path, sound_model, audio=audio))
+    return track, strong_onsets(audio)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -102,6 +123,9 @@ def cmd_render(args: argparse.Namespace) -> int:
             progress, lambda: False)
     finally:
         progress.close()
+    board, transcript = result.record.storyboard, result.record.transcript
+    if board is not None and board.sounds is not None and not transcript.text.strip() and not args.replay:
+        print(f"No speech detected in {request.audio_path.name}: the scenes followed its sounds.", file=sys.stderr)
     print(result.out_path)
     print(f"run {result.run_id}", file=sys.stderr)
     return 0
@@ -120,6 +144,7 @@ def request_from_args(args: argparse.Namespace, audio_path: Path, out_path: Path
         asr_language=args.language,
         runs_log=runs_log,
         use_cache=not args.no_cache,
+        sound_model=getattr(args, "sound_model", None),
     )
 
 

@@ -31,6 +31,12 @@ def _add_asr_flags(parser: argparse.ArgumentParser) -> None:
                         help="the language spoken (en, de, fr, es, ko): uses the installed Vosk model for it")
 
 
+def _add_sound_model_flag(parser: argparse.ArgumentParser, default_help: str) -> None:
+    parser.add_argument("--sound-model", metavar="ID|DIR",
+                        help="a sound-event tagger: a catalogue name (ast-audioset, `hear2see models download "
+                             f"ast-audioset`) or a transformers audio-classification folder; {default_help}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line grammar (exact names are relied on by scripts and tests)."""
 
@@ -54,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--style", default=defaults.style, help="style preset (see --help of render)")
     prompt.add_argument("--json", action="store_true")
 
+    sounds = sub.add_parser("sounds", help="print the sound events of an audio file (time, top classes, loudness)")
+    sounds.add_argument("audio", metavar="AUDIO")
+    _add_sound_model_flag(sounds, "default: ast-audioset")
+    sounds.add_argument("--json", action="store_true", help="print the windows with their events and loudness")
+
     storyboard = sub.add_parser("storyboard", help="split a narration into timed scenes with one prompt each (JSON)")
     storyboard.add_argument("audio", nargs="?", metavar="AUDIO")
     storyboard.add_argument("-o", "--output", required=True, metavar="BOARD.json")
@@ -62,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     storyboard.add_argument("--negative", metavar="TEXT", help="negative prompt (default: a standard one)")
     add_setting_flags(storyboard, SCENE_FLAGS, defaults)
     _add_asr_flags(storyboard)
+    _add_sound_model_flag(storyboard, "its sound events add words to the scenes, and a take without speech is "
+                                      "cut into scenes from its sounds (needs AUDIO)")
 
     render = sub.add_parser("render", help="narration in, MP4 out (ASR -> prompt -> frames -> video)")
     render.add_argument("audio", nargs="?", metavar="AUDIO")
@@ -80,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-cache", action="store_true", help="render every frame again (ignore the frame cache)")
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
+    _add_sound_model_flag(render, "its sound events add words to the scenes, and a take without speech is "
+                                  "cut into scenes from its sounds")
     _add_batch_parser(sub, render)
 
     evaluate = sub.add_parser("eval", help="AV-Align, CLIPSIM, flicker (FVD, IS with --reference) of an MP4")

@@ -41,7 +41,7 @@ from hear2see_desktop.core.render.vae_tiling import vae_tile_px
 from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_fingerprint, weights_sha256
 from hear2see_desktop.core.render_context import RenderContext, first_picture_thumbnails, frame_pngs, save_png
 from hear2see_desktop.core.render_estimate import RenderEstimate, estimate_render
-from hear2see_desktop.core.render_preflight import Checked, check_output_path, no_speech, preflight
+from hear2see_desktop.core.render_preflight import Checked, check_output_path, no_words, preflight
 from hear2see_desktop.core.render_request import RenderRequest, replay_request
 from hear2see_desktop.core.run_record import (
     AudioUsed,
@@ -127,11 +127,14 @@ class RenderJob:
         transcript = request.transcript
         if transcript is None:
             transcript = self._transcribe(checked, progress, cancelled, timings)
-        if not settings.prompt.strip() and not transcript.text.strip() and request.storyboard is None:
-            raise no_speech(request.audio_path)
+        if (not settings.prompt.strip() and not transcript.text.strip() and request.storyboard is None
+                and checked.tagger is None):
+            raise no_words(request.audio_path)
 
         stage = time.perf_counter()
         board = request.storyboard
+        if board is None and checked.tagger is not None:
+            board = self._heard_storyboard(checked, settings, transcript, progress, cancelled)
         if board is not None:
             settings = replace(settings, prompt=settings.prompt or board.scenes[0].prompt,
                                negative_prompt=settings.negative_prompt or board.scenes[0].negative_prompt)
@@ -155,6 +158,22 @@ class RenderJob:
             for scene in board.scenes:
                 scene.prompt = settings.prompt
                 scene.negative_prompt = settings.negative_prompt
+        return board
+
+    def _heard_storyboard(self, checked: Checked, settings: RenderSettings, transcript: Transcript,
+                          progress: ProgressFn, cancelled: CancelledFn) -> Storyboard:
+        """Scenes with the words of their sound events; for a take without speech, scenes cut from its sounds."""
+        from hear2see_desktop.core.sounds.changes import strong_onsets
+        from hear2see_desktop.core.sounds.track import tag_audio
+        from hear2see_desktop.core.storyboard.sounds import storyboard_for_take
+
+        track = tag_audio(checked.audio, checked.tagger, progress, cancelled)
+        board, from_sounds = storyboard_for_take(
+            transcript, track, strong_onsets(checked.audio) if not transcript.text.strip() else [],
+            style=settings.style, negative=settings.negative_prompt or None,
+            min_scene_s=settings.min_scene_s, max_scene_s=settings.max_scene_s)
+        if from_sounds:
+            progress(0, 1, f"No speech detected in {self.request.audio_path.name}: the scenes follow its sounds", None)
         return board
 
     @staticmethod

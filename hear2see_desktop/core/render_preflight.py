@@ -45,6 +45,7 @@ class Checked:
     engine: Any
     motion: MotionSource | None = None  # animate mode's motion model, and the shape of its layers
     motion_shape: MotionShape | None = None
+    tagger: Any = None  # the sound-event tagger, when the request asks for one and makes its own scenes
 
 
 def check_output_path(out_path: Path) -> None:
@@ -98,12 +99,26 @@ def preflight(request: RenderRequest, settings: RenderSettings) -> Checked:
         from hear2see_desktop.core.asr.select import open_engine
 
         engine = open_engine(request.engine, request.asr_model, request.asr_language)
-    return Checked(audio, source, silent, engine, motion, motion_layers)
+    tagger = None
+    if request.sound_model and request.storyboard is None and not silent and not settings.prompt.strip():
+        from hear2see_desktop.core.sounds.tagger import load_tagger
+
+        tagger = load_tagger(request.sound_model)  # a missing tagger: one sentence, before any work
+    return Checked(audio, source, silent, engine, motion, motion_layers, tagger)
 
 
 def no_speech(audio_path: Path) -> BadInputError:
     return BadInputError(f"No speech detected in {audio_path.name}: record the narration again, or give the picture "
                          "yourself with ", Fix("prompt"), ".")
+
+
+def no_words(audio_path: Path) -> BadInputError:
+    """A take with sound but no words, rendered without a sound model: which model would make its scenes."""
+    from hear2see_desktop.core.sounds.tagger import DEFAULT_SOUND_MODEL
+
+    return BadInputError(f"No speech detected in {audio_path.name}: record the narration again, give the picture "
+                         "yourself with ", Fix("prompt"), ", or let its sounds make the scenes with ",
+                         Fix("sound_model", DEFAULT_SOUND_MODEL), f" (hear2see models download {DEFAULT_SOUND_MODEL}).")
 
 
 def check_storyboard_length(board: Storyboard, duration_s: float) -> None:

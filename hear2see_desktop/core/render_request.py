@@ -41,6 +41,7 @@ class RenderRequest:
     cache_dir: Path | None = None  # the frame cache (default: the app's cache folder)
     use_cache: bool = True
     ass_path: Path | None = None  # subtitles with the caption style (core/subtitles_ass.py)
+    sound_model: str | None = None  # a sound-event tagger (folder or catalogue name): sounds shape the scenes
 
     def subtitle_paths(self) -> list[Path]:
         """The subtitle files asked for: SRT, WebVTT, ASS."""

@@ -22,14 +22,17 @@ class TranscribeJob:
     """Decode the file, pick the ASR engine, recognise the words."""
 
     def __init__(self, audio_path: Path, engine: str = "auto", asr_model: str | None = None,
-                 audio: Audio | None = None, language: str | None = None) -> None:
+                 audio: Audio | None = None, language: str | None = None, allow_no_words: bool = False) -> None:
         """`audio` is the already decoded file (the GUI decodes once to draw the waveform); `language`
-        picks the installed speech model for that language (see `asr.select.open_engine`)."""
+        picks the installed speech model for that language (see `asr.select.open_engine`); `allow_no_words`
+        returns an empty transcript for a take that is not silent but has no words (its sounds make the
+        scenes) instead of refusing it."""
         self.audio_path = audio_path
         self.engine = engine
         self.asr_model = asr_model
         self.language = language
         self.audio = audio
+        self.allow_no_words = allow_no_words
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> Transcript:
         from hear2see_desktop.core.audio import is_silent, load_audio
@@ -46,7 +49,7 @@ class TranscribeJob:
 
         transcript = engine.transcribe(audio.samples, asr_progress, cancelled)
         transcript.duration_s = audio.duration_s
-        if not transcript.text.strip():
+        if not transcript.text.strip() and not self.allow_no_words:
             raise no_speech_error(self.audio_path)
         return transcript
 

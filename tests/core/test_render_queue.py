@@ -170,7 +170,8 @@ def test_a_request_and_a_failure_read_back_as_written(tmp_path: Path) -> None:
                               transition_s=None)
     transcript = Transcript("a fox", [Word("a", 0.0, 0.1, 0.9)], "vosk", "m", 2.0)
     request = RenderRequest(tmp_path / "fox.wav", tmp_path / "fox.mp4", settings, asr_language="de",
-                            transcript=transcript, storyboard=board, srt_path=tmp_path / "fox.srt", use_cache=False)
+                            sound_model="ast-audioset", transcript=transcript, storyboard=board,
+                            srt_path=tmp_path / "fox.srt", use_cache=False)
     again = request_from_dict(json.loads(json.dumps(request_to_dict(request))))
     assert again == request
     item = QueueItem(request, "fox", reason=("No GPU here: use ", Fix("device", "cpu"), "."), exit_code=2,

@@ -3,7 +3,7 @@
 The data lives in `resources/models/catalogue.json` ($HEAR2SEE_CATALOGUE points at another file, for tests
 and private mirrors). Each entry installs into one folder under the models root, chosen to match where the
 app already looks (`sd/stable-diffusion-v1-5`, `vosk/<model>`, `clip`, `whisper/<size>`, `taesd`, `loras`,
-`motion/<hub name>` for Animate mode's motion modules).
+`motion/<hub name>` for Animate mode's motion modules, `sounds/<name>` for sound-event taggers).
 
 Hashes: a file's `sha256` is checked when the catalogue knows it; where it is null, the download checks the
 SHA-256 the hub reports for the file (huggingface.co's `X-Linked-Etag` / `ETag` of an LFS file is its
@@ -23,7 +23,7 @@ from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import BadInputError
 
 CATALOGUE_ENV_VAR = "HEAR2SEE_CATALOGUE"
-KINDS = ("vosk", "sd", "taesd", "lora", "clip", "whisper", "motion")
+KINDS = ("vosk", "sd", "taesd", "lora", "clip", "whisper", "motion", "sound")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -105,6 +105,7 @@ def build_prompt(
     max_tokens: int = CLIP_MAX_TOKENS,
     *,
     subjects: list[str] | None = None,
+    sounds: list[str] | None = None,
 ) -> PromptResult:
     """Build the prompt for one narration (or one storyboard scene) in the named style preset.
 
@@ -113,21 +114,24 @@ def build_prompt(
     `subjects`, when given, replaces the subjects found in the text, in its order and first, so a
     storyboard can say "red fox" where a scene only says "it" or "the fox"; with subjects and no
     other lexicon term the content-word fallback is skipped, so the subjects stay first.
+    `sounds`: the visual words the scene's sound events added ("rain", "wet streets"), terms of their own kind
+    fitted in the same token budget; with sounds, an empty `text` (a take without speech) is a prompt too.
     Raises BadInputError for an empty transcript, one with nothing to picture, an unknown style,
     or a limit too small for the main subject.
     """
     preset = load_style(style)
     if max_tokens < SPECIAL_TOKENS + 1:
         raise BadInputError(f"The prompt token limit must be at least 3 (SD-1.5 uses 77), not {max_tokens}.")
-    if not isinstance(text, str) or not text.strip():
+    sound_terms = _sound_terms(sounds or [])
+    if not isinstance(text, str) or (not text.strip() and not sound_terms):
         raise BadInputError("The transcript is empty: record or type the narration first.")
     budget = max_tokens - SPECIAL_TOKENS
     lex = load_lexicon()
-    tokens = drop_fillers(tokenise(text), lex)
+    tokens = drop_fillers(tokenise(text), lex) if text.strip() else []
     terms = visual_terms(tokens, lex)
     if subjects is not None:
         terms = _with_subjects(terms, subjects)
-    terms = terms or content_runs(tokens, lex)
+    terms = (terms or content_runs(tokens, lex)) + sound_terms
     if not terms:
         raise BadInputError(
             f"The transcript has nothing to picture once fillers are removed ('{_preview(text)}'): "
@@ -149,6 +153,12 @@ def build_prompt(
         style=preset.name,
         dropped=[s.text for s in dropped] + [NEGATIVE_DROPPED_PREFIX + d for d in negative_dropped],
     )
+
+
+def _sound_terms(sounds: list[str]) -> list[Term]:
+    """The sound words as terms of kind "sound", in their order, each phrase whole."""
+    phrases = dict.fromkeys(" ".join(str(s).split()) for s in sounds)
+    return [Term("sound", p, tuple(p.split()), first=n) for n, p in enumerate(p for p in phrases if p)]
 
 
 def _with_subjects(terms: list[Term], subjects: list[str]) -> list[Term]:

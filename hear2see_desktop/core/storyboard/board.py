@@ -2,11 +2,17 @@
 
 `hear2see storyboard AUDIO -o board.json` writes one, the user edits times and prompts, and
 `hear2see render --storyboard board.json` renders it. A prompt the user changed is marked
-`edited`, so rebuilding the prompts (another style, say) keeps it. The JSON shape is:
+`edited`, so rebuilding the prompts (another style, say) keeps it. With a sound-event tagger, a scene also
+holds the words its sounds added (`sound_words`, part of its prompt; the user may edit them, marked
+`sound_edited`, or switch them off with `sound_words_on`) and the board keeps the take's sound track
+(`sounds`), so a replay needs no tagger. The JSON shape is:
 
     {"version": 1, "duration_s": 7.5, "style": "cinematic",
      "scenes": [{"start_s": 0.0, "end_s": 2.8, "text": "A red fox runs ...", "prompt": "red fox runs, ...",
                  "negative_prompt": "text, watermark, ...", "edited": false}, ...]}
+
+(the sound keys, "sound_words", "sound_words_on", "sound_edited" and the board's "sounds", are written only
+when the board has sounds).
 
 Scenes are numbered from 1 in every message a user sees.
 """
@@ -26,6 +32,7 @@ from hear2see_desktop.core.atomic import write_bytes_atomically
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.prompt.builder import PromptResult, build_prompt
 from hear2see_desktop.core.prompt.styles import load_style
+from hear2see_desktop.core.sounds.track import SoundTrack
 from hear2see_desktop.core.storyboard.scenes import split_scenes
 from hear2see_desktop.core.storyboard.subjects import carry_subjects
 from hear2see_desktop.core.transcript import Transcript, Word
@@ -37,6 +44,7 @@ MIN_DRAGGED_SCENE_S = 0.25
 """The shortest a scene can be made by dragging one of its edges."""
 
 _SCENE_KEYS = ("start_s", "end_s", "text", "prompt", "negative_prompt", "edited")
+_SOUND_KEYS = ("sound_words", "sound_words_on", "sound_edited")
 
 
 @dataclass
@@ -49,9 +57,23 @@ class Scene:
     prompt: str  # the visual prompt rendered for this scene
     negative_prompt: str = ""
     edited: bool = False  # the user changed the prompt by hand: rebuilding keeps it
+    sound_words: str = ""  # what the scene's sound events added to the prompt ("rain, wet streets, close-up")
+    sound_words_on: bool = True  # False: the user switched the sound words off for this scene
+    sound_edited: bool = False  # the user changed the sound words by hand: hearing the take again keeps them
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in _SCENE_KEYS}
+        keys = _SCENE_KEYS + (_SOUND_KEYS if self.has_sound_data() else ())
+        return {key: getattr(self, key) for key in keys}
+
+    def has_sound_data(self) -> bool:
+        """Whether anything about sounds is kept for this scene (otherwise its JSON is as before sounds)."""
+        return bool(self.sound_words) or not self.sound_words_on or self.sound_edited
+
+    def sound_phrases(self) -> list[str]:
+        """The sound words as prompt terms, when they are switched on."""
+        if not self.sound_words_on:
+            return []
+        return [part.strip() for part in self.sound_words.split(",") if part.strip()]
 
 
 @dataclass
@@ -61,15 +83,19 @@ class Storyboard:
     scenes: list[Scene]
     duration_s: float
     style: str = "cinematic"
+    sounds: SoundTrack | None = None  # the take's sound events, when a tagger heard them
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of a storyboard file (see the module docstring)."""
-        return {
+        data = {
             "version": FORMAT_VERSION,
             "duration_s": self.duration_s,
             "style": self.style,
             "scenes": [scene.to_dict() for scene in self.scenes],
         }
+        if self.sounds is not None:
+            data["sounds"] = self.sounds.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> Storyboard:
@@ -129,6 +155,15 @@ class Storyboard:
         board.scenes[index] = dataclasses.replace(board.scenes[index], prompt=text, edited=True)
         return board
 
+    def with_scene_sound_words(self, index: int, words: str, on: bool = True) -> Storyboard:
+        """A copy with scene `index`'s sound words replaced (marked edited, so hearing the take again keeps them)
+        or switched off (`on=False`), and its prompt built again unless the user wrote that prompt."""
+        self._check_index(index, 0)
+        board = self._copy()
+        board.scenes[index] = dataclasses.replace(board.scenes[index], sound_words=" ".join(str(words).split()),
+                                                  sound_words_on=bool(on), sound_edited=True)
+        return rebuild_prompts(board)
+
     def with_boundary(self, index: int, time_s: float) -> Storyboard:
         """A copy with the cut between scenes `index - 1` and `index` moved to `time_s`.
 
@@ -157,7 +192,7 @@ class Storyboard:
             )
 
     def _copy(self) -> Storyboard:
-        return Storyboard([dataclasses.replace(s) for s in self.scenes], self.duration_s, self.style)
+        return dataclasses.replace(self, scenes=[dataclasses.replace(s) for s in self.scenes])
 
 
 def _number(index: Any) -> str:
@@ -211,9 +246,10 @@ def rebuild_prompts(board: Storyboard, style: str | None = None, negative: str |
     style_name = load_style(style if style is not None else board.style).name
     texts = [scene.text for scene in board.scenes]
     results: list[PromptResult | None] = []
-    for text, subjects in zip(texts, carry_subjects(texts), strict=True):
+    for scene, subjects in zip(board.scenes, carry_subjects(texts), strict=True):
         try:
-            results.append(build_prompt(text, style=style_name, negative=negative, subjects=subjects))
+            results.append(build_prompt(scene.text, style=style_name, negative=negative, subjects=subjects,
+                                        sounds=scene.sound_phrases()))
         except BadInputError:
             results.append(None)  # silence or only fillers: filled in from a neighbour below
     if all(result is None for result in results):
@@ -225,7 +261,7 @@ def rebuild_prompts(board: Storyboard, style: str | None = None, negative: str |
                                                        negative_prompt=result.negative_prompt)
         for scene, result in zip(board.scenes, filled, strict=True)
     ]
-    return Storyboard(scenes, board.duration_s, style_name)
+    return dataclasses.replace(board, scenes=scenes, style=style_name)
 
 
 def _fill_from_neighbours(results: list[PromptResult | None]) -> list[PromptResult]:
@@ -296,8 +332,14 @@ def _board_from(data: Any, name: str) -> Storyboard:
     raw_scenes = data.get("scenes")
     if not isinstance(raw_scenes, list):
         raise BadInputError(f"{name} has no scenes list.")
+    sounds = None
+    if data.get("sounds") is not None:
+        try:
+            sounds = SoundTrack.from_dict(data["sounds"])
+        except (KeyError, TypeError, ValueError):
+            raise BadInputError(f"{name} has a sounds track that cannot be read: build the storyboard again.") from None
     return Storyboard([_scene_from(raw, n, name) for n, raw in enumerate(raw_scenes, start=1)],
-                      float(duration_s), style)
+                      float(duration_s), style, sounds)
 
 
 def _scene_from(raw: Any, number: int, name: str) -> Scene:
@@ -315,8 +357,14 @@ def _scene_from(raw: Any, number: int, name: str) -> Scene:
     edited = raw.get("edited", False)
     if not isinstance(edited, bool):
         raise BadInputError(f"{where} has an edited flag that is not true or false.")
+    if not isinstance(raw.get("sound_words", ""), str):
+        raise BadInputError(f"{where} has sound_words that are not text.")
+    for key in ("sound_words_on", "sound_edited"):
+        if not isinstance(raw.get(key, key == "sound_words_on"), bool):
+            raise BadInputError(f"{where} has a {key} flag that is not true or false.")
     return Scene(float(raw["start_s"]), float(raw["end_s"]), raw.get("text", ""), raw["prompt"],
-                 raw.get("negative_prompt", ""), edited)
+                 raw.get("negative_prompt", ""), edited, raw.get("sound_words", ""),
+                 raw.get("sound_words_on", True), raw.get("sound_edited", False))
 
 
 def load_storyboard(path: Path) -> Storyboard:

@@ -9,32 +9,40 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hear2see_desktop.core.storyboard.board import Storyboard
+from hear2see_desktop.core.storyboard.board import Storyboard, rebuild_prompts
 
 SCENE_MATCH_S = 0.05
 """Two scenes whose start and end differ by at most this are the same scene."""
 
 
 def carry_scene_edits(old: Storyboard | None, new: Storyboard, times_edited: bool) -> tuple[Storyboard, int]:
-    """`new` with the prompts the user wrote in `old` kept on scenes with the same times (within
-    SCENE_MATCH_S), and how many of the user's edits it could not keep (moved cuts count as one)."""
+    """`new` with the prompts and sound words the user wrote (or switched off) in `old` kept on scenes with the
+    same times (within SCENE_MATCH_S), and how many of the user's edits it could not keep (moved cuts count as
+    one). Scenes whose sound words were carried get their prompts built again."""
     if old is None:
         return new, 0
     scenes = list(new.scenes)
     lost = 0
+    sounds_carried = False
     for scene in old.scenes:
-        if not scene.edited:
+        if not scene.edited and not scene.sound_edited:
             continue
         match = next((i for i, candidate in enumerate(scenes)
                       if abs(candidate.start_s - scene.start_s) <= SCENE_MATCH_S
                       and abs(candidate.end_s - scene.end_s) <= SCENE_MATCH_S), None)
         if match is None:
             lost += 1
-        else:
+            continue
+        if scene.sound_edited:
+            scenes[match] = replace(scenes[match], sound_words=scene.sound_words,
+                                    sound_words_on=scene.sound_words_on, sound_edited=True)
+            sounds_carried = True
+        if scene.edited:
             scenes[match] = replace(scenes[match], prompt=scene.prompt, edited=True)
     if times_edited and not same_cuts(old, new):
         lost += 1
-    return Storyboard(scenes, new.duration_s, new.style), lost
+    carried = replace(new, scenes=scenes)
+    return (rebuild_prompts(carried) if sounds_carried else carried), lost
 
 
 def same_cuts(first: Storyboard | None, second: Storyboard | None) -> bool:
@@ -61,4 +69,4 @@ def board_for_render(board: Storyboard, mode: str, prompt: str, negative: str, p
         if negative_typed:
             scene = replace(scene, negative_prompt=negative)
         scenes.append(replace(scene))
-    return Storyboard(scenes, board.duration_s, board.style)
+    return replace(board, scenes=scenes)

@@ -210,3 +210,19 @@ def split_scenes(
     for start, end, word in timed:
         spans[bisect_right(inner, (start + end) / 2)][2].append(word)
     return spans
+
+
+def split_at(strengths: dict[float, float], duration_s: float, min_scene_s: float = 2.0,
+             max_scene_s: float = 8.0) -> list[float]:
+    """Scene edges, 0 and `duration_s` included, for a take without words: cuts where `strengths` (time ->
+    boundary strength, on the same scale as the word boundaries') pay for themselves, forced ones in between
+    where a scene would last longer than `max_scene_s`; every scene within the limits as for `split_scenes`."""
+    _check(duration_s, min_scene_s, max_scene_s)
+    duration_s = float(duration_s)
+    if duration_s <= min_scene_s:
+        return [0.0, duration_s]
+    scores = _candidates([], duration_s, min_scene_s, max_scene_s)
+    for cut_s, strength in strengths.items():
+        if 0.0 < cut_s < duration_s:
+            scores[float(cut_s)] = max(strength - CUT_COST, scores.get(float(cut_s), -math.inf))
+    return _best_cuts(scores, duration_s, min_scene_s, max_scene_s)

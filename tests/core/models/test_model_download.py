@@ -304,10 +304,10 @@ def test_the_bundled_catalogue_is_complete_and_matches_where_the_app_looks() -> 
     names = [entry.name for entry in entries]
     assert len(names) == len(set(names))
     kinds = {entry.kind for entry in entries}
-    assert kinds == {"vosk", "sd", "taesd", "lora", "clip", "whisper", "motion"}
+    assert kinds == {"vosk", "sd", "taesd", "lora", "clip", "whisper", "motion", "sound"}
     for expected in ("vosk-en-small", "vosk-en-large", "sd15", "taesd", "lcm-lora-sd15", "clip-vit-b32",
                      "whisper-tiny.en", "whisper-base.en", "animatediff-v1-5-2", "animatediff-v1-5-3", "animatelcm",
-                     "animatelcm-lora"):
+                     "animatelcm-lora", "ast-audioset"):
         assert expected in names
     for entry in entries:
         assert entry.title and entry.licence and entry.size_bytes > 0 and entry.files
@@ -326,6 +326,10 @@ def test_the_bundled_catalogue_is_complete_and_matches_where_the_app_looks() -> 
             assert entry.folder == f"motion/{hub_id.split('/')[-1]}" and entry.marker == "config.json", entry.name
             assert {file.path for file in entry.files} == {"config.json", "diffusion_pytorch_model.safetensors"}
             assert all(file.url.startswith(f"https://huggingface.co/{hub_id}/resolve/") for file in entry.files)
+        if entry.kind == "sound":  # a transformers tagger folder as the sound loader reads it, safetensors only
+            assert entry.folder.startswith("sounds/") and entry.marker == "config.json", entry.name
+            assert {file.path for file in entry.files} == {"config.json", "model.safetensors",
+                                                          "preprocessor_config.json"}
     sd = find_entry("sd15", entries)
     assert sd.folder == "sd/" + DEFAULT_MODEL.split("/")[-1] and sd.marker == "model_index.json"
     sd_paths = {file.path for file in sd.files}

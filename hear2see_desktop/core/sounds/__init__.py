@@ -1,0 +1,1 @@
+"""Sound events: an AudioSet tagger over the take, and the visual words its events add to the scenes."""
