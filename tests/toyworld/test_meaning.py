@@ -2,7 +2,8 @@
 
 A two-scene narration is spoken, transcribed, split into scenes and rendered by `hear2see render` in every
 mode with the toy Stable Diffusion (the committed world, see build.py); the toy CLIP then judges each
-frame of the MP4 against the clip's own scene prompts.
+frame of the MP4 against the clip's own scene prompts. A take with no words whose sound maps to one of
+the world's settings renders that setting.
 """
 
 from __future__ import annotations
@@ -72,3 +73,33 @@ def test_the_committed_world_measures_what_its_report_says(world: Path) -> None:
     assert measured["sd_named_by_clip"]["object_and_colour"] >= 0.4, measured
     for key in ("object", "colour", "object_and_colour"):
         assert measured["sd_named_by_clip"][key] == pytest.approx(reported["sd_named_by_clip"][key], abs=0.03)
+
+
+def test_a_take_of_waves_without_words_shows_the_sea(world: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Sound events in the toy world (issue 23): a take without speech whose sound the tagger hears as "Ocean"
+    becomes scenes prompted "waves, sea", and the toy CLIP sees the sea in the frames. No AudioSet weights reach
+    these machines, so the tagger is the tests' loudness tagger (quiet noise is "Ocean"): this checks the way
+    from a heard sound to the picture, not the tagger's ear."""
+    import numpy as np
+    import soundfile as sf
+
+    from hear2see_desktop.core.metrics.clipsim import load_clip
+    from hear2see_desktop.core.video import read_frames
+    from tests.tiny_tagger import noise_take, save_loudness_tagger
+    from tests.toyworld.world import SETTINGS
+
+    take, video, log = tmp_path / "waves.wav", tmp_path / "waves.mp4", tmp_path / "runs.jsonl"
+    sf.write(take, noise_take([-40.0], 4.0, seed=3), 16000)
+    code, _, err = run_cli(["render", str(take), "-o", str(video), "--model", str(world / "sd"), "--style", "none",
+                            "--mode", "classic", "--frames", "6", "--width", "64", "--height", "64", "--device", "cpu",
+                            "--sound-model", str(save_loudness_tagger(tmp_path / "tagger")), "--runs-log", str(log)],
+                           capsys)
+    assert code == 0, err
+    board = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])["storyboard"]
+    assert board["scenes"] and all("sea" in scene["prompt"].split(", ") for scene in board["scenes"]), board
+    scorer = load_clip(world / "clip")
+    pictures = scorer.image_embeddings(list(read_frames(video)))
+    settings = np.stack([np.asarray(scorer.text_embedding(setting)[0]) for setting in SETTINGS])
+    seen = [SETTINGS[int(np.argmax(settings @ np.asarray(picture)))] for picture in pictures]
+    assert seen.count("sea") / len(seen) >= 0.8, seen
