@@ -41,6 +41,7 @@ class RenderRequest:
     cache_dir: Path | None = None  # the frame cache (default: the app's cache folder)
     use_cache: bool = True
     ass_path: Path | None = None  # subtitles with the caption style (core/subtitles_ass.py)
+    cluster: str | None = None  # a Ray cluster address (core/cluster/address.py) to render on; None: this computer
 
     def subtitle_paths(self) -> list[Path]:
         """The subtitle files asked for: SRT, WebVTT, ASS."""
