@@ -125,7 +125,7 @@ def test_a_batch_of_four_narrations_spreads_over_both_workers(tiny_models: tuple
                                "--cluster", CLUSTER, *FAST], capsys)
 
     assert code == 0, err
-    records = [RunRecord.from_dict(data) for data in read_log(log)]
+    records = [RunRecord.from_dict(data) for data in read_log(log).records]
     assert len(records) == 4 and all(record.cluster is not None for record in records)
     assert len(set().union(*(workers_of(record) for record in records))) == 2
 
