@@ -194,6 +194,7 @@ class RenderJob:
         device = resolve_device(settings.device)
         identity = _cache_identity(source, device, settings, narration.checked.motion)
         cluster_spec = self._cluster_models(settings, source, identity, progress)
+        identity = cluster_spec.identity if cluster_spec is not None else identity  # the workers' precision
         stage = time.perf_counter()
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
@@ -307,10 +308,10 @@ class RenderJob:
         """On a cluster: the render's spec, once every worker holds its models (sent when missing)."""
         if self._session is None:
             return None
-        from hear2see_desktop.core.cluster.cluster_render import ensure_models, model_spec
+        from hear2see_desktop.core.cluster.cluster_render import ensure_models, model_spec, with_workers_precision
 
         progress(0, 1, "Checking the cluster's models", None)
-        spec = model_spec(settings, source, identity)
+        spec = with_workers_precision(self._session, model_spec(settings, source, identity))
         ensure_models(self._session, spec)
         return spec
 

@@ -64,6 +64,11 @@ class ClusterCache(FrameCache):
             self._coming.difference_update(unit.produces)
             self._changed.notify_all()
 
+    def unread(self) -> int:
+        """Pictures that arrived and the render has not read yet (the scheduler keeps this bounded)."""
+        with self._changed:
+            return sum(1 for key in self._images if key not in self._keep)
+
     def available(self, key: str) -> bool:
         """Whether `key`'s latents and picture can be sent as a unit's input now."""
         with self._changed:

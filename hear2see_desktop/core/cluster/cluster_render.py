@@ -7,12 +7,13 @@ The render job (render_job.py) stays the one that renders: with `--cluster` it r
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
 from hear2see_desktop.core.cluster.scheduler import Scheduler
-from hear2see_desktop.core.cluster.session import ClusterSession
+from hear2see_desktop.core.cluster.session import ClusterSession, remote_result
 from hear2see_desktop.core.cluster.units import (
     ClassicWork,
     ModelFile,
@@ -49,17 +50,26 @@ def model_spec(settings: RenderSettings, source: ModelSource, identity: dict[str
                       source.kind, config, loras, identity, cpu_threads=torch.get_num_threads())
 
 
+def with_workers_precision(session: ClusterSession, spec: RenderSpec) -> RenderSpec:
+    """The spec with the precision the workers render in as the cache identity's, so frames made in float16 on
+    a GPU worker are never taken for a CPU client's float32 ones (one precision per cluster: the first worker's)."""
+    workers = session.live()
+    if not workers:
+        raise BadInputError(f"The Ray cluster at {session.address.text} has no render workers left: start it again, "
+                            "or render on this computer.")
+    dtype = remote_result(workers[0].actor.dtype_for.remote(spec.settings.device))
+    return replace(spec, identity={**spec.identity, "device": dtype})
+
+
 def ensure_models(session: ClusterSession, spec: RenderSpec) -> None:
     """Send each live worker the model files its node lacks, once (a worker on the same node then finds them);
     one sentence before anything renders when a worker still lacks one."""
-    import ray
-
     files = spec.model_files()
     for worker in session.live():
         try:
-            for file in ray.get(worker.actor.missing.remote(files)):
-                ray.get(worker.actor.receive.remote(file, files_of(Path(file.path))))
-            still = ray.get(worker.actor.missing.remote(files))
+            for file in remote_result(worker.actor.missing.remote(files)):
+                remote_result(worker.actor.receive.remote(file, files_of(Path(file.path))))
+            still = remote_result(worker.actor.missing.remote(files))
         except Exception as error:  # noqa: BLE001 - a full disk there, a dead worker: the same sentence
             raise _lacks(worker.info.name, files[0], error) from error
         if still:
@@ -67,7 +77,7 @@ def ensure_models(session: ClusterSession, spec: RenderSpec) -> None:
 
 
 def _lacks(worker: str, file: ModelFile, error: BaseException | None) -> BadInputError:
-    reason = f" ({error})" if error is not None else ""
+    reason = f" ({type(error).__name__})" if error is not None else ""
     return BadInputError(f"The cluster worker {worker} lacks the model {Path(file.path).name} and could not receive "
                          f"it{reason}: copy it into the workers' shared models folder, or render on this computer.")
 
@@ -76,8 +86,6 @@ def plan_units(spec: RenderSpec, duration_s: float, board: Storyboard | None, au
                cache: ClusterCache) -> tuple[RenderSpec, list[Unit]]:
     """The render's units, leaving out what the frame cache already holds; animate has none (the client renders
     it, see units.py)."""
-    from dataclasses import replace
-
     settings = spec.settings
     if settings.mode == "classic":
         plan = classic_plan(settings, duration_s, board, spec.identity)

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 CLIENT = "client"
 """The worker name of a unit the client rendered itself."""
 WAIT_S = 0.05
+MAX_AHEAD = 128
+"""Most pictures that may wait in the client's memory for the render to read them: workers run at most this far
+ahead of the video (a unit run again after a worker died is never held back)."""
 STOP_TIMEOUT_S = 60.0
 """How long `close` waits for cancelled units to end (one denoising step each)."""
 
@@ -91,6 +94,8 @@ class Scheduler:
                 return
             if not all(self.cache.available(key) for key in unit.needs):
                 continue
+            if unit.id not in self._attempts and self.cache.unread() >= MAX_AHEAD:
+                break
             if not self.session.live():
                 self._give_up(unit)
                 continue

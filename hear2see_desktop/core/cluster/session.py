@@ -85,6 +85,21 @@ class ClusterSession:
             worker.alive = False
 
 
+def remote_result(ref: Any, timeout_s: float | None = None) -> Any:
+    """`ray.get`, with a worker's own sentence (a Hear2SeeError raised there) raised here as itself."""
+    import ray
+    from ray.exceptions import RayTaskError
+
+    from hear2see_desktop.core.errors import Hear2SeeError
+
+    try:
+        return ray.get(ref, timeout=timeout_s)
+    except RayTaskError as error:
+        if isinstance(error.cause, Hear2SeeError):
+            raise error.cause from None
+        raise
+
+
 _sessions: dict[str, ClusterSession] = {}
 _sessions_lock = threading.Lock()
 

@@ -84,6 +84,12 @@ class RenderWorker:
         with self._lock:
             return {"running": self._running, "done": self.done, "stopped": self.stopped}
 
+    def dtype_for(self, requested: str) -> str:
+        """The precision this worker renders in for the settings' device (the frame cache keys name it)."""
+        from hear2see_desktop.core.render.devices import resolve_device
+
+        return resolve_device(requested).dtype_name
+
     # --- models -----------------------------------------------------------------------------------
     def missing(self, files: list[ModelFile]) -> list[ModelFile]:
         """The model files this worker's node lacks."""
