@@ -39,8 +39,15 @@ FOX = Transcript(text=" ".join(w.word for w in WORDS), words=WORDS, engine="give
 def ray_on_loopback() -> object:
     """One Ray session for the module, on 127.0.0.1 with room for two one-CPU workers."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-             _node_ip_address="127.0.0.1")
+    for attempt in range(3):  # Ray gives its processes 30 s to start: a machine busy with other work may need more
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                     _node_ip_address="127.0.0.1")
+            break
+        except Exception:  # noqa: BLE001 - "the current node timed out during startup"
+            ray.shutdown()
+            if attempt == 2:
+                raise
     yield ray
     close_sessions()
     ray.shutdown()
