@@ -15,7 +15,7 @@ from typing import TextIO
 
 from hear2see_desktop.cli.batch_inputs import BatchEntry, plan_batch
 from hear2see_desktop.cli.batch_progress import BatchProgress
-from hear2see_desktop.cli.narration_commands import request_from_args
+from hear2see_desktop.cli.narration_commands import cluster_address, request_from_args
 from hear2see_desktop.cli.parser import job_options_parser
 from hear2see_desktop.cli.render_flags import flag_words
 from hear2see_desktop.core import paths
@@ -28,6 +28,7 @@ RENDERED, SKIPPED, BAD, FAILED, CANCELLED = "rendered", "skipped", "bad input", 
 def cmd_batch(args: argparse.Namespace) -> int:
     out_dir = _output_dir(args.output_dir)
     runs_log = args.runs_log or paths.runs_log_path()
+    _connect_cluster(args)  # an unreachable cluster is one sentence before any item starts
     entries = plan_batch(args.inputs, out_dir, args, job_options_parser())
     queue = RenderQueue()
     for entry in entries:
@@ -60,6 +61,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if FAILED in results:
         return RenderFailedError.exit_code
     return BadInputError.exit_code if BAD in results else 0
+
+
+def _connect_cluster(args: argparse.Namespace) -> None:
+    """With `--cluster`: Ray installed, the cluster reached and its workers started, or one sentence (exit 2)."""
+    address = cluster_address(args)
+    if address is not None:
+        from hear2see_desktop.core.cluster.session import connect
+
+        connect(address)
 
 
 def is_complete(out_path: Path) -> bool:

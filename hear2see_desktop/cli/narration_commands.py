@@ -117,6 +117,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     request.vtt_path = _subtitle_path(args.vtt, ".vtt")
     request.ass_path = _subtitle_path(args.ass, ".ass")
     request.use_cache = not args.no_cache
+    request.cluster = cluster_address(args)
     progress = TerminalProgress()
     try:
         result = RenderJob(request, on_estimate=lambda estimate: progress.say(estimate_line(estimate))).run(
@@ -145,7 +146,22 @@ def request_from_args(args: argparse.Namespace, audio_path: Path, out_path: Path
         runs_log=runs_log,
         use_cache=not args.no_cache,
         sound_model=getattr(args, "sound_model", None),
+        cluster=cluster_address(args),
     )
+
+
+def cluster_address(args: argparse.Namespace) -> str | None:
+    """The `--cluster` address, checked before anything starts: a malformed one, or one without Ray installed,
+    is one sentence."""
+    text = getattr(args, "cluster", None)
+    if not text:
+        return None
+    from hear2see_desktop.core.cluster.address import parse_cluster_address, ray_installed, ray_missing_error
+
+    parse_cluster_address(text)
+    if not ray_installed():
+        raise ray_missing_error()
+    return text
 
 
 def estimate_line(estimate: RenderEstimate) -> str:

@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="4-step draft: add the LCM-LoRA (`hear2see models download lcm-lora-sd15`), LCM "
                              "sampling, no CFG (overrides --scheduler, --steps and --cfg)")
     render.add_argument("--no-cache", action="store_true", help="render every frame again (ignore the frame cache)")
+    render.add_argument("--cluster", metavar="ADDRESS",
+                        help="render on a Ray cluster: local[:N] starts one here with N workers, auto joins the one "
+                             "this computer belongs to, ray://HOST:PORT joins another (needs the [cluster] extra)")
     render.add_argument("--runs-log", metavar="FILE", type=Path)
     _add_asr_flags(render)
     _add_sound_model_flag(render, "its sound events add words to the scenes, and a take without speech is "

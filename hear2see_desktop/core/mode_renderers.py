@@ -37,10 +37,20 @@ class Made:
     keyframe_times_s: list[float] | None = None
 
 
-def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
-    """The paper's mode: independent images with seed + i, each held for its share of the frames."""
+@dataclass(frozen=True)
+class ClassicPlan:
+    """Classic mode's images: which output frames show image i (`schedule`), its seed, time, prompt and cache key."""
 
-    settings, duration_s = ctx.settings, ctx.audio.duration_s
+    schedule: list[int]
+    seeds: list[int]
+    times: list[float]
+    prompts: list[ScenePrompt]
+    keys: list[str]
+
+
+def classic_plan(settings: RenderSettings, duration_s: float, board: Storyboard | None,
+                 identity: dict[str, Any]) -> ClassicPlan:
+    """The distinct images of a classic render (a cluster's client splits the same plan into units)."""
     n_out = frame_count(duration_s, settings.fps)
     # More distinct images than output frames could never be seen: render at most one per frame.
     schedule = frame_schedule(duration_s, settings.fps, min(settings.frames or n_out, n_out))
@@ -48,9 +58,24 @@ def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
     seeds = frame_seeds(settings, n_images)
     times = [schedule.index(i) / settings.fps for i in range(n_images)]
     prompts = [_scene_prompt(settings, board, time_s) for time_s in times]
-    keys = [cache_key("classic", ctx.identity, settings.scheduler, settings.steps, settings.cfg,
+    keys = [cache_key("classic", identity, settings.scheduler, settings.steps, settings.cfg,
                       [settings.width, settings.height], p.prompt, p.negative, seed)
             for p, seed in zip(prompts, seeds, strict=True)]
+    return ClassicPlan(schedule, seeds, times, prompts, keys)
+
+
+def scene_prompts(settings: RenderSettings, board: Storyboard) -> list[ScenePrompt]:
+    """Each scene's prompt as smooth and fast render it."""
+    return [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt) for scene in board.scenes]
+
+
+def render_classic(ctx: RenderContext, board: Storyboard | None) -> Made:
+    """The paper's mode: independent images with seed + i, each held for its share of the frames."""
+
+    settings = ctx.settings
+    plan = classic_plan(settings, ctx.audio.duration_s, board, ctx.identity)
+    schedule, seeds, times, prompts, keys = plan.schedule, plan.seeds, plan.times, plan.prompts, plan.keys
+    n_images = len(seeds)
     ctx.events.plan(times)
     out_index = 0
 
@@ -73,7 +98,7 @@ def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
 
     settings, audio = ctx.settings, ctx.audio
     plan = sequence_plan(settings, audio.duration_s, [(scene.start_s, scene.end_s) for scene in board.scenes], audio)
-    prompts = [ScenePrompt(scene.prompt, scene.negative_prompt or settings.negative_prompt) for scene in board.scenes]
+    prompts = scene_prompts(settings, board)
     ctx.events.plan([keyframe.time_s for keyframe in plan.keyframes])
     renderer = SequenceRenderer(ctx.loaded, settings, plan, prompts, ctx.cache, ctx.identity, ctx.decoders,
                                 ladder=ctx.ladder)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
+from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
@@ -63,6 +64,9 @@ from hear2see_desktop.core.unit_costs import SampleClock, clock_limit, record_sa
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.audio import Audio
+    from hear2see_desktop.core.cluster.cluster_render import ClusterRender
+    from hear2see_desktop.core.cluster.session import ClusterSession
+    from hear2see_desktop.core.cluster.units import RenderSpec
     from hear2see_desktop.core.storyboard.board import Storyboard
 
 log = logging.getLogger(__name__)
@@ -100,10 +104,17 @@ class RenderJob:
         self.request = request
         self.events = events
         self.on_estimate = on_estimate
+        self._session: ClusterSession | None = None
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        if self.request.cluster:  # an unreachable cluster is one sentence before anything starts
+            from hear2see_desktop.core.cluster.session import connect
+
+            progress(0, 1, "Connecting to the cluster", None)
+            self._session = connect(self.request.cluster)
+            timings["cluster_connect_s"] = time.perf_counter() - started
         narration = self._narration(progress, cancelled, timings)
         if self.on_estimate is not None:
             self.on_estimate(estimate_render(narration.settings, narration.checked.audio.duration_s, narration.board,
@@ -200,6 +211,9 @@ class RenderJob:
 
         request, settings, source = self.request, narration.settings, narration.checked.source
         device = resolve_device(settings.device)
+        identity = _cache_identity(source, device, settings, narration.checked.motion)
+        cluster_spec = self._cluster_models(settings, source, identity, progress)
+        identity = cluster_spec.identity if cluster_spec is not None else identity  # the workers' precision
         stage = time.perf_counter()
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
@@ -213,7 +227,8 @@ class RenderJob:
         progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
         raise_if_cancelled(cancelled)
 
-        cache = FrameCache((request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None)
+        cache_root = (request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None
+        cache = FrameCache(cache_root) if cluster_spec is None else ClusterCache(cache_root, cancelled)
         wants_cues = settings.captions or request.subtitle_paths()
         cues = styled_cues(narration.transcript.words, settings.caption_style()) if wants_cues else []
         subscribers = [] if request.frames_dir is None else [frame_pngs(request.frames_dir)]
@@ -227,7 +242,7 @@ class RenderJob:
             with VideoWriter(request.out_path, settings.width, settings.height, settings.fps,
                              audio_path=request.audio_path if narration.soundtrack is None else None,
                              audio=narration.soundtrack) as writer:
-                identity = _cache_identity(source, device, settings, narration.checked.motion)
+                cluster = self._cluster_units(cluster_spec, narration, cache)
                 clock = SampleClock(clock_limit(settings.steps))
                 unet = (animate if animate is not None else loaded.pipe).unet
                 timing = unet.register_forward_pre_hook(clock, with_kwargs=True)
@@ -243,6 +258,8 @@ class RenderJob:
                     else:
                         made = render_sequence(ctx, _required(narration.board))
                 finally:  # a cancelled render's first steps measured this machine as well as a finished one's
+                    if cluster is not None:
+                        cluster.close()
                     timing.remove()
                     _keep_sample_cost(clock, device.device, animate is not None, settings)
                 progress(1, 1, "Finishing the video", None)
@@ -257,14 +274,14 @@ class RenderJob:
         _publish(temps)
         cache.prune()
         timings["render_s"] = time.perf_counter() - stage
-        record = self._record(narration, ctx, made, device, timings, started)
+        record = self._record(narration, ctx, made, device, timings, started, cluster)
 
         append_record(request.runs_log or paths.runs_log_path(), record.to_dict())
         return RenderResult(request.out_path, record.id, record)
 
     # --- the run record -------------------------------------------------------------------------
     def _record(self, narration: _Narration, ctx: RenderContext, made: Made, device: Any,
-                timings: dict[str, float], started: float) -> RunRecord:
+                timings: dict[str, float], started: float, cluster: ClusterRender | None) -> RunRecord:
         import diffusers
         import torch
 
@@ -294,13 +311,41 @@ class RenderJob:
             device=DeviceUsed(settings.device, device.device, device.dtype_name),
             versions={"torch": torch.__version__, "diffusers": diffusers.__version__,
                       "python": platform.python_version()},
-            memory_fallbacks=list(ctx.ladder.steps), unet_evaluations=made.counter.samples,
-            unet_calls=made.counter.calls, frame_cache={"hits": ctx.cache.hits, "misses": ctx.cache.misses},
+            memory_fallbacks=list(ctx.ladder.steps),
+            unet_evaluations=made.counter.samples + (cluster.scheduler.unet_samples if cluster else 0),
+            unet_calls=made.counter.calls + (cluster.scheduler.unet_calls if cluster else 0),
+            frame_cache={"hits": ctx.cache.hits, "misses": ctx.cache.misses},
             timings_s={k: round(v, 4) for k, v in timings.items()}, settings=settings, storyboard=narration.board,
             output=OutputMade(str(request.out_path.resolve()), sha256_file(request.out_path)),
             subtitles=[str(p.resolve()) for p in request.subtitle_paths()],
-            motion_model=motion_used, music=narration.music,
+            motion_model=motion_used, music=narration.music, cluster=cluster.used() if cluster else None,
         )
+
+    # --- the cluster ----------------------------------------------------------------------------
+    def _cluster_models(self, settings: RenderSettings, source: Any, identity: dict[str, Any],
+                        progress: ProgressFn) -> RenderSpec | None:
+        """On a cluster: the render's spec, once every worker holds its models (sent when missing)."""
+        if self._session is None:
+            return None
+        from hear2see_desktop.core.cluster.cluster_render import ensure_models, model_spec, with_workers_precision
+
+        progress(0, 1, "Checking the cluster's models", None)
+        spec = with_workers_precision(self._session, model_spec(settings, source, identity))
+        ensure_models(self._session, spec)
+        return spec
+
+    def _cluster_units(self, spec: RenderSpec | None, narration: _Narration, cache: FrameCache) -> ClusterRender | None:
+        """On a cluster: the render's units, handed out from now on while the client renders in order."""
+        if spec is None or self._session is None:
+            return None
+        from hear2see_desktop.core.cluster.cluster_render import ClusterRender, plan_units
+
+        assert isinstance(cache, ClusterCache)
+        spec, units = plan_units(spec, narration.checked.audio.duration_s, narration.board, narration.checked.audio,
+                                 cache)
+        cluster = ClusterRender(self._session, spec, units, cache)
+        cluster.start()
+        return cluster
 
 
 def _music_under(narration_path: Path, settings: RenderSettings) -> tuple[Audio | None, MusicUsed | None]:

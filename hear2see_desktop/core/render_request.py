@@ -42,6 +42,7 @@ class RenderRequest:
     use_cache: bool = True
     ass_path: Path | None = None  # subtitles with the caption style (core/subtitles_ass.py)
     sound_model: str | None = None  # a sound-event tagger (folder or catalogue name): sounds shape the scenes
+    cluster: str | None = None  # a Ray cluster address (core/cluster/address.py) to render on; None: this computer
 
     def subtitle_paths(self) -> list[Path]:
         """The subtitle files asked for: SRT, WebVTT, ASS."""

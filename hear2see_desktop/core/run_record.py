@@ -48,6 +48,36 @@ class ModelUsed:
 
 
 @dataclass(frozen=True)
+class ClusterUnit:
+    """Where one unit of a cluster render ran: its kind (classic, keyframe, segment), the image, keyframe or
+    segment it made, the worker (`node:pid`, or `client` when the client rendered it itself) and how many
+    workers it took (more than one after a worker died)."""
+
+    kind: str
+    index: int
+    worker: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ClusterUsed:
+    """The Ray cluster a render ran on: the address as given, its workers, and where each unit ran."""
+
+    address: str
+    workers: list[str]
+    units: list[ClusterUnit]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "workers": list(self.workers), "units": [_fields(u) for u in self.units]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterUsed:
+        return cls(str(data["address"]), [str(w) for w in data.get("workers", [])],
+                   [ClusterUnit(str(u["kind"]), int(u["index"]), str(u["worker"]), int(u.get("attempts", 1)))
+                    for u in data.get("units", [])])
+
+
+@dataclass(frozen=True)
 class MotionUsed:
     """Animate mode's motion model as asked for (`requested`) and as found, with its weights' SHA-256."""
 
@@ -121,6 +151,7 @@ class RunRecord:
     rating: int | None = None  # the user's 1-5 score, added later by `rate_run`
     motion_model: MotionUsed | None = None  # animate only
     music: MusicUsed | None = None  # only when music was mixed under the narration
+    cluster: ClusterUsed | None = None  # only when the render ran on a Ray cluster
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the run log's line, in the shape earlier versions wrote."""
@@ -146,6 +177,8 @@ class RunRecord:
             data["motion_model"] = _fields(self.motion_model)
         if self.music is not None:
             data["music"] = _fields(self.music)
+        if self.cluster is not None:
+            data["cluster"] = self.cluster.to_dict()
         if self.rating is not None:
             data["rating"] = self.rating
         return data
@@ -171,6 +204,7 @@ class RunRecord:
         storyboard = data.get("storyboard")
         motion = data.get("motion_model")
         music = data.get("music")
+        cluster = data.get("cluster")
         return cls(
             id=str(data["id"]), time=str(data.get("time", "")), app_version=str(data.get("app_version", "")),
             replay_of=_optional_str(data.get("replay_of")),
@@ -210,6 +244,7 @@ class RunRecord:
             motion_model=(MotionUsed(str(motion["requested"]), str(motion.get("kind", "")), str(motion.get("path", "")),
                                      str(motion.get("sha256", ""))) if motion else None),
             music=MusicUsed(str(music["path"]), str(music["sha256"])) if music else None,
+            cluster=ClusterUsed.from_dict(cluster) if cluster else None,
         )
 
 

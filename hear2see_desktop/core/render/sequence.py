@@ -29,7 +29,8 @@ re-run or a one-scene edit renders only what changed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -225,6 +226,28 @@ class SequenceRenderer:
         finally:
             hook.remove()
 
+    def run_keyframe(self, index: int, progress: ProgressFn, cancelled: CancelledFn) -> None:
+        """Render keyframe `index` alone into the cache (a cluster worker's unit; the client reads it there)."""
+        with self._counting():
+            self._keyframe(self.plan.keyframes[index], progress, cancelled, _ignore_keyframe)
+
+    def run_segment(self, a: int, progress: ProgressFn, cancelled: CancelledFn) -> None:
+        """Render the smooth in-betweens after keyframe `a` alone into the cache (a cluster worker's unit): both
+        keyframes must already be in the cache, so only their in-betweens are denoised."""
+        keys = self.plan.keyframes
+        with self._counting():
+            first = self._keyframe(keys[a], progress, cancelled, _ignore_keyframe)
+            second = self._keyframe(keys[a + 1], progress, cancelled, _ignore_keyframe) if a + 1 < len(keys) else None
+            self._segment(a, first, second, progress, cancelled, _ignore_frame)
+
+    @contextmanager
+    def _counting(self) -> Iterator[None]:
+        hook = self.loaded.pipe.unet.register_forward_pre_hook(self.counter, with_kwargs=True)
+        try:
+            yield
+        finally:
+            hook.remove()
+
     # --- keyframes -----------------------------------------------------------------------------
     def _condition(self, scene: int) -> TextCondition:
         prompt = self.scene_prompts[scene]
@@ -233,20 +256,12 @@ class SequenceRenderer:
                                                       self.settings.cfg > 1.0)
         return self._conditions[prompt]
 
-    def _common_key(self) -> dict[str, Any]:
-        s = self.settings
-        return {**self.identity, "scheduler": s.scheduler, "steps": s.steps, "cfg": s.cfg,
-                "size": [s.width, s.height], "seed": s.seed}
-
     def _keyframe(self, keyframe: Keyframe, progress: ProgressFn, cancelled: CancelledFn,
                   on_keyframe: KeyframeFn) -> _Key:
         s = self.settings
-        prompt = self.scene_prompts[keyframe.scene]
         variation = keyframe_seed(s.seed, keyframe.frame)
-        base, base_key = self._keyframe_base(keyframe)
-        noise = slerp(base, seeded_noise(variation, self._base_noise.shape), NOISE_DRIFT)
-        key = cache_key("keyframe", self._common_key(), prompt.prompt, prompt.negative, variation, NOISE_DRIFT,
-                        *base_key)
+        noise = slerp(self._keyframe_base(keyframe), seeded_noise(variation, self._base_noise.shape), NOISE_DRIFT)
+        key = keyframe_cache_key(s, self.plan, self.scene_prompts, self.identity, keyframe.index)
         latents_array = self.cache.get_array(key)
         image = self.cache.get_image(key) if latents_array is not None else None
         label = f"Keyframe {keyframe.index + 1}/{len(self.plan.keyframes)}"
@@ -275,13 +290,13 @@ class SequenceRenderer:
         on_keyframe(keyframe.index, keyframe.time_s, image)
         return _Key(key, latents, noise, image, keyframe.scene)
 
-    def _keyframe_base(self, keyframe: Keyframe) -> tuple[Any, list[Any]]:
-        """The noise a keyframe leans on, and what the cache key adds for it: the clip's base noise where
-        scenes dissolve (nothing added: the key of every run before cuts), else its scene's first keyframe's."""
-        if self.settings.scene_change != SceneChange.CUT:
-            return self._base_noise, []
-        first = min(k.frame for k in self.plan.keyframes if k.scene == keyframe.scene)
-        return seeded_noise(keyframe_seed(self.settings.seed, first), self._base_noise.shape), ["scene base", first]
+    def _keyframe_base(self, keyframe: Keyframe) -> Any:
+        """The noise a keyframe leans on: the clip's base noise where scenes dissolve, else its scene's first
+        keyframe's (`_base_key` says the same in the cache key)."""
+        first = _scene_base_frame(self.settings, self.plan, keyframe)
+        if first is None:
+            return self._base_noise
+        return seeded_noise(keyframe_seed(self.settings.seed, first), self._base_noise.shape)
 
     # --- in-betweens ---------------------------------------------------------------------------
     def _segment(self, a: int, first: _Key, second: _Key | None, progress: ProgressFn, cancelled: CancelledFn,
@@ -322,9 +337,7 @@ class SequenceRenderer:
 
     def _inbetween(self, first: _Key, second: _Key, frame: int, t: float, scene_change: bool,
                    pulse: float) -> _Inbetween:
-        schedule, strength = refine_schedule(self.settings.steps, inbetween_strength(t, scene_change, pulse))
-        key = cache_key("smooth", first.key, second.key, t, strength, schedule, GUIDANCE_END)
-        return _Inbetween(frame, t, pulse, schedule, strength, steps_for_strength(schedule, strength), key)
+        return _inbetween(self.settings.steps, first.key, second.key, frame, t, scene_change, pulse)
 
     def _denoise_batch(self, first: _Key, second: _Key, batch: list[_Inbetween], progress: ProgressFn,
                        cancelled: CancelledFn) -> list[np.ndarray]:
@@ -383,3 +396,56 @@ class SequenceRenderer:
     def _advance(self, steps: int, progress: ProgressFn, message: str, preview: np.ndarray | None) -> None:
         self._done += steps
         progress(min(self._done, self._total), self._total, message, preview)
+
+
+# --- cache keys, without a pipeline (a cluster's client plans its units with them) -------------------------
+def _common_key(settings: RenderSettings, identity: dict[str, Any]) -> dict[str, Any]:
+    return {**identity, "scheduler": settings.scheduler, "steps": settings.steps, "cfg": settings.cfg,
+            "size": [settings.width, settings.height], "seed": settings.seed}
+
+
+def _scene_base_frame(settings: RenderSettings, plan: FramePlan, keyframe: Keyframe) -> int | None:
+    """The frame of the keyframe whose noise `keyframe` leans on: its scene's first where scenes cut, None (the
+    clip's base noise) where they dissolve."""
+    if settings.scene_change != SceneChange.CUT:
+        return None
+    return min(k.frame for k in plan.keyframes if k.scene == keyframe.scene)
+
+
+def keyframe_cache_key(settings: RenderSettings, plan: FramePlan, scene_prompts: Sequence[ScenePrompt],
+                       identity: dict[str, Any], index: int) -> str:
+    """The frame cache key of keyframe `index` (its latents and its picture)."""
+    keyframe = plan.keyframes[index]
+    prompt = scene_prompts[keyframe.scene]
+    first = _scene_base_frame(settings, plan, keyframe)
+    base_key = [] if first is None else ["scene base", first]  # (dissolves: the key of every run before cuts)
+    return cache_key("keyframe", _common_key(settings, identity), prompt.prompt, prompt.negative,
+                     keyframe_seed(settings.seed, keyframe.frame), NOISE_DRIFT, *base_key)
+
+
+def _inbetween(steps: int, first_key: str, second_key: str, frame: int, t: float, scene_change: bool,
+               pulse: float) -> _Inbetween:
+    schedule, strength = refine_schedule(steps, inbetween_strength(t, scene_change, pulse))
+    key = cache_key("smooth", first_key, second_key, t, strength, schedule, GUIDANCE_END)
+    return _Inbetween(frame, t, pulse, schedule, strength, steps_for_strength(schedule, strength), key)
+
+
+def segment_inbetween_keys(settings: RenderSettings, plan: FramePlan, scene_prompts: Sequence[ScenePrompt],
+                           identity: dict[str, Any], a: int) -> list[str]:
+    """The cache keys of the smooth in-betweens after keyframe `a` (none in fast mode or after the last)."""
+    if settings.mode != "smooth" or a + 1 >= len(plan.keyframes):
+        return []
+    first, second = plan.keyframes[a], plan.keyframes[a + 1]
+    first_key = keyframe_cache_key(settings, plan, scene_prompts, identity, a)
+    second_key = keyframe_cache_key(settings, plan, scene_prompts, identity, a + 1)
+    scene_change = scene_prompts[first.scene] != scene_prompts[second.scene]
+    return [_inbetween(settings.steps, first_key, second_key, f.frame, f.t, scene_change, f.pulse).key
+            for f in plan.segment(a) if f.t > 0.0]
+
+
+def _ignore_keyframe(_index: int, _time_s: float, _rgb: np.ndarray) -> None:
+    """A worker's unit hands its pictures to the cache, not to listeners."""
+
+
+def _ignore_frame(_frame: int, _rgb: np.ndarray) -> None:
+    """A worker's unit hands its frames to the cache, not to a video."""

@@ -1,0 +1,155 @@
+"""Handing one render's units to idle cluster workers, re-running the units of workers that die.
+
+A background thread takes each unit whose inputs exist (a smooth segment waits for its two keyframes) to an
+idle live worker of the session, and delivers what comes back to the render's `ClusterCache`. A worker whose
+process dies (`RayActorError`) is retired and its unit goes to another; a unit that fails for another reason,
+or finds no live worker, is given up, and the client renders it itself. Every unit's worker is kept for the
+run record. `close` cancels what still runs on every worker and waits for them to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
+from hear2see_desktop.core.cluster.session import ClusterSession, WorkerHandle
+from hear2see_desktop.core.cluster.units import RenderSpec, Unit
+from hear2see_desktop.core.run_record import ClusterUnit
+
+log = logging.getLogger(__name__)
+
+CLIENT = "client"
+"""The worker name of a unit the client rendered itself."""
+WAIT_S = 0.05
+MAX_AHEAD = 128
+"""Most pictures that may wait in the client's memory for the render to read them: workers run at most this far
+ahead of the video (a unit run again after a worker died is never held back)."""
+STOP_TIMEOUT_S = 60.0
+"""How long `close` waits for cancelled units to end (one denoising step each)."""
+
+
+class Scheduler:
+    """Runs one render's units on the session's workers (see the module docstring)."""
+
+    def __init__(self, session: ClusterSession, spec: RenderSpec, units: list[Unit], cache: ClusterCache) -> None:
+        self.session = session
+        self.spec = spec
+        self.cache = cache
+        self.done: list[ClusterUnit] = []
+        self.unet_samples = 0
+        self.unet_calls = 0
+        self._waiting = list(units)
+        self._running: dict[Any, tuple[Unit, WorkerHandle]] = {}
+        self._attempts: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cluster-scheduler", daemon=True)
+        self._spec_ref: Any = None
+        cache.expect(units)
+
+    def start(self) -> None:
+        import ray
+
+        self._spec_ref = ray.put(self.spec)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop handing out units; cancel the ones still running on every worker and wait until they end."""
+        import ray
+
+        self._stop.set()
+        self._thread.join()
+        if not self._running:
+            return
+        for worker in self.session.live():
+            try:
+                worker.actor.cancel.remote(self.spec.render_id)
+            except Exception:  # noqa: BLE001 - a dead worker runs nothing
+                pass
+        ray.wait(list(self._running), num_returns=len(self._running), timeout=STOP_TIMEOUT_S)
+        for unit, worker in self._running.values():
+            self.session.release(worker)
+            self.cache.give_up(unit)
+        self._running.clear()
+
+    # --- the loop -------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        try:
+            while not self._stop.is_set() and (self._waiting or self._running):
+                self._dispatch()
+                self._collect()
+        except Exception:  # noqa: BLE001 - the client renders what is left itself
+            log.exception("the cluster scheduler stopped")
+            self._give_up_waiting()
+            for unit, worker in self._running.values():
+                self.session.release(worker)
+                self._give_up(unit)
+            self._running.clear()
+
+    def _dispatch(self) -> None:
+        for unit in list(self._waiting):
+            if self._stop.is_set():
+                return
+            if not all(self.cache.available(key) for key in unit.needs):
+                continue
+            if unit.id not in self._attempts and self.cache.unread() >= MAX_AHEAD:
+                break
+            if not self.session.live():
+                self._give_up(unit)
+                continue
+            worker = self.session.acquire(0 if self._running else WAIT_S)
+            if worker is None:
+                return
+            self._waiting.remove(unit)
+            inputs = self.cache.inputs(unit.needs)
+            ref = worker.actor.run_unit.remote(self._spec_ref, unit, inputs)
+            self._running[ref] = (unit, worker)
+            self._attempts[unit.id] = self._attempts.get(unit.id, 0) + 1
+        if self._waiting and not self._running and not self._stop.is_set():
+            time.sleep(WAIT_S)  # units waiting for inputs the client renders itself
+
+    def _collect(self) -> None:
+        import ray
+
+        if not self._running:
+            return
+        finished, _ = ray.wait(list(self._running), num_returns=1, timeout=WAIT_S)
+        for ref in finished:
+            unit, worker = self._running.pop(ref)
+            self._finish(ref, unit, worker)
+
+    def _finish(self, ref: Any, unit: Unit, worker: WorkerHandle) -> None:
+        import ray
+        from ray.exceptions import RayActorError
+
+        try:
+            result = ray.get(ref)
+        except RayActorError:
+            log.warning("cluster worker %s died during unit %s %d: running it again elsewhere", worker.info.name,
+                        unit.kind, unit.index)
+            self.session.release(worker, alive=False)
+            self._waiting.insert(0, unit)
+            return
+        except Exception as error:  # noqa: BLE001 - cancelled, out of memory, a missing file: the client renders it
+            self.session.release(worker)
+            if not self._stop.is_set():
+                log.warning("unit %s %d failed on %s: %s", unit.kind, unit.index, worker.info.name, error)
+            self._give_up(unit)
+            return
+        self.session.release(worker)
+        self.unet_samples += result.unet_samples
+        self.unet_calls += result.unet_calls
+        self.cache.deliver(unit, result)
+        self.done.append(ClusterUnit(unit.kind, unit.index, worker.info.name, self._attempts.get(unit.id, 1)))
+
+    def _give_up(self, unit: Unit) -> None:
+        if unit in self._waiting:
+            self._waiting.remove(unit)
+        self.cache.give_up(unit)
+        self.done.append(ClusterUnit(unit.kind, unit.index, CLIENT, self._attempts.get(unit.id, 0)))
+
+    def _give_up_waiting(self) -> None:
+        for unit in list(self._waiting):
+            self._give_up(unit)

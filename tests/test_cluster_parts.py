@@ -1,0 +1,85 @@
+"""The cluster's parts without a cluster: the client's waiting cache, the units of a plan, a worker's models."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
+from hear2see_desktop.core.cluster.model_files import received_path
+from hear2see_desktop.core.cluster.units import ModelFile, SequenceWork, Unit, UnitResult, sequence_units
+from hear2see_desktop.core.cluster.worker import RenderWorker, _required_path
+from hear2see_desktop.core.errors import BadInputError, CancelledError
+from hear2see_desktop.core.hashing import sha256_file
+from hear2see_desktop.core.render.frames import ScenePrompt
+from hear2see_desktop.core.render_work import sequence_plan
+from hear2see_desktop.core.settings import RenderSettings
+
+PICTURE = np.full((8, 8, 3), 200, dtype=np.uint8)
+
+
+def test_a_scheduled_key_waits_for_its_unit_and_an_unscheduled_one_is_a_miss(tmp_path: Path) -> None:
+    cache = ClusterCache(tmp_path / "frames", cancelled=lambda: False)
+    unit = Unit(0, "classic", 0, ("scheduled",))
+    cache.expect([unit])
+    got: list[np.ndarray | None] = []
+    reader = threading.Thread(target=lambda: got.append(cache.get_image("scheduled")))
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive() and not got, "the render did not wait for the cluster's picture"
+    cache.deliver(unit, UnitResult(images={"scheduled": PICTURE}))
+    reader.join(5)
+    assert got and np.array_equal(got[0], PICTURE)
+    assert cache.get_image("nobody makes this") is None
+    assert cache.on_disk(["scheduled"]) == {"scheduled"}, "a cluster picture is kept in the frame cache too"
+
+
+def test_a_unit_given_up_becomes_a_miss_and_cancel_ends_a_wait(tmp_path: Path) -> None:
+    stop = threading.Event()
+    cache = ClusterCache(None, cancelled=stop.is_set)
+    failed, pending = Unit(0, "classic", 0, ("failed",)), Unit(1, "classic", 1, ("pending",))
+    cache.expect([failed, pending])
+    cache.give_up(failed)
+    assert cache.get_image("failed") is None
+    threading.Timer(0.2, stop.set).start()
+    with pytest.raises(CancelledError):
+        cache.get_image("pending")
+
+
+def test_smooth_segments_start_from_their_keyframes_and_fast_has_keyframe_units_only() -> None:
+    settings = RenderSettings(model="m", width=64, height=64, steps=4, fps=12, seed=3, mode="smooth",
+                              keyframe_interval_s=1.0, reactivity=0.0)
+    plan = sequence_plan(settings, 3.0, [(0.0, 1.5), (1.5, 3.0)], None)
+    work = SequenceWork(plan, [ScenePrompt("a fox", ""), ScenePrompt("a river", "")])
+    units = sequence_units(settings, work, {"model": "x"}, set())
+    keyframes = [unit for unit in units if unit.kind == "keyframe"]
+    segments = [unit for unit in units if unit.kind == "segment"]
+    assert len(keyframes) == len(plan.keyframes)
+    assert 1 <= len(segments) <= len(plan.keyframes) - 1  # (a segment that only holds its keyframe has none)
+    assert all(segment.needs == (keyframes[segment.index].produces[0], keyframes[segment.index + 1].produces[0])
+               for segment in segments)
+    assert units.index(segments[0]) > units.index(keyframes[-1]), "keyframes go out first"
+    fast = sequence_units(replace(settings, mode="fast"), work, {"model": "x"}, set())
+    assert {unit.kind for unit in fast} == {"keyframe"}
+    done = set(keyframes[0].produces) | set(segments[0].produces)
+    left = sequence_units(settings, work, {"model": "x"}, done)
+    assert len(left) == len(units) - 2, "what the frame cache holds is not rendered again"
+
+
+def test_a_worker_keeps_a_model_sent_to_it_by_hash(tmp_path: Path) -> None:
+    weights = tmp_path / "elsewhere" / "lora.safetensors"
+    weights.parent.mkdir()
+    weights.write_bytes(b"weights")
+    file = ModelFile(str(weights), sha256_file(weights))
+    weights.unlink()  # the client's path does not exist on this "node"
+    worker = RenderWorker()
+    assert worker.missing([file]) == [file]
+    with pytest.raises(BadInputError, match="lacks the model lora.safetensors"):
+        _required_path(file)
+    worker.receive(file, {"": b"weights"})
+    assert worker.missing([file]) == []
+    assert _required_path(file) == str(received_path(file.sha256, "lora.safetensors"))
