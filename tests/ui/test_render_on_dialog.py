@@ -156,3 +156,17 @@ def pick(qtbot: QtBot, radio: QRadioButton) -> None:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def test_the_window_s_render_goes_where_render_on_says(qtbot: QtBot, tmp_path: Path, narration_wav: Path) -> None:
+    from hear2see_desktop.ui.main_window.render_start import request_for
+    from tests.ui.test_render_estimate_panel import with_narration
+
+    window = make_window(qtbot, tmp_path, Dialogs(), warm_up_asr=False)
+    with_narration(qtbot, window, narration_wav)
+    settings = window.current_settings()
+    assert request_for(window, settings).cluster is None, "this computer, until told otherwise"
+    window.store.set_render_on(RenderOn.CLUSTER, "local:2")
+    assert request_for(window, settings).cluster == "local:2"
+    window.store.set_render_on(RenderOn.THIS_COMPUTER, "local:2")
+    assert request_for(window, settings).cluster is None

@@ -29,6 +29,7 @@ from hear2see_desktop.core.cluster.address import (
     ray_missing_error,
 )
 from hear2see_desktop.core.cluster.model_files import find_model_on_node
+from hear2see_desktop.core.cluster.ray_auth import send_ray_token_if_any
 from hear2see_desktop.core.errors import BadInputError, Hear2SeeError
 from hear2see_desktop.core.render.model_source import resolve_model_source
 from hear2see_desktop.core.render.motion_source import resolve_motion_source
@@ -247,7 +248,7 @@ def _join_client(address: ClusterAddress, quiet: dict[str, Any], timeout_s: floa
     import ray
 
     warnings.filterwarnings("ignore", message="Ray Client connection timed out", category=UserWarning)
-    _send_ray_token_if_any()
+    send_ray_token_if_any()
     outcome: dict[str, Any] = {}
     lock = threading.Lock()
 
@@ -278,25 +279,6 @@ def _join_client(address: ClusterAddress, quiet: dict[str, Any], timeout_s: floa
     return outcome["context"]
 
 
-def _send_ray_token_if_any() -> None:
-    """Clusters of Ray 2.5x and later ask for the token `ray start` made (`~/.ray/auth_token`, RAY_AUTH_TOKEN);
-    a driver joining with `auto` sends it, Ray Client only in token mode, which this turns on where a token is
-    here and RAY_AUTH_MODE does not say otherwise."""
-    if os.environ.get("RAY_AUTH_MODE") is not None:
-        return
-    try:
-        from ray._private.authentication import authentication_token_setup as token_setup
-    except ImportError:  # a Ray without token authentication
-        return
-    quiet = logging.getLogger(token_setup.__name__)
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # its note that token mode is on is for a terminal that started a cluster
-    try:
-        token_setup.maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
-    except Exception:  # a token that cannot be read: the join then says what is wrong
-        logging.getLogger(__name__).info("could not turn Ray's token authentication on", exc_info=True)
-    finally:
-        quiet.setLevel(level)
 
 
 def _connect(address: ClusterAddress, init: Any) -> Any:

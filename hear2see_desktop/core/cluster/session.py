@@ -22,6 +22,7 @@ from hear2see_desktop.core.cluster.address import (
     ray_installed,
     ray_missing_error,
 )
+from hear2see_desktop.core.cluster.ray_auth import send_ray_token_if_any
 from hear2see_desktop.core.cluster.worker import RenderWorker, WorkerInfo
 from hear2see_desktop.core.errors import BadInputError
 
@@ -141,6 +142,7 @@ def _init_ray(address: ClusterAddress) -> None:
         if address.kind == "local":
             ray.init(num_cpus=address.workers, _node_ip_address="127.0.0.1", **quiet)  # loopback only
         else:
+            send_ray_token_if_any()  # a cluster of Ray 2.5x asks for the token `ray start` made
             ray.init(address=address.ray_address, **quiet)
     except Exception as error:  # noqa: BLE001 - Ray raises many types for one cause: nothing to join
         log.warning("ray.init(%s) failed: %s", address.text, error)

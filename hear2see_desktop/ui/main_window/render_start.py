@@ -40,7 +40,8 @@ def checked_settings(window: WindowHost) -> RenderSettings | None:
 
 def request_for(window: WindowHost, settings: RenderSettings) -> RenderRequest:
     """A render of the work as it stands (narration, transcript as typed, scenes) into a fresh render folder:
-    the MP4 there and each distinct image under its frames folder. The narration must be in."""
+    the MP4 there and each distinct image under its frames folder, on this computer or the Ray cluster chosen
+    under Render > Render on…. The narration must be in."""
     audio_path = window.work.audio_path
     assert audio_path is not None
     folder = paths.render_folder(datetime.now())
@@ -52,6 +53,7 @@ def request_for(window: WindowHost, settings: RenderSettings) -> RenderRequest:
         transcript=window.transcript_for_render(),
         frames_dir=folder / paths.RENDER_FRAMES_FOLDER,
         storyboard=window.storyboard_for_render(settings),
+        cluster=window.store.render_on(),  # Render > Render on…: None renders on this computer
     )
 
 
