@@ -52,6 +52,7 @@ def request_for(window: WindowHost, settings: RenderSettings) -> RenderRequest:
         transcript=window.transcript_for_render(),
         frames_dir=folder / paths.RENDER_FRAMES_FOLDER,
         storyboard=window.storyboard_for_render(settings),
+        sound_model=window.sound_model(),
     )
 
 
