@@ -15,6 +15,7 @@ from hear2see_desktop.core.storyboard.board import Scene, Storyboard, rebuild_pr
 from hear2see_desktop.core.transcript import Transcript, Word
 from hear2see_desktop.ui.main_window import MainWindow
 from hear2see_desktop.ui.scene_sounds_field import SceneSoundsField
+from hear2see_desktop.ui.settings_store import Key
 from hear2see_desktop.ui.sound_lane import SoundLane
 from tests.tiny_tagger import noise_take, save_loudness_tagger
 from tests.ui.window_setup import TIMEOUT_MS, Dialogs, make_window, wait_idle
@@ -102,6 +103,16 @@ def test_hearing_without_the_tagger_installed_says_where_to_get_it(qtbot: QtBot,
     assert not window.workers, "nothing runs without a tagger"
 
 
+def test_hearing_left_on_is_taken_up_at_start_or_the_notice_says_the_tagger_is_gone(qtbot: QtBot,
+                                                                                      tmp_path: Path) -> None:
+    first = make_window(qtbot, tmp_path, Dialogs(), warm_up_asr=False)
+    first.store.set(Key.HEAR_SOUNDS, True)
+    first.store.qsettings.sync()
+    again = make_window(qtbot, tmp_path, Dialogs(), warm_up_asr=False)
+    assert not again.scene_sounds.hear_check.isChecked() and again.sound_model() is None
+    assert not again.scene_sounds.notice.isHidden(), "the tagger left this machine: the notice says how to get it"
+
+
 @pytest.fixture(scope="module")
 def tagger_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_loudness_tagger(tmp_path_factory.mktemp("tagger") / "loudness")
@@ -130,6 +141,7 @@ def test_a_chosen_tagger_hears_the_take_on_a_worker_and_the_scenes_get_its_words
     wait_idle(qtbot, window)
     qtbot.mouseClick(window.scene_sounds.hear_check, Qt.MouseButton.LeftButton)
     assert window.sound_model() == str(tagger_folder)
+    assert window.store.text(Key.HEAR_SOUNDS).lower() == "true", "the next start hears sounds too"
     assert any(name.startswith("storyboard-") for name in window.workers), "the tagger runs on a worker"
     qtbot.waitUntil(lambda: window.work.storyboard is not None and window.work.storyboard.sounds is not None,
                     timeout=TIMEOUT_MS)

@@ -156,17 +156,34 @@ class StoryboardController(Part):
         if from_sounds and adopted and path is not None:
             self.window.statusBar().showMessage(f"No speech detected in {path.name}: the scenes follow its sounds.")
 
+    def restore_hearing(self) -> None:
+        """Hear sound events again when the user left them on and the tagger is still installed (else the notice)."""
+        if self.window.store.text(Key.HEAR_SOUNDS, "false").lower() != "true":
+            return
+        if self._tagger_problem() is None:
+            self.sound_model = self.sound_model_spec
+            self.window.scene_sounds.set_hearing(True)
+        else:
+            self.window.scene_sounds.set_model_needed(True)
+
+    def _tagger_problem(self) -> str | None:
+        """Why the chosen tagger cannot be used, or None (file checks only: the tagger loads in a worker)."""
+        try:
+            resolve_sound_model(self.sound_model_spec)
+        except Hear2SeeError as error:
+            return sentence(error)
+        return None
+
     def on_hearing_toggled(self, on: bool) -> None:
         """Hear the take's sound events (when the tagger is installed) or stop, and cut the scenes again."""
         window = self.window
-        if on:
-            try:
-                resolve_sound_model(self.sound_model_spec)  # file checks only: the tagger loads in the worker
-            except Hear2SeeError as error:
-                window.scene_sounds.set_hearing(False)
-                window.scene_sounds.set_model_needed(True)
-                window.statusBar().showMessage(sentence(error))
-                return
+        problem = self._tagger_problem() if on else None
+        if problem is not None:
+            window.scene_sounds.set_hearing(False)
+            window.scene_sounds.set_model_needed(True)
+            window.statusBar().showMessage(problem)
+            return
+        window.store.set(Key.HEAR_SOUNDS, on)
         window.scene_sounds.set_model_needed(False)
         self.sound_model = self.sound_model_spec if on else None
         if on:

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
             self.estimates.first_run()
         self.estimates.update_now()  # nothing to estimate until a narration is in (it says so)
         self.prompt_panel.set_style(self.store.text(Key.STYLE, "cinematic"))
+        self.scenes.restore_hearing()
         geometry = self.store.bytes(Key.GEOMETRY)
         splitter_state = self.store.bytes(Key.SPLITTER)
         if splitter_state is not None:
