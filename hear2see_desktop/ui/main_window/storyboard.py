@@ -53,6 +53,7 @@ class StoryboardController(Part):
         self._request = 0  # only the latest storyboard build may land
         self.sound_model_spec = DEFAULT_SOUND_MODEL  # the tagger "Hear sound events" uses (a folder in tests)
         self.sound_model: str | None = None  # the tagger in use while sound events are heard, else None
+        self._hearing: JobWorker | None = None  # the latest build that hears the take
         self.rebuild_timer = QTimer(self)
         self.rebuild_timer.setSingleShot(True)
         self.rebuild_timer.setInterval(SCENE_REBUILD_DELAY_MS)
@@ -142,7 +143,9 @@ class StoryboardController(Part):
         job = HeardStoryboardJob(work.audio, work.audio_path, transcript, self.sound_model, track,
                                  style=settings.style, min_scene_s=settings.min_scene_s,
                                  max_scene_s=settings.max_scene_s)
-        worker = JobWorker(_HeardBuild(request, job), f"storyboard-{time.monotonic()}")
+        if self._hearing is not None:
+            self._hearing.cancel()  # its board would be dropped anyway: free the CPU for this one
+        worker = self._hearing = JobWorker(_HeardBuild(request, job), f"storyboard-{time.monotonic()}")
         worker.progress.connect(self.window.show_progress)
         worker.finished.connect(self._on_heard_storyboard_built)
         self.window.run_worker(worker.name, worker)
