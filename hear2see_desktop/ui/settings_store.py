@@ -21,6 +21,7 @@ class Key(str, enum.Enum):
     RECENT = "projects/recent"
     RENDER = "render/settings"
     STYLE = "prompt/style"
+    HEAR_SOUNDS = "sounds/hear"  # "Hear sound events" was on
     LAST_FOLDER = "files/last_folder"
     SPEECH_MODEL = "speech/model"
     RENDER_ON = "render/on"  # RenderOn's value

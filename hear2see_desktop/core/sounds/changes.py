@@ -62,3 +62,22 @@ def sound_cuts(track: SoundTrack, onsets_s: list[float], words: VisualWords) -> 
     for onset_s in onsets_s:
         cuts[onset_s] = max(cuts.get(onset_s, 0.0), ONSET_CUT)
     return cuts
+
+
+def event_spans(track: SoundTrack, words: VisualWords) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, label) of each run of windows led by the same picturable event, for a lane of labels
+    under the waveform: a run spans its first window's middle to its last one's (the take's ends at the edges)."""
+    spans: list[tuple[float, float, str]] = []
+    count = len(track.windows)
+    for k in range(count):
+        label = leading_event(track, k, words)
+        if label is None:
+            continue
+        window = track.windows[k]
+        start_s = 0.0 if k == 0 else (track.windows[k - 1].end_s + window.start_s) / 2
+        end_s = track.duration_s if k == count - 1 else (window.end_s + track.windows[k + 1].start_s) / 2
+        if spans and spans[-1][2] == label and abs(spans[-1][1] - start_s) < 1e-6:
+            spans[-1] = (spans[-1][0], end_s, label)
+        else:
+            spans.append((start_s, end_s, label))
+    return spans

@@ -8,10 +8,14 @@ sounds change. `storyboard_for_take` picks between the two and says when the tak
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
+from hear2see_desktop.core.audio import Audio
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn
 from hear2see_desktop.core.prompt.styles import load_style
-from hear2see_desktop.core.sounds.changes import sound_cuts
+from hear2see_desktop.core.sounds.changes import sound_cuts, strong_onsets
+from hear2see_desktop.core.sounds.job import SoundsJob
 from hear2see_desktop.core.sounds.track import SoundTrack
 from hear2see_desktop.core.sounds.visual_words import VisualWords, load_visual_words, scene_sound_words
 from hear2see_desktop.core.storyboard.board import Scene, Storyboard, build_storyboard, rebuild_prompts
@@ -62,3 +66,22 @@ def storyboard_for_take(transcript: Transcript, track: SoundTrack | None, onsets
     if track is None:
         return board, False
     return hear_scenes(board, track, negative), False
+
+
+class HeardStoryboardJob:
+    """The take heard by the tagger (unless its track is given) and its storyboard cut with its sounds, as one job
+    a GUI worker runs: the result is `storyboard_for_take`'s (board, cut from sounds alone)."""
+
+    def __init__(self, audio: Audio, audio_path: Path, transcript: Transcript, sound_model: str | None,
+                 track: SoundTrack | None = None, style: str = "cinematic", min_scene_s: float = 2.0,
+                 max_scene_s: float = 8.0) -> None:
+        """`track`: the take's track heard before (hearing again costs seconds per second of audio on a CPU)."""
+        self.audio, self.audio_path, self.transcript = audio, audio_path, transcript
+        self.sound_model, self.track = sound_model, track
+        self.style, self.min_scene_s, self.max_scene_s = style, min_scene_s, max_scene_s
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> tuple[Storyboard, bool]:
+        track = self.track or SoundsJob(self.audio_path, self.sound_model, audio=self.audio).run(progress, cancelled)
+        onsets_s = strong_onsets(self.audio) if not self.transcript.text.strip() else []
+        return storyboard_for_take(self.transcript, track, onsets_s, style=self.style, min_scene_s=self.min_scene_s,
+                                   max_scene_s=self.max_scene_s)

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from hear2see_desktop.ui.prompt_panel import PromptPanel
     from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
     from hear2see_desktop.ui.save_guard import SaveGuard
+    from hear2see_desktop.ui.scene_sounds_field import SceneSoundsField
     from hear2see_desktop.ui.scene_strip import SceneStrip
     from hear2see_desktop.ui.settings_store import SettingsStore
+    from hear2see_desktop.ui.sound_lane import SoundLane
     from hear2see_desktop.ui.timeline_view import TimelineView
     from hear2see_desktop.ui.waveform_view import WaveformView
 
@@ -56,6 +58,8 @@ class WindowHost(Protocol):
     metrics_panel: MetricsPanel
     waveform: WaveformView
     scene_strip: SceneStrip
+    sound_lane: SoundLane
+    scene_sounds: SceneSoundsField
     timeline: TimelineView
     render_button: QPushButton
     queue_button: QPushButton
@@ -74,6 +78,7 @@ class WindowHost(Protocol):
     def is_busy(self) -> bool: ...
     def update_actions(self) -> None: ...
     def show_progress(self, done: int, total: int, message: str) -> None: ...
+    def sound_model(self) -> str | None: ...
 
     # The work as the render, the export and the project file take it
     def current_settings(self) -> Any: ...

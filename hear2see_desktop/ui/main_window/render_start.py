@@ -54,6 +54,7 @@ def request_for(window: WindowHost, settings: RenderSettings) -> RenderRequest:
         frames_dir=folder / paths.RENDER_FRAMES_FOLDER,
         storyboard=window.storyboard_for_render(settings),
         cluster=window.store.render_on(),  # Render > Render on…: None renders on this computer
+        sound_model=window.sound_model(),
     )
 
 

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 
-from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.jobs import CallJob
+from hear2see_desktop.core.errors import BadInputError, CancelledError, Hear2SeeError
+from hear2see_desktop.core.jobs import CallJob, CancelledFn, ProgressFn
 from hear2see_desktop.core.prompt.builder import build_prompt
+from hear2see_desktop.core.sounds.tagger import DEFAULT_SOUND_MODEL, resolve_sound_model
 from hear2see_desktop.core.storyboard.board import build_storyboard, rebuild_prompts
 from hear2see_desktop.core.storyboard.edits import board_for_render, carry_scene_edits, same_cuts
+from hear2see_desktop.core.storyboard.sounds import HeardStoryboardJob
 from hear2see_desktop.ui.fix_words import sentence
 from hear2see_desktop.ui.job_worker import JobWorker
 from hear2see_desktop.ui.main_window.host import Part, WindowHost
@@ -25,12 +27,33 @@ SCENE_REBUILD_DELAY_MS = 500
 """Wait this long after the last change of the scene lengths before cutting the scenes again."""
 
 
+class _HeardBuild:
+    """A storyboard build that hears the take first, numbered so only the latest lands; a failure (no tagger,
+    nothing to picture) becomes the status bar's sentence rather than a dialog."""
+
+    def __init__(self, request: int, job: HeardStoryboardJob) -> None:
+        self.request = request
+        self.job = job
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> tuple[int, Storyboard | str, bool]:
+        try:
+            board, from_sounds = self.job.run(progress, cancelled)
+        except CancelledError:
+            raise
+        except Hear2SeeError as error:
+            return self.request, sentence(error), False
+        return self.request, board, from_sounds
+
+
 class StoryboardController(Part):
     """The prompt panel's and the scene strip's work; the storyboard itself lives in the window's `work`."""
 
     def __init__(self, window: WindowHost) -> None:
         super().__init__(window)
         self._request = 0  # only the latest storyboard build may land
+        self.sound_model_spec = DEFAULT_SOUND_MODEL  # the tagger "Hear sound events" uses (a folder in tests)
+        self.sound_model: str | None = None  # the tagger in use while sound events are heard, else None
+        self._hearing: JobWorker | None = None  # the latest build that hears the take
         self.rebuild_timer = QTimer(self)
         self.rebuild_timer.setSingleShot(True)
         self.rebuild_timer.setInterval(SCENE_REBUILD_DELAY_MS)
@@ -90,12 +113,15 @@ class StoryboardController(Part):
         if window.work.audio is None or window.recorder is not None:
             return
         transcript = window.transcript_for_render()
-        if not transcript.text.strip():
+        if not transcript.text.strip() and self.sound_model is None:
             return
         settings = window.current_settings()
         duration_s = window.work.audio.duration_s
         self._request += 1
         request = self._request
+        if self.sound_model is not None and window.work.audio_path is not None:
+            self._hear_and_build(request, transcript, settings)
+            return
 
         def build() -> tuple[int, Storyboard | str]:
             try:
@@ -105,6 +131,67 @@ class StoryboardController(Part):
                 return request, sentence(error)
 
         self._run_build(build, "Cutting the narration into scenes")
+
+    def _hear_and_build(self, request: int, transcript: Any, settings: Any) -> None:
+        """Cut the scenes with the take's sounds in a worker: the tagger hears the take unless the board already
+        holds its track (hearing costs seconds per second of audio on a CPU)."""
+        work = self.window.work
+        assert work.audio is not None and work.audio_path is not None
+        board = work.storyboard
+        track = board.sounds if board is not None and board.sounds is not None and abs(
+            board.sounds.duration_s - work.audio.duration_s) < 1e-3 else None
+        job = HeardStoryboardJob(work.audio, work.audio_path, transcript, self.sound_model, track,
+                                 style=settings.style, min_scene_s=settings.min_scene_s,
+                                 max_scene_s=settings.max_scene_s)
+        if self._hearing is not None:
+            self._hearing.cancel()  # its board would be dropped anyway: free the CPU for this one
+        worker = self._hearing = JobWorker(_HeardBuild(request, job), f"storyboard-{time.monotonic()}")
+        worker.progress.connect(self.window.show_progress)
+        worker.finished.connect(self._on_heard_storyboard_built)
+        self.window.run_worker(worker.name, worker)
+
+    def _on_heard_storyboard_built(self, result: tuple[int, Storyboard | str, bool]) -> None:
+        request, built, from_sounds = result
+        before = self._request
+        self._on_storyboard_built((request, built))
+        adopted = request == before and self._request != before  # adopting the board moves the count on
+        path = self.window.work.audio_path
+        if from_sounds and adopted and path is not None:
+            self.window.statusBar().showMessage(f"No speech detected in {path.name}: the scenes follow its sounds.")
+
+    def restore_hearing(self) -> None:
+        """Hear sound events again when the user left them on and the tagger is still installed (else the notice)."""
+        if self.window.store.text(Key.HEAR_SOUNDS, "false").lower() != "true":
+            return
+        if self._tagger_problem() is None:
+            self.sound_model = self.sound_model_spec
+            self.window.scene_sounds.set_hearing(True)
+        else:
+            self.window.scene_sounds.set_model_needed(True)
+
+    def _tagger_problem(self) -> str | None:
+        """Why the chosen tagger cannot be used, or None (file checks only: the tagger loads in a worker)."""
+        try:
+            resolve_sound_model(self.sound_model_spec)
+        except Hear2SeeError as error:
+            return sentence(error)
+        return None
+
+    def on_hearing_toggled(self, on: bool) -> None:
+        """Hear the take's sound events (when the tagger is installed) or stop, and cut the scenes again."""
+        window = self.window
+        problem = self._tagger_problem() if on else None
+        if problem is not None:
+            window.scene_sounds.set_hearing(False)
+            window.scene_sounds.set_model_needed(True)
+            window.statusBar().showMessage(problem)
+            return
+        window.store.set(Key.HEAR_SOUNDS, on)
+        window.scene_sounds.set_model_needed(False)
+        self.sound_model = self.sound_model_spec if on else None
+        if on:
+            window.statusBar().showMessage("Hearing the take's sound events…")
+        self.rebuild_storyboard()
 
     def restyle_storyboard(self, style: str) -> None:
         """Rebuild the scenes' prompts in another style, keeping their times and the prompts the user wrote."""
@@ -159,12 +246,17 @@ class StoryboardController(Part):
         self.window.work.scene_times_edited = times_edited
 
     def _set_storyboard(self, board: Storyboard | None) -> None:
-        self.window.work.storyboard = board
-        self.window.scene_strip.set_storyboard(board)
-        self.window.mark_changed()
+        window = self.window
+        window.work.storyboard = board
+        window.scene_strip.set_storyboard(board)
+        window.sound_lane.set_track(board.sounds if board is not None else None)
+        selected = window.scene_strip.selected_index()
+        window.scene_sounds.show_scene(selected if selected is not None else window.scene_sounds.shown_index(), board)
+        window.mark_changed()
 
     def on_scene_selected(self, index: int) -> None:
         board = self.window.work.storyboard
+        self.window.scene_sounds.show_scene(index, board)
         if board is not None and 0 <= index < len(board.scenes):
             self.window.seek(board.scenes[index].start_s)
 
@@ -179,6 +271,20 @@ class StoryboardController(Part):
             return
         self._set_storyboard(board)
         self.window.statusBar().showMessage(f"Scene {index + 1} has your prompt; rebuilding the scenes keeps it.")
+
+    def on_scene_sound_words_edited(self, index: int, words: str, on: bool) -> None:
+        """The user's sound words for scene `index` (or the switch that keeps them out of its prompt)."""
+        board = self.window.work.storyboard
+        if board is None:
+            return
+        try:
+            board = board.with_scene_sound_words(index, words, on)
+        except BadInputError as error:
+            self.window.statusBar().showMessage(sentence(error))
+            return
+        self._set_storyboard(board)
+        state = "has your sound words" if on else "leaves its sounds out of its prompt"
+        self.window.statusBar().showMessage(f"Scene {index + 1} {state}; hearing the take again keeps that.")
 
     def on_scene_boundary_moved(self, index: int, time_s: float) -> None:
 

@@ -143,7 +143,8 @@ class TakeController(Part):
         from hear2see_desktop.core.transcribe_job import TranscribeJob
 
         worker = JobWorker(TranscribeJob(work.audio_path, asr_model=self.window.audio_bar.selected_speech_model(),
-                                         audio=work.audio), "transcribe")
+                                         audio=work.audio, allow_no_words=self.window.sound_model() is not None),
+                           "transcribe")
         worker.progress.connect(self.window.show_progress)
         worker.finished.connect(self._on_transcribed)
         self.window.run_worker("transcribe", worker)

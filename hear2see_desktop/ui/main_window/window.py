@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
             self.estimates.first_run()
         self.estimates.update_now()  # nothing to estimate until a narration is in (it says so)
         self.prompt_panel.set_style(self.store.text(Key.STYLE, "cinematic"))
+        self.scenes.restore_hearing()
         geometry = self.store.bytes(Key.GEOMETRY)
         splitter_state = self.store.bytes(Key.SPLITTER)
         if splitter_state is not None:
@@ -150,6 +151,8 @@ class MainWindow(QMainWindow):
         self.eta_label = space.eta_label
         self.waveform = space.waveform
         self.scene_strip = space.scene_strip
+        self.sound_lane = space.sound_lane
+        self.scene_sounds = space.scene_sounds
         self.timeline = space.timeline
 
         self.audio_bar.record_clicked.connect(self.toggle_recording)
@@ -167,6 +170,9 @@ class MainWindow(QMainWindow):
         self.scene_strip.scene_selected.connect(self.scenes.on_scene_selected)
         self.scene_strip.prompt_edited.connect(self.scenes.on_scene_prompt_edited)
         self.scene_strip.boundary_moved.connect(self.scenes.on_scene_boundary_moved)
+        self.scene_sounds.hearing_toggled.connect(self.scenes.on_hearing_toggled)
+        self.scene_sounds.sound_words_edited.connect(self.scenes.on_scene_sound_words_edited)
+        self.scene_sounds.models_wanted.connect(self.open_models_dialog)
         self.timeline.frame_clicked.connect(self.renders.show_frame)
         self.settings_panel.scenes_changed.connect(self.scenes.rebuild_timer.start)
         self.settings_panel.models_wanted.connect(self.open_models_dialog)
@@ -317,6 +323,10 @@ class MainWindow(QMainWindow):
 
     def storyboard_for_render(self, settings: Any) -> Storyboard | None:
         return self.scenes.storyboard_for_render(settings)
+
+    def sound_model(self) -> str | None:
+        """The sound-event tagger in use ("Hear sound events"), or None."""
+        return self.scenes.sound_model
 
     def start_render(self) -> None:
         if self.render_queue.is_running():  # one render at a time: while the queue runs, Render adds to it

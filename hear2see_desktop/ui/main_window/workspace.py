@@ -1,4 +1,5 @@
-"""The window's one screen: audio bar; prompt, preview and render settings side by side; waveform, scenes, frames.
+"""The window's one screen: audio bar; prompt, preview and render settings side by side; waveform, sound lane,
+scenes, scene sound words, frames.
 
 Layout only: the window connects the widgets to its parts.
 """
@@ -13,7 +14,9 @@ from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import PreviewView
 from hear2see_desktop.ui.prompt_panel import PromptPanel
 from hear2see_desktop.ui.render_settings_panel import RenderSettingsPanel
+from hear2see_desktop.ui.scene_sounds_field import SceneSoundsField
 from hear2see_desktop.ui.scene_strip import SceneStrip
+from hear2see_desktop.ui.sound_lane import SoundLane
 from hear2see_desktop.ui.timeline_view import TimelineView
 from hear2see_desktop.ui.waveform_view import WaveformView
 
@@ -39,8 +42,12 @@ class Workspace(QWidget):
         outer.addWidget(top, 1)
         self.waveform = WaveformView()
         outer.addWidget(self.waveform)
+        self.sound_lane = SoundLane()
+        outer.addWidget(self.sound_lane)
         self.scene_strip = SceneStrip()
         outer.addWidget(self.scene_strip)
+        self.scene_sounds = SceneSoundsField()
+        outer.addWidget(self.scene_sounds)
         self.timeline = TimelineView()
         outer.addWidget(self.timeline)
 

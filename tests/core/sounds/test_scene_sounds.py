@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,19 @@ def test_the_project_keeps_the_track_and_what_it_added(quiet_then_loud: tuple[Au
     loaded = load_project(path).storyboard
     assert loaded == board and loaded.sounds == track
     assert loaded.scenes[1].sound_edited and "neon signs" in _terms(loaded, 1)
+
+
+def test_the_heard_storyboard_job_reuses_a_track_heard_before(quiet_then_loud: tuple[Audio, SoundTrack],
+                                                              tmp_path: Path) -> None:
+    from hear2see_desktop.core.jobs import never_cancelled, no_progress
+    from hear2see_desktop.core.storyboard.sounds import HeardStoryboardJob
+
+    audio, track = quiet_then_loud
+    job = HeardStoryboardJob(audio, tmp_path / "storm.wav", _two_sentences(), str(tmp_path / "no-tagger-here"), track,
+                             min_scene_s=2.0, max_scene_s=6.0)
+    board, from_sounds = job.run(no_progress, never_cancelled)  # the tagger named is not there: never loaded
+    assert not from_sounds and board.sounds is track and "rain" in board.scenes[-1].sound_words
+    no_speech = HeardStoryboardJob(audio, tmp_path / "storm.wav", Transcript(text="", words=[], duration_s=8.0),
+                                   None, track)
+    board, from_sounds = no_speech.run(no_progress, never_cancelled)
+    assert from_sounds and len(board.scenes) >= 2
