@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
-from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
@@ -228,7 +227,12 @@ class RenderJob:
         raise_if_cancelled(cancelled)
 
         cache_root = (request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None
-        cache = FrameCache(cache_root) if cluster_spec is None else ClusterCache(cache_root, cancelled)
+        if cluster_spec is None:
+            cache = FrameCache(cache_root)
+        else:  # (the cluster's modules stay off the window's start-up path: they reach the frame planner)
+            from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
+
+            cache = ClusterCache(cache_root, cancelled)
         wants_cues = settings.captions or request.subtitle_paths()
         cues = styled_cues(narration.transcript.words, settings.caption_style()) if wants_cues else []
         subscribers = [] if request.frames_dir is None else [frame_pngs(request.frames_dir)]
@@ -338,6 +342,7 @@ class RenderJob:
         """On a cluster: the render's units, handed out from now on while the client renders in order."""
         if spec is None or self._session is None:
             return None
+        from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
         from hear2see_desktop.core.cluster.cluster_render import ClusterRender, plan_units
 
         assert isinstance(cache, ClusterCache)
