@@ -89,7 +89,9 @@ def read_history(log_path: Path | None = None) -> History:
     run_log = read_log(log_path)
     entries = [entry for record in run_log.records
                if not record.get("deleted") and (entry := entry_of(record)) is not None]
-    entries.sort(key=lambda entry: entry.time, reverse=True)
+    # Newest first; renders logged in the same second (times have whole seconds) by their place in the log.
+    order = {id(entry): place for place, entry in enumerate(entries)}
+    entries.sort(key=lambda entry: (entry.time, order[id(entry)]), reverse=True)
     return History(entries, len(run_log.skipped_lines))
 
 

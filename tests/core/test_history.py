@@ -195,3 +195,11 @@ def test_a_file_that_cannot_be_deleted_is_named_and_nothing_is_logged(tmp_path: 
         delete_render(log, entry)
     monkeypatch.undo()
     assert read_history(log).find("busy") is not None
+
+
+def test_renders_logged_in_the_same_second_are_newest_first_too(tmp_path: Path) -> None:
+    log = tmp_path / "runs.jsonl"
+    for index in range(3):  # times have whole seconds: quick renders share one
+        append_record(log, _record(f"s{index}", "2026-01-01T10:00:00", _video(tmp_path / f"{index}.mp4", (9, 9, 9)),
+                                   f"render {index}"))
+    assert [entry.run_id for entry in read_history(log).entries] == ["s2", "s1", "s0"]
