@@ -91,6 +91,11 @@ def test_two_local_workers_render_the_frames_a_local_render_gives(tiny_models: t
     assert kinds == ({"keyframe", "segment"} if mode == "smooth" else {"classic"})
     assert clustered.unet_evaluations == local.unet_evaluations  # the workers' UNet work is counted
     assert RunRecord.from_dict(clustered.to_dict()).cluster == clustered.cluster
+    picture = 64 * 64 * 3  # each unit's cost is in the record: its render, its round trip, its bytes
+    for unit in clustered.cluster.units:
+        assert 0 < unit.render_s <= unit.round_trip_s, unit
+        assert unit.bytes_out >= picture * (1 if unit.kind != "segment" else 2), unit
+        assert (unit.bytes_in > 2 * picture) == (unit.kind == "segment"), unit  # a segment gets its keyframes
 
 
 def test_a_worker_killed_mid_render_still_gives_the_same_mp4(tiny_models: tuple[Path, Path, Path],

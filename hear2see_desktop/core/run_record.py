@@ -50,13 +50,19 @@ class ModelUsed:
 @dataclass(frozen=True)
 class ClusterUnit:
     """Where one unit of a cluster render ran: its kind (classic, keyframe, segment), the image, keyframe or
-    segment it made, the worker (`node:pid`, or `client` when the client rendered it itself) and how many
-    workers it took (more than one after a worker died)."""
+    segment it made, the worker (`node:pid`, or `client` when the client rendered it itself), how many
+    workers it took (more than one after a worker died), and its cost: seconds the worker rendered it,
+    seconds from sending it to having its result on the client, and bytes sent each way (pictures and
+    latents; zero for a unit the client rendered)."""
 
     kind: str
     index: int
     worker: str
     attempts: int
+    render_s: float = 0.0
+    round_trip_s: float = 0.0
+    bytes_in: int = 0
+    bytes_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,9 @@ class ClusterUsed:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClusterUsed:
         return cls(str(data["address"]), [str(w) for w in data.get("workers", [])],
-                   [ClusterUnit(str(u["kind"]), int(u["index"]), str(u["worker"]), int(u.get("attempts", 1)))
+                   [ClusterUnit(str(u["kind"]), int(u["index"]), str(u["worker"]), int(u.get("attempts", 1)),
+                                float(u.get("render_s", 0.0)), float(u.get("round_trip_s", 0.0)),
+                                int(u.get("bytes_in", 0)), int(u.get("bytes_out", 0)))
                     for u in data.get("units", [])])
 
 

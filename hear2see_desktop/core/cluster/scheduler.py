@@ -43,6 +43,7 @@ class Scheduler:
         self.unet_calls = 0
         self._waiting = list(units)
         self._running: dict[Any, tuple[Unit, WorkerHandle]] = {}
+        self._sent: dict[Any, tuple[float, int]] = {}  # when each running unit was sent, and its inputs' bytes
         self._attempts: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cluster-scheduler", daemon=True)
@@ -106,6 +107,7 @@ class Scheduler:
             inputs = self.cache.inputs(unit.needs)
             ref = worker.actor.run_unit.remote(self._spec_ref, unit, inputs)
             self._running[ref] = (unit, worker)
+            self._sent[ref] = (time.perf_counter(), inputs.nbytes)
             self._attempts[unit.id] = self._attempts.get(unit.id, 0) + 1
         if self._waiting and not self._running and not self._stop.is_set():
             time.sleep(WAIT_S)  # units waiting for inputs the client renders itself
@@ -124,6 +126,7 @@ class Scheduler:
         import ray
         from ray.exceptions import RayActorError
 
+        sent_s, bytes_in = self._sent.pop(ref, (time.perf_counter(), 0))
         try:
             result = ray.get(ref)
         except RayActorError:
@@ -142,7 +145,9 @@ class Scheduler:
         self.unet_samples += result.unet_samples
         self.unet_calls += result.unet_calls
         self.cache.deliver(unit, result)
-        self.done.append(ClusterUnit(unit.kind, unit.index, worker.info.name, self._attempts.get(unit.id, 1)))
+        self.done.append(ClusterUnit(unit.kind, unit.index, worker.info.name, self._attempts.get(unit.id, 1),
+                                     round(result.render_s, 4), round(time.perf_counter() - sent_s, 4), bytes_in,
+                                     result.nbytes))
 
     def _give_up(self, unit: Unit) -> None:
         if unit in self._waiting:

@@ -89,12 +89,19 @@ class Unit:
 
 @dataclass
 class UnitResult:
-    """What a unit made, by cache key: pictures (RGB uint8) and latents (float32), and its UNet work."""
+    """What a unit made, by cache key: pictures (RGB uint8) and latents (float32), its UNet work, and the
+    seconds the worker spent on it."""
 
     images: dict[str, np.ndarray] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     unet_samples: int = 0
     unet_calls: int = 0
+    render_s: float = 0.0
+
+    @property
+    def nbytes(self) -> int:
+        """The pictures' and latents' bytes: what crosses the network with this result."""
+        return sum(a.nbytes for a in self.images.values()) + sum(a.nbytes for a in self.arrays.values())
 
 
 def classic_units(work: ClassicWork, done: set[str]) -> list[Unit]:

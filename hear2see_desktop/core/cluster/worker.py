@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ class RenderWorker:
 
         with self._lock:
             self._running += 1
+        started = time.perf_counter()
         try:
             result = self._run(spec, unit, inputs)
         except CancelledError:
@@ -128,6 +130,7 @@ class RenderWorker:
                 self._running -= 1
         with self._lock:
             self.done += 1
+        result.render_s = time.perf_counter() - started
         return result
 
     def _run(self, spec: RenderSpec, unit: Unit, inputs: UnitResult) -> UnitResult:
