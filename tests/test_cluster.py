@@ -98,6 +98,22 @@ def test_two_local_workers_render_the_frames_a_local_render_gives(tiny_models: t
         assert (unit.bytes_in > 2 * picture) == (unit.kind == "segment"), unit  # a segment gets its keyframes
 
 
+def test_an_animate_clip_renders_on_a_worker_with_the_frames_a_local_render_gives(
+        tiny_models: tuple[Path, Path, Path], tiny_motion_models: tuple[Path, Path], narration_wav: Path,
+        tmp_path: Path) -> None:
+    settings = tiny_settings(tiny_models[0], mode="animate", motion_model=str(tiny_motion_models[0]), steps=2,
+                             transition_s=0.0)  # reactivity 0.5: the loudness paces the clip on the worker too
+    local = render(narration_wav, tmp_path / "local.mp4", settings)
+    clustered = render(narration_wav, tmp_path / "cluster.mp4", settings, cluster=CLUSTER)
+
+    assert same_frames(tmp_path / "local.mp4", tmp_path / "cluster.mp4"), "the cluster's clip differs"
+    assert clustered.cluster is not None
+    [clip] = clustered.cluster.units
+    assert clip.kind == "clip" and clip.worker in clustered.cluster.workers, clip
+    assert clip.bytes_out >= local.frames * 64 * 64 * 3  # every native picture came back
+    assert clustered.unet_evaluations == local.unet_evaluations
+
+
 def test_a_worker_killed_mid_render_still_gives_the_same_mp4(tiny_models: tuple[Path, Path, Path],
                                                              narration_wav: Path, tmp_path: Path) -> None:
     settings = tiny_settings(tiny_models[0], keyframe_interval_s=0.5)

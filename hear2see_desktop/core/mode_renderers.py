@@ -21,6 +21,8 @@ from hear2see_desktop.core.render_work import sequence_plan
 from hear2see_desktop.core.settings import RenderSettings, frame_seeds
 
 if TYPE_CHECKING:
+    from hear2see_desktop.core.audio import Audio
+    from hear2see_desktop.core.render.animate import AnimateWork
     from hear2see_desktop.core.render.frames import ScenePrompt, UNetCounter
     from hear2see_desktop.core.storyboard.board import Storyboard
 
@@ -107,31 +109,38 @@ def render_sequence(ctx: RenderContext, board: Storyboard) -> Made:
                 [round(k.time_s, 4) for k in plan.keyframes])
 
 
-def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
-    """Animate: the narration as one clip of a motion model on `pipe`, its prompt travelling with the scenes."""
-    from hear2see_desktop.core.render.animate import CONTEXT_FRAMES, CONTEXT_STRIDE, AnimateRenderer, clip_timing
+def animate_work(settings: RenderSettings, audio: Audio, board: Storyboard, identity: dict[str, Any]) -> AnimateWork:
+    """Animate's clip as data: its timing, prompt schedule, pacing and cache key (a cluster's client sends the
+    same to a worker)."""
+    from hear2see_desktop.core.render.animate import CONTEXT_FRAMES, CONTEXT_STRIDE, AnimateWork, clip_timing
 
-    settings, audio = ctx.settings, ctx.audio
     timing = clip_timing(audio.duration_s, settings.fps)
     scenes = [ScheduledScene(scene.start_s, scene.prompt, scene.negative_prompt or settings.negative_prompt)
               for scene in board.scenes]
     schedule = prompt_schedule(scenes, timing.native_fps, timing.native_frames, settings.transition_s)
-    travel, pulse, pacing = None, None, None
+    envelope, pulse, pacing = None, None, None
     if settings.animate_version >= 2 and settings.reactivity > 0:
         from hear2see_desktop.core.motion.reactive import audio_envelope, pulses
 
-        native = audio_envelope(audio.samples, audio.sample_rate_hz, timing.native_fps, timing.native_frames)
-        travel = paced_travel(native, settings.reactivity)
+        envelope = audio_envelope(audio.samples, audio.sample_rate_hz, timing.native_fps, timing.native_frames)
+        paced_travel(envelope, settings.reactivity)  # checks the reactivity before anything renders
         output = audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, timing.output_frames)
         pulse = pulses(output) * settings.reactivity
-        pacing = [settings.reactivity, [round(float(value), 6) for value in native]]
+        pacing = [settings.reactivity, [round(float(value), 6) for value in envelope]]
     # The clip's key: everything its latents depend on (the pulses touch only the output frames).
-    clip_key = cache_key("animate", ctx.identity, settings.scheduler, settings.steps, settings.cfg,
+    clip_key = cache_key("animate", identity, settings.scheduler, settings.steps, settings.cfg,
                          [settings.width, settings.height], settings.seed, timing.native_frames, CONTEXT_FRAMES,
                          CONTEXT_STRIDE, schedule.prompts, schedule.negatives, pacing)
+    return AnimateWork(timing, schedule, envelope, settings.reactivity, pulse, clip_key)
+
+
+def render_animate(ctx: RenderContext, board: Storyboard, pipe: Any) -> Made:
+    """Animate: the narration as one clip of a motion model on `pipe`, its prompt travelling with the scenes."""
+    settings = ctx.settings
+    work = animate_work(settings, ctx.audio, board, ctx.identity)
+    timing = work.timing
     ctx.events.plan([index / timing.native_fps for index in range(timing.native_frames)])
-    renderer = AnimateRenderer(pipe, ctx.loaded, settings, timing, schedule, ctx.decoders, ctx.ladder,
-                               travel=travel, pulse=pulse, cache=ctx.cache, clip_key=clip_key)
+    renderer = work.renderer(pipe, ctx.loaded, settings, ctx.decoders, ctx.ladder, ctx.cache)
     renderer.run(ctx.progress, ctx.cancelled, ctx.write, ctx.finished, ctx.events.step)
     return Made(timing.native_frames, timing.output_frames, [settings.seed], renderer.counter)
 

@@ -211,7 +211,7 @@ class RenderJob:
         request, settings, source = self.request, narration.settings, narration.checked.source
         device = resolve_device(settings.device)
         identity = _cache_identity(source, device, settings, narration.checked.motion)
-        cluster_spec = self._cluster_models(settings, source, identity, progress)
+        cluster_spec = self._cluster_models(settings, source, identity, narration.checked.motion, progress)
         identity = cluster_spec.identity if cluster_spec is not None else identity  # the workers' precision
         stage = time.perf_counter()
         progress(0, 1, "Loading the model", None)
@@ -326,7 +326,7 @@ class RenderJob:
         )
 
     # --- the cluster ----------------------------------------------------------------------------
-    def _cluster_models(self, settings: RenderSettings, source: Any, identity: dict[str, Any],
+    def _cluster_models(self, settings: RenderSettings, source: Any, identity: dict[str, Any], motion: Any,
                         progress: ProgressFn) -> RenderSpec | None:
         """On a cluster: the render's spec, once every worker holds its models (sent when missing)."""
         if self._session is None:
@@ -334,7 +334,7 @@ class RenderJob:
         from hear2see_desktop.core.cluster.cluster_render import ensure_models, model_spec, with_workers_precision
 
         progress(0, 1, "Checking the cluster's models", None)
-        spec = with_workers_precision(self._session, model_spec(settings, source, identity))
+        spec = with_workers_precision(self._session, model_spec(settings, source, identity, motion))
         ensure_models(self._session, spec)
         return spec
 

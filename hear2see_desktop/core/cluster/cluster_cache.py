@@ -92,6 +92,10 @@ class ClusterCache(FrameCache):
         """Which of `keys` the disk cache already holds (with their latents when `with_array`)."""
         return {key for key in keys if self._on_disk(key, with_array)}
 
+    def array_on_disk(self, key: str) -> bool:
+        """Whether the disk cache holds latents alone under `key` (an animate clip's)."""
+        return self.root is not None and self._path(key, ".npy").is_file()
+
     def _on_disk(self, key: str, with_array: bool = True) -> bool:
         if self.root is None:
             return False

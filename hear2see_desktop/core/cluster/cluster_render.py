@@ -21,12 +21,13 @@ from hear2see_desktop.core.cluster.units import (
     SequenceWork,
     Unit,
     classic_units,
+    clip_units,
     files_of,
     folder_sha256,
     sequence_units,
 )
 from hear2see_desktop.core.errors import BadInputError
-from hear2see_desktop.core.mode_renderers import classic_plan, scene_prompts
+from hear2see_desktop.core.mode_renderers import animate_work, classic_plan, scene_prompts
 from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
 from hear2see_desktop.core.render_work import sequence_plan
 from hear2see_desktop.core.run_record import ClusterUsed
@@ -35,19 +36,24 @@ from hear2see_desktop.core.settings import RenderSettings
 if TYPE_CHECKING:
     from hear2see_desktop.core.audio import Audio
     from hear2see_desktop.core.render.model_source import ModelSource
+    from hear2see_desktop.core.render.motion_source import MotionSource
     from hear2see_desktop.core.storyboard.board import Storyboard
 
 
-def model_spec(settings: RenderSettings, source: ModelSource, identity: dict[str, Any]) -> RenderSpec:
-    """The render's model, LoRAs and cache identity as every worker gets them (no units yet)."""
+def model_spec(settings: RenderSettings, source: ModelSource, identity: dict[str, Any],
+               motion: MotionSource | None = None) -> RenderSpec:
+    """The render's model, LoRAs, motion model (animate) and cache identity as every worker gets them (no units
+    yet)."""
     config = (ModelFile(str(source.config_dir), folder_sha256(source.config_dir), weights=False)
               if source.config_dir is not None else None)
     loras = [(ModelFile(str(Path(lo.path).expanduser()), cached_sha256(Path(lo.path).expanduser())), lo.weight)
              for lo in settings.loras]
     import torch
 
+    motion_file = ModelFile(str(motion.path), weights_sha256(motion.path)) if motion is not None else None
     return RenderSpec(uuid.uuid4().hex, settings, ModelFile(str(source.path), weights_sha256(source.path)),
-                      source.kind, config, loras, identity, cpu_threads=torch.get_num_threads())
+                      source.kind, config, loras, identity, cpu_threads=torch.get_num_threads(),
+                      motion=motion_file, motion_kind=motion.kind if motion is not None else "")
 
 
 def with_workers_precision(session: ClusterSession, spec: RenderSpec) -> RenderSpec:
@@ -84,8 +90,7 @@ def _lacks(worker: str, file: ModelFile, error: BaseException | None) -> BadInpu
 
 def plan_units(spec: RenderSpec, duration_s: float, board: Storyboard | None, audio: Audio,
                cache: ClusterCache) -> tuple[RenderSpec, list[Unit]]:
-    """The render's units, leaving out what the frame cache already holds; animate has none (the client renders
-    it, see units.py)."""
+    """The render's units, leaving out what the frame cache already holds."""
     settings = spec.settings
     if settings.mode == "classic":
         plan = classic_plan(settings, duration_s, board, spec.identity)
@@ -98,6 +103,11 @@ def plan_units(spec: RenderSpec, duration_s: float, board: Storyboard | None, au
         done = cache.on_disk([key for unit in units if unit.kind == "keyframe" for key in unit.produces], True)
         done |= cache.on_disk([key for unit in units if unit.kind == "segment" for key in unit.produces])
         return replace(spec, sequence=sequence), sequence_units(settings, sequence, spec.identity, done)
+    if settings.mode == "animate" and board is not None:
+        work = animate_work(settings, audio, board, spec.identity)
+        keys = [work.clip_key, *work.frame_keys()]
+        done = ({work.clip_key} if cache.array_on_disk(work.clip_key) else set()) | cache.on_disk(keys[1:])
+        return replace(spec, animate=work), clip_units(work, done)
     return spec, []
 
 

@@ -5,9 +5,10 @@ renderers use (`mode_renderers.classic_plan`, `sequence.keyframe_cache_key`, `se
 and the client's cache identity, so the client's ordinary render finds a unit's results under the keys it
 asks for. Classic: one unit per image. Smooth and fast: one unit per keyframe; smooth adds one per segment
 between two keyframes, which needs both keyframes' latents and pictures (`needs`). Fast mode's flow
-in-betweens need no UNet: the client makes them from the keyframes. Animate is not split: its clip is one
-denoise whose context windows share every step, so splitting it by window would change its pixels; the
-client renders it itself (batch items spread over the workers instead).
+in-betweens need no UNet: the client makes them from the keyframes. Animate: one unit, the whole clip (its
+latents and its decoded native frames). Its clip is one denoise whose context windows share every step, so
+splitting it by window or scene would change its pixels; the client makes the output frames (flow
+in-betweens, onset pulses) from the worker's pictures.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -23,7 +24,10 @@ from hear2see_desktop.core.motion.plan import FramePlan
 from hear2see_desktop.core.render.frames import ScenePrompt
 from hear2see_desktop.core.settings import RenderSettings
 
-UnitKind = Literal["classic", "keyframe", "segment"]
+if TYPE_CHECKING:
+    from hear2see_desktop.core.render.animate import AnimateWork
+
+UnitKind = Literal["classic", "keyframe", "segment", "clip"]
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,14 @@ class RenderSpec:
     cpu_threads: int = 1  # the client's torch threads: on a CPU, how a matmul's sums are split changes the last bit
     classic: ClassicWork | None = None
     sequence: SequenceWork | None = None
+    motion: ModelFile | None = None  # animate's motion model, and its kind ("diffusers" or "single_file")
+    motion_kind: str = ""
+    animate: AnimateWork | None = None
 
     def model_files(self) -> list[ModelFile]:
         """Every file or folder a worker needs for this render."""
         files = [self.model, *(lora for lora, _weight in self.loras)]
-        return files + ([self.config] if self.config is not None else [])
+        return files + [file for file in (self.config, self.motion) if file is not None]
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,12 @@ def sequence_units(settings: RenderSettings, work: SequenceWork, identity: dict[
         if inbetweens and not set(inbetweens) <= done:
             units.append(Unit(count + a, "segment", a, tuple(inbetweens), (keyframes[a], keyframes[a + 1])))
     return units
+
+
+def clip_units(work: AnimateWork, done: set[str]) -> list[Unit]:
+    """Animate's one unit, the whole clip, unless the frame cache holds its latents and every picture."""
+    keys = (work.clip_key, *work.frame_keys())
+    return [] if set(keys) <= done else [Unit(0, "clip", 0, keys)]
 
 
 def folder_sha256(path: Path) -> str:

@@ -184,6 +184,8 @@ def _render_unit(spec: RenderSpec, unit: Unit, cache: MemoryCache, loaded: Any, 
     from hear2see_desktop.core.jobs import no_progress
 
     settings = spec.settings
+    if unit.kind == "clip":
+        return _render_clip(spec, cache, loaded, decoders, cancelled)
     if unit.kind == "classic":
         from hear2see_desktop.core.render.frames import render_images
 
@@ -204,6 +206,27 @@ def _render_unit(spec: RenderSpec, unit: Unit, cache: MemoryCache, loaded: Any, 
     else:
         renderer.run_segment(unit.index, no_progress, cancelled)
     return renderer.counter.samples, renderer.counter.calls
+
+
+def _render_clip(spec: RenderSpec, cache: MemoryCache, loaded: Any, decoders: Any, cancelled: Any) -> tuple[int, int]:
+    """Animate's clip: its latents and native pictures, on the motion model the client named (by hash)."""
+    from hear2see_desktop.core.jobs import no_progress
+    from hear2see_desktop.core.render.memory_ladder import ladder_for
+    from hear2see_desktop.core.render.motion_pipeline import animate_pipeline
+    from hear2see_desktop.core.render.motion_source import MotionSource, motion_shape
+
+    settings, work = spec.settings, spec.animate
+    assert work is not None and spec.motion is not None, "a clip unit comes with its clip and motion model"
+    motion = MotionSource(spec.motion_kind, Path(_required_path(spec.motion)), settings.motion_model)
+    pipe = animate_pipeline(loaded, motion, motion_shape(motion))
+    ladder = ladder_for(loaded, settings.width, settings.height, settings.cfg > 1.0, settings.decoder, pipe)
+    renderer = work.renderer(pipe, loaded, settings, decoders, ladder, cache)
+    renderer.make_pictures(no_progress, cancelled, _ignore_step)
+    return renderer.counter.samples, renderer.counter.calls
+
+
+def _ignore_step(_step: Any) -> None:
+    """A worker's denoising steps preview nothing: the client shows the frames as they arrive."""
 
 
 def _local_path(file: ModelFile) -> str | None:

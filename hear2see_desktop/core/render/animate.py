@@ -83,6 +83,33 @@ def clip_timing(duration_s: float, fps: int) -> ClipTiming:
     return ClipTiming(native_fps, native_frames, output_frames, fps)
 
 
+@dataclass(frozen=True)
+class AnimateWork:
+    """What an animate clip's pixels depend on besides the settings and the models, as plain data: the clip's
+    timing, its prompt schedule, the loudness that paces the prompt's travel (`envelope`, one value per native
+    frame; None without reactivity), the output frames' onset pulses, and the clip's cache key. A cluster worker
+    renders from it the very clip a local render makes."""
+
+    timing: ClipTiming
+    schedule: PromptSchedule
+    envelope: np.ndarray | None
+    reactivity: float
+    pulse: np.ndarray | None
+    clip_key: str
+
+    def frame_keys(self) -> list[str]:
+        """The cache keys of the clip's decoded native frames."""
+        return [cache_key("animate frame", self.clip_key, index) for index in range(self.timing.native_frames)]
+
+    def renderer(self, pipe: Any, loaded: LoadedPipeline, settings: RenderSettings, decoders: Decoders,
+                 ladder: MemoryLadder, cache: FrameCache) -> AnimateRenderer:
+        from hear2see_desktop.core.motion.prompt_schedule import paced_travel
+
+        travel = paced_travel(self.envelope, self.reactivity) if self.envelope is not None else None
+        return AnimateRenderer(pipe, loaded, settings, self.timing, self.schedule, decoders, ladder, travel=travel,
+                               pulse=self.pulse, cache=cache, clip_key=self.clip_key)
+
+
 class AnimateRenderer:
     """Denoises one clip on an `AnimateDiffPipeline` and streams its output frames in order."""
 
@@ -112,6 +139,19 @@ class AnimateRenderer:
             on_step: StepFn) -> None:
         """Denoise the clip (a preview and a cancel check after every step), then decode it: each native frame
         goes to `on_image` (index, time s, RGB), each output frame to `on_frame` in order."""
+        self._write(self._latents(progress, cancelled, on_step), progress, cancelled, on_frame, on_image)
+
+    def make_pictures(self, progress: ProgressFn, cancelled: CancelledFn, on_step: StepFn) -> None:
+        """Only the clip's latents and native pictures, into the cache (a cluster worker's share: the client
+        makes the output frames from them)."""
+        latents = self._latents(progress, cancelled, on_step)
+        for first in range(0, self.timing.native_frames, DECODE_CHUNK):
+            if cancelled():
+                raise CancelledError()
+            self._decoded(first, latents[0, :, first:first + DECODE_CHUNK].permute(1, 0, 2, 3).contiguous())
+
+    def _latents(self, progress: ProgressFn, cancelled: CancelledFn, on_step: StepFn) -> Any:
+        """The clip's clean latents: from the cache, or denoised (and kept there)."""
         cached = self.cache.get_array(self.clip_key)
         if cached is not None:
             import torch
@@ -127,7 +167,7 @@ class AnimateRenderer:
             finally:
                 hook.remove()
             self.cache.put_array(self.clip_key, latents.numpy())
-        self._write(latents, progress, cancelled, on_frame, on_image)
+        return latents
 
     # --- denoising -----------------------------------------------------------------------------
     def _denoise(self, progress: ProgressFn, cancelled: CancelledFn, on_step: StepFn) -> Any:
