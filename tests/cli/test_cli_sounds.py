@@ -74,6 +74,12 @@ def test_render_hears_the_take_and_the_record_keeps_what_it_added(rain_wav: Path
     assert record["transcript"]["text"].strip() or "No speech detected in rain.wav" in err
     board = record["storyboard"]
     assert board["sounds"]["windows"] and any("rain" in s["prompt"].split(", ") for s in board["scenes"])
+    # A replay needs no tagger (its request names none): the record's track and words make the same video.
+    code, _, err = run_cli(["render", "--replay", record["id"], "-o", str(tmp_path / "again.mp4"),
+                            "--runs-log", str(log)], capsys)
+    again = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert code == 0, err
+    assert again["storyboard"] == board and again["output"]["sha256"] == record["output"]["sha256"]
     code, _, err = run_cli(["render", str(rain_wav), "-o", str(tmp_path / "x.mp4"), "--model", str(tiny_models[0]),
                             "--sound-model", str(tmp_path / "no-tagger"), *FAST], capsys)
     assert code == 3 and "ast-audioset" in one_sentence(err) and not (tmp_path / "x.mp4").exists()
