@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,9 +130,16 @@ def test_a_worker_killed_mid_render_still_gives_the_same_mp4(tiny_models: tuple[
     try:
         record = render(narration_wav, tmp_path / "cluster.mp4", settings, RenderEvents(image=kill_once),
                         cluster=CLUSTER)
+        session = connect(CLUSTER)  # Ray restarts the killed worker, and the session takes it back
+        for _ in range(240):  # Ray starts the new process (slowly on a busy machine)
+            if len(session.live()) == 2:
+                break
+            time.sleep(0.5)
+        back = {worker.info.pid for worker in session.live()}
     finally:
         close_sessions()  # the next test starts two fresh workers
 
+    assert len(back) == 2 and victim.pid not in back, "the killed worker was not restarted"
     assert killed and same_frames(tmp_path / "local.mp4", tmp_path / "cluster.mp4")
     assert record.cluster is not None
     rerun = [unit for unit in record.cluster.units if unit.attempts > 1]
@@ -160,16 +168,23 @@ def test_a_batch_of_four_narrations_spreads_over_both_workers(tiny_models: tuple
 
 def test_cancel_stops_both_workers(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
                                    tmp_path: Path) -> None:
-    settings = tiny_settings(tiny_models[0], mode="classic", frames=12, steps=40)
+    settings = tiny_settings(tiny_models[0], mode="classic", frames=12, steps=200)  # units of seconds
     session = connect(CLUSTER)
     first_image: list[int] = []
 
     def keep(index: int, time_s: float, rgb: np.ndarray) -> None:
         first_image.append(index)
 
+    def both_busy_after_an_image() -> bool:
+        """Cancel once a picture came back and both workers are mid-unit (a worker that has just handed back its
+        picture gets its next unit a moment later)."""
+        if not first_image:
+            return False
+        return all(state["running"] for state in ray.get([w.actor.state.remote() for w in session.workers]))
+
     with pytest.raises(CancelledError):
         render(narration_wav, tmp_path / "cancelled.mp4", settings, RenderEvents(image=keep),
-               cancelled=lambda: bool(first_image), cluster=CLUSTER)
+               cancelled=both_busy_after_an_image, cluster=CLUSTER)
 
     states = ray.get([worker.actor.state.remote() for worker in session.workers])
     assert [state["running"] for state in states] == [0, 0], "a worker still renders after Cancel"

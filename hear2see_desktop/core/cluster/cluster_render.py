@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
-from hear2see_desktop.core.cluster.scheduler import Scheduler
+from hear2see_desktop.core.cluster.scheduler import CLIENT, Scheduler
 from hear2see_desktop.core.cluster.session import ClusterSession, remote_result
 from hear2see_desktop.core.cluster.units import (
     ClassicWork,
@@ -126,6 +126,8 @@ class ClusterRender:
         self.scheduler.close()
 
     def used(self) -> ClusterUsed:
-        """The record's part: the address, the workers, where each unit ran."""
-        return ClusterUsed(self.session.address.text, self.workers,
-                           sorted(self.scheduler.done, key=lambda unit: (unit.kind, unit.index)))
+        """The record's part: the address, the workers (a restarted one under its new process too), where each
+        unit ran."""
+        units = sorted(self.scheduler.done, key=lambda unit: (unit.kind, unit.index))
+        restarted = sorted({unit.worker for unit in units} - set(self.workers) - {CLIENT})
+        return ClusterUsed(self.session.address.text, self.workers + restarted, units)

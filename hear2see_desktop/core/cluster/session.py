@@ -4,7 +4,8 @@
 cluster and start one worker per GPU there (or one per two CPUs without GPUs). The workers stay up between
 renders, so a batch loads each model once per worker. An address that cannot be reached is one sentence, fast:
 a `ray://` address is tried with a plain TCP connection first, since Ray Client would retry for a long time.
-Ray's own logs stay out of the user's terminal (`log_to_driver=False`, ERROR level).
+Ray's own logs stay out of the user's terminal (`log_to_driver=False`, ERROR level). A worker whose process dies
+is restarted by Ray (`RESTARTS` times at most) and taken back once it answers again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,11 @@ CONNECT_TIMEOUT_S = 5.0
 """How long a `ray://` address may take to accept a TCP connection before it counts as unreachable."""
 WORKERS_READY_TIMEOUT_S = 300.0
 """How long the workers may take to start (a busy machine starts Ray's processes slowly)."""
+REVIVE_POLL_S = 0.5
+"""How often a restarting worker is asked whether it is up again."""
+RESTARTS = 3
+"""How often Ray restarts a worker whose process died (killed, out of memory) before it stays dead: a worker
+that dies on every unit must not be restarted for ever."""
 
 
 @dataclass
@@ -51,6 +58,7 @@ class ClusterSession:
         self.address = address
         self.workers = workers
         self._idle = threading.Condition()
+        self._closed = False
 
     def live(self) -> list[WorkerHandle]:
         with self._idle:
@@ -67,22 +75,51 @@ class ClusterSession:
         return None
 
     def release(self, worker: WorkerHandle, alive: bool = True) -> None:
-        """Give a worker back (`alive=False`: its process died, it takes no more units)."""
+        """Give a worker back (`alive=False`: its process died, it takes no more units until Ray has restarted
+        it, see `revive`)."""
         with self._idle:
             worker.busy = False
             worker.alive = worker.alive and alive
             self._idle.notify_all()
+        if not alive:
+            threading.Thread(target=self.revive, args=(worker,), name="cluster-revive", daemon=True).start()
+
+    def revive(self, worker: WorkerHandle, timeout_s: float = WORKERS_READY_TIMEOUT_S) -> bool:
+        """Wait for Ray to restart a worker whose process died (`RESTARTS` times at most) and take it back, with
+        its new process in its name; False when it does not come back (`close` kills it for good)."""
+        from ray.exceptions import ActorUnavailableError
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                info = remote_result(worker.actor.describe.remote(), max(0.1, deadline - time.monotonic()))
+                break
+            except ActorUnavailableError:  # still restarting: Ray refuses calls until it is up
+                if time.monotonic() > deadline or self._closed:
+                    return False
+                time.sleep(REVIVE_POLL_S)
+            except Exception as error:  # noqa: BLE001 - out of restarts, its node gone, or the session closed
+                log.warning("cluster worker %s did not come back: %s", worker.info.name, error)
+                return False
+        with self._idle:
+            if self._closed:
+                return False
+            worker.info, worker.alive = info, True
+            self._idle.notify_all()
+        log.info("cluster worker restarted as %s", info.name)
+        return True
 
     def close(self) -> None:
         """Stop this session's workers."""
         import ray
 
-        for worker in self.workers:
-            if worker.alive:
-                try:
-                    ray.kill(worker.actor)
-                except Exception:  # noqa: BLE001 - a worker already gone needs no stopping
-                    pass
+        with self._idle:
+            self._closed = True
+        for worker in self.workers:  # a dead one too: Ray may be restarting it
+            try:
+                ray.kill(worker.actor)
+            except Exception:  # noqa: BLE001 - a worker already gone needs no stopping
+                pass
             worker.alive = False
 
 
@@ -181,7 +218,7 @@ def _start_workers(address: ClusterAddress) -> list[WorkerHandle]:
         count = gpus or max(1, int(resources.get("CPU", 1)) // 2)
         threads = None if gpus else 2
         options = {"num_cpus": 1, "num_gpus": 1} if gpus else {"num_cpus": 2}
-    remote = ray.remote(RenderWorker).options(max_concurrency=2, max_restarts=0, **options)
+    remote = ray.remote(RenderWorker).options(max_concurrency=2, max_restarts=RESTARTS, **options)
     actors = [remote.remote(threads) for _ in range(count)]
     try:
         infos = ray.get([actor.describe.remote() for actor in actors], timeout=WORKERS_READY_TIMEOUT_S)
