@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,20 @@ def test_a_scheduled_key_waits_for_its_unit_and_an_unscheduled_one_is_a_miss(tmp
     assert got and np.array_equal(got[0], PICTURE)
     assert cache.get_image("nobody makes this") is None
     assert cache.on_disk(["scheduled"]) == {"scheduled"}, "a cluster picture is kept in the frame cache too"
+
+
+def test_a_long_wait_for_the_cluster_is_reported_about_every_second(tmp_path: Path) -> None:
+    reports: list[float] = []
+    cache = ClusterCache(None, cancelled=lambda: False, on_wait=lambda: reports.append(time.monotonic()))
+    unit = Unit(0, "clip", 0, ("clip latents",))
+    cache.expect([unit])
+    started = time.monotonic()
+    threading.Timer(2.6, cache.deliver, (unit, UnitResult(arrays={"clip latents": np.zeros(4, np.float32)}))).start()
+
+    assert cache.get_array("clip latents") is not None
+    times = [at - started for at in reports]
+    assert times and times[0] >= 0.9, times  # about at 1 s and 2 s (a busy machine: later), then the latents came
+    assert all(later - earlier >= 0.9 for earlier, later in zip(times[:-1], times[1:], strict=True)), times
 
 
 def test_a_unit_given_up_becomes_a_miss_and_cancel_ends_a_wait(tmp_path: Path) -> None:

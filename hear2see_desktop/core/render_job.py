@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +105,7 @@ class RenderJob:
         self.events = events
         self.on_estimate = on_estimate
         self._session: ClusterSession | None = None
+        self._cluster: ClusterRender | None = None
 
     def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         started = time.perf_counter()
@@ -232,7 +234,7 @@ class RenderJob:
         else:  # (the cluster's modules stay off the window's start-up path: they reach the frame planner)
             from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
 
-            cache = ClusterCache(cache_root, cancelled)
+            cache = ClusterCache(cache_root, cancelled, on_wait=partial(self._waiting_for_cluster, progress))
         wants_cues = settings.captions or request.subtitle_paths()
         cues = styled_cues(narration.transcript.words, settings.caption_style()) if wants_cues else []
         subscribers = [] if request.frames_dir is None else [frame_pngs(request.frames_dir)]
@@ -246,7 +248,7 @@ class RenderJob:
             with VideoWriter(request.out_path, settings.width, settings.height, settings.fps,
                              audio_path=request.audio_path if narration.soundtrack is None else None,
                              audio=narration.soundtrack) as writer:
-                cluster = self._cluster_units(cluster_spec, narration, cache)
+                cluster = self._cluster = self._cluster_units(cluster_spec, narration, cache)
                 clock = SampleClock(clock_limit(settings.steps))
                 unet = (animate if animate is not None else loaded.pipe).unet
                 timing = unet.register_forward_pre_hook(clock, with_kwargs=True)
@@ -337,6 +339,12 @@ class RenderJob:
         spec = with_workers_precision(self._session, model_spec(settings, source, identity, motion))
         ensure_models(self._session, spec)
         return spec
+
+    def _waiting_for_cluster(self, progress: ProgressFn) -> None:
+        """While the render waits for the workers (an animate clip: minutes), say how far they are."""
+        if self._cluster is not None:
+            done, total = self._cluster.scheduler.counts()
+            progress(done, max(1, total), f"Rendering on the cluster: {done} of {total} units back", None)
 
     def _cluster_units(self, spec: RenderSpec | None, narration: _Narration, cache: FrameCache) -> ClusterRender | None:
         """On a cluster: the render's units, handed out from now on while the client renders in order."""

@@ -10,7 +10,8 @@ are written through to the frame cache on disk when it is on, so a cancelled clu
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +23,19 @@ from hear2see_desktop.core.render.frame_cache import DEFAULT_MAX_BYTES, FrameCac
 
 POLL_S = 0.05
 """How often a wait for a unit's result reads `cancelled`."""
+REPORT_S = 1.0
+"""How often a long wait tells `on_wait` (the render's progress: an animate clip takes minutes on a worker)."""
 
 
 class ClusterCache(FrameCache):
     """A frame cache whose keys of scheduled units wait for the cluster (see the module docstring)."""
 
-    def __init__(self, root: Path | None, cancelled: CancelledFn, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, root: Path | None, cancelled: CancelledFn, max_bytes: int = DEFAULT_MAX_BYTES,
+                 on_wait: Callable[[], None] | None = None) -> None:
+        """`on_wait` is called about every `REPORT_S` while the render waits for a unit's result."""
         super().__init__(root, max_bytes)
         self.cancelled = cancelled
+        self.on_wait = on_wait
         self._changed = threading.Condition()
         self._coming: set[str] = set()
         self._keep: set[str] = set()  # keys other units start from: kept in memory until the render ends
@@ -130,8 +136,12 @@ class ClusterCache(FrameCache):
                 self._changed.notify_all()
 
     def _wait(self, key: str) -> None:
+        reported = time.monotonic()
         with self._changed:
             while key in self._coming:
                 if self.cancelled():
                     raise CancelledError()
                 self._changed.wait(POLL_S)
+                if self.on_wait is not None and time.monotonic() - reported >= REPORT_S:
+                    reported = time.monotonic()
+                    self.on_wait()

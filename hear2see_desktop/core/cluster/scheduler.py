@@ -42,6 +42,7 @@ class Scheduler:
         self.unet_samples = 0
         self.unet_calls = 0
         self._waiting = list(units)
+        self._total = len(units)
         self._running: dict[Any, tuple[Unit, WorkerHandle]] = {}
         self._sent: dict[Any, tuple[float, int]] = {}  # when each running unit was sent, and its inputs' bytes
         self._attempts: dict[int, int] = {}
@@ -49,6 +50,10 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="cluster-scheduler", daemon=True)
         self._spec_ref: Any = None
         cache.expect(units)
+
+    def counts(self) -> tuple[int, int]:
+        """(units whose results are back or given up, all units of the render)."""
+        return len(self.done), self._total
 
     def start(self) -> None:
         import ray
