@@ -152,6 +152,8 @@ def connect(text: str) -> ClusterSession:
         session = _sessions.get(address.text)
         if session is not None and session.live():
             return session
+        if session is not None:  # every worker dead: stop those Ray may still be restarting before starting anew
+            session.close()
         _init_ray(address)
         session = ClusterSession(address, _start_workers(address))
         _sessions[address.text] = session
