@@ -36,7 +36,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from common import (
     DEFAULT_OUT,
     REPO_ROOT,
@@ -287,5 +286,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     sys.exit(main())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hear2see_desktop.core.frame_timing import frame_count, frame_schedule
-from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, paced_travel, prompt_schedule
+from hear2see_desktop.core.motion.prompt_schedule import ScheduledScene, prompt_schedule
 from hear2see_desktop.core.render.frame_cache import cache_key
 from hear2see_desktop.core.render.frames import ScenePrompt, render_images
 from hear2see_desktop.core.render_context import RenderContext
@@ -120,10 +120,10 @@ def animate_work(settings: RenderSettings, audio: Audio, board: Storyboard, iden
     schedule = prompt_schedule(scenes, timing.native_fps, timing.native_frames, settings.transition_s)
     envelope, pulse, pacing = None, None, None
     if settings.animate_version >= 2 and settings.reactivity > 0:
-        from hear2see_desktop.core.motion.reactive import audio_envelope, pulses
+        from hear2see_desktop.core.motion.reactive import audio_envelope, check_reactivity, pulses
 
+        check_reactivity(settings.reactivity)  # before anything renders (the renderer paces the travel with it)
         envelope = audio_envelope(audio.samples, audio.sample_rate_hz, timing.native_fps, timing.native_frames)
-        paced_travel(envelope, settings.reactivity)  # checks the reactivity before anything renders
         output = audio_envelope(audio.samples, audio.sample_rate_hz, settings.fps, timing.output_frames)
         pulse = pulses(output) * settings.reactivity
         pacing = [settings.reactivity, [round(float(value), 6) for value in envelope]]
