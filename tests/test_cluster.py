@@ -22,6 +22,7 @@ from hear2see_desktop.core.errors import CancelledError  # noqa: E402
 from hear2see_desktop.core.jobs import never_cancelled, no_progress  # noqa: E402
 from hear2see_desktop.core.render.events import RenderEvents  # noqa: E402
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest  # noqa: E402
+from hear2see_desktop.core.render_queue import ItemStatus, QueueEvents, QueueItem, RenderQueue  # noqa: E402
 from hear2see_desktop.core.run_record import RunRecord  # noqa: E402
 from hear2see_desktop.core.runlog import read_log  # noqa: E402
 from hear2see_desktop.core.settings import RenderSettings  # noqa: E402
@@ -166,11 +167,54 @@ def test_a_batch_of_four_narrations_spreads_over_both_workers(tiny_models: tuple
     assert len(set().union(*(workers_of(record) for record in records))) == 2
 
 
+def test_a_queue_of_animate_clips_renders_the_next_clip_on_the_idle_worker(
+        tiny_models: tuple[Path, Path, Path], tiny_motion_models: tuple[Path, Path], narration_wav: Path,
+        tmp_path: Path) -> None:
+    """A clip is one unit: without the next items prepared ahead, a queue of clips keeps one worker busy. A
+    prepared item that is cancelled has its clip stopped on its worker."""
+    settings = tiny_settings(tiny_models[0], mode="animate", motion_model=str(tiny_motion_models[0]), steps=12,
+                             transition_s=0.0)
+    (tmp_path / "here").mkdir()
+    render(narration_wav, tmp_path / "here" / "local.mp4", settings)
+    session = connect(CLUSTER)
+    stopped_before = sum(state["stopped"] for state in ray.get([w.actor.state.remote() for w in session.workers]))
+    queue = RenderQueue()
+    ids = [queue.add(RenderRequest(narration_wav, tmp_path / f"clip{n}.mp4", settings, transcript=FOX,
+                                   runs_log=tmp_path / "runs.jsonl", use_cache=False, cluster=CLUSTER)).id
+           for n in range(4)]
+    both_busy: list[tuple[str, ...]] = []  # what was prepared ahead while both workers rendered
+
+    def watch(item: QueueItem, done: int, total: int, message: str, preview: object = None) -> None:
+        if item.id != ids[0] or not message.startswith("Rendering on the cluster"):  # the first clip, read now
+            return
+        running = [state["running"] for state in ray.get([w.actor.state.remote() for w in session.workers])]
+        if running == [1, 1]:
+            both_busy.append(tuple(queue.prepared_ahead()))
+            if ids[1] in both_busy[-1]:  # the second clip renders on the other worker: cancel it there
+                queue.cancel(ids[1])
+
+    queue.events = QueueEvents(progress=watch)
+    queue.run_all()
+
+    statuses = [queue.item(item_id).status for item_id in ids]
+    assert statuses == [ItemStatus.DONE, ItemStatus.CANCELLED, ItemStatus.DONE, ItemStatus.DONE], statuses
+    assert both_busy and both_busy[0] == (ids[1],), f"no clip rendered beside the first: {both_busy}"
+    for n in (0, 2, 3):  # prepared ahead or not, the same pictures
+        assert same_frames(tmp_path / "here" / "local.mp4", tmp_path / f"clip{n}.mp4"), f"clip {n} differs"
+    assert not (tmp_path / "clip1.mp4").exists() and queue.prepared_ahead() == []
+    records = [RunRecord.from_dict(data) for data in read_log(tmp_path / "runs.jsonl").records]
+    assert len(records) == 3 and len({record.cluster.units[0].worker for record in records if record.cluster}) == 2
+    states = ray.get([worker.actor.state.remote() for worker in session.workers])
+    assert [state["running"] for state in states] == [0, 0]
+    assert sum(state["stopped"] for state in states) > stopped_before, "the cancelled clip was not stopped"
+
+
 def test_cancel_stops_both_workers(tiny_models: tuple[Path, Path, Path], narration_wav: Path,
                                    tmp_path: Path) -> None:
     settings = tiny_settings(tiny_models[0], mode="classic", frames=12, steps=200)  # units of seconds
     session = connect(CLUSTER)
     first_image: list[int] = []
+    at_cancel: list[dict[str, int]] = []
 
     def keep(index: int, time_s: float, rgb: np.ndarray) -> None:
         first_image.append(index)
@@ -180,7 +224,11 @@ def test_cancel_stops_both_workers(tiny_models: tuple[Path, Path, Path], narrati
         picture gets its next unit a moment later)."""
         if not first_image:
             return False
-        return all(state["running"] for state in ray.get([w.actor.state.remote() for w in session.workers]))
+        states = ray.get([w.actor.state.remote() for w in session.workers])
+        if all(state["running"] for state in states):
+            at_cancel.extend(states)
+            return True
+        return False
 
     with pytest.raises(CancelledError):
         render(narration_wav, tmp_path / "cancelled.mp4", settings, RenderEvents(image=keep),
@@ -188,7 +236,12 @@ def test_cancel_stops_both_workers(tiny_models: tuple[Path, Path, Path], narrati
 
     states = ray.get([worker.actor.state.remote() for worker in session.workers])
     assert [state["running"] for state in states] == [0, 0], "a worker still renders after Cancel"
-    assert all(state["stopped"] >= 1 for state in states), f"not every worker was stopped mid-unit: {states}"
+    # A unit can end on its own in the moment between reading the states and the cancel reaching its worker
+    # (units here last about a second): that worker must then have finished no other unit of the render.
+    ended = [(after["stopped"] - before["stopped"], after["done"] - before["done"])
+             for before, after in zip(at_cancel, states, strict=True)]
+    assert all(done <= 1 and stopped + done >= 1 for stopped, done in ended), f"(stopped, finished): {ended}"
+    assert sum(stopped for stopped, _ in ended) >= 1, f"no worker was stopped mid-unit: {ended}"
     assert not (tmp_path / "cancelled.mp4").exists()
 
 

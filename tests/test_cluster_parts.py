@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hear2see_desktop.core.cluster.address import parse_cluster_address
 from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
 from hear2see_desktop.core.cluster.model_files import received_path
+from hear2see_desktop.core.cluster.session import ClusterSession, WorkerHandle
 from hear2see_desktop.core.cluster.units import ModelFile, SequenceWork, Unit, UnitResult, sequence_units
-from hear2see_desktop.core.cluster.worker import RenderWorker, _required_path
+from hear2see_desktop.core.cluster.worker import RenderWorker, WorkerInfo, _required_path
 from hear2see_desktop.core.errors import BadInputError, CancelledError
 from hear2see_desktop.core.hashing import sha256_file
 from hear2see_desktop.core.render.frames import ScenePrompt
@@ -98,3 +100,22 @@ def test_a_worker_keeps_a_model_sent_to_it_by_hash(tmp_path: Path) -> None:
     worker.receive(file, {"": b"weights"})
     assert worker.missing([file]) == []
     assert _required_path(file) == str(received_path(file.sha256, "lora.safetensors"))
+
+
+def test_a_render_prepared_ahead_gets_a_worker_only_while_the_render_read_now_wants_none() -> None:
+    session = ClusterSession(parse_cluster_address("local:2"), [WorkerHandle(None, WorkerInfo("127.0.0.1", pid))
+                                                                for pid in (1, 2)])
+    read_now = object()
+    first = session.acquire(0)
+    session.want(read_now, 3)  # it has three units to send and no idle worker to send them to... yet
+    assert session.acquire(0, ahead=True) is None  # the idle worker is kept for it
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(session.acquire(5, ahead=True)))
+    waiter.start()
+    time.sleep(0.2)
+    assert not got
+    session.want(read_now, 0)  # everything it had is sent: the render ahead may use what is idle
+    waiter.join(5)
+    assert got and got[0] is not None and got[0] is not first
+    session.release(first)
+    assert session.acquire(0, ahead=True) is first

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from hear2see_desktop import __version__
 from hear2see_desktop.core import paths
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.hashing import sha256_file
-from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, raise_if_cancelled
+from hear2see_desktop.core.jobs import CancelledFn, ProgressFn, never_cancelled, no_progress, raise_if_cancelled
 from hear2see_desktop.core.mode_renderers import Made, render_animate, render_classic, render_sequence
 from hear2see_desktop.core.part_files import part_path
 from hear2see_desktop.core.prompt.builder import build_prompt
@@ -64,6 +63,7 @@ from hear2see_desktop.core.unit_costs import SampleClock, clock_limit, record_sa
 
 if TYPE_CHECKING:
     from hear2see_desktop.core.audio import Audio
+    from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
     from hear2see_desktop.core.cluster.cluster_render import ClusterRender
     from hear2see_desktop.core.cluster.session import ClusterSession
     from hear2see_desktop.core.cluster.units import RenderSpec
@@ -94,6 +94,18 @@ class _Narration:
     music: MusicUsed | None = None
 
 
+@dataclass
+class _Prepared:
+    """What `RenderJob.prepare` settled: the narration, the stage timings so far, the frame cache's identity and
+    the cache itself (on a cluster, the one the workers fill), and how long it took."""
+
+    narration: _Narration
+    timings: dict[str, float]
+    identity: dict[str, Any]
+    cache: FrameCache
+    prepare_s: float
+
+
 class RenderJob:
     """Runs one render request; see the module docstring for the stages."""
 
@@ -106,8 +118,19 @@ class RenderJob:
         self.on_estimate = on_estimate
         self._session: ClusterSession | None = None
         self._cluster: ClusterRender | None = None
+        self._prepared: _Prepared | None = None
+        self._progress: ProgressFn = no_progress
+        self._cancelled: CancelledFn = never_cancelled
 
-    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
+    def prepare(self, progress: ProgressFn, cancelled: CancelledFn, ahead: bool = False) -> None:
+        """The stages before the model: check the request, transcribe, settle the scenes, and on a cluster the
+        workers' models checked and the render's units handed out. `run` does it first when nobody did; the
+        render queue calls it for the next items on a cluster (`ahead`: their units wait while the item that
+        renders now has units to send), so the workers render them while the client finishes the one before.
+        Once only; `discard` stops the units of a prepared job that will not run."""
+        if self._prepared is not None:
+            return
+        self._progress, self._cancelled = progress, cancelled
         started = time.perf_counter()
         timings: dict[str, float] = {}
         if self.request.cluster:  # an unreachable cluster is one sentence before anything starts
@@ -117,10 +140,52 @@ class RenderJob:
             self._session = connect(self.request.cluster)
             timings["cluster_connect_s"] = time.perf_counter() - started
         narration = self._narration(progress, cancelled, timings)
-        if self.on_estimate is not None:
-            self.on_estimate(estimate_render(narration.settings, narration.checked.audio.duration_s, narration.board,
-                                             narration.checked.audio))
-        return self._render(narration, timings, started, progress, cancelled)
+        settings, source = narration.settings, narration.checked.source
+        identity = _cache_identity(source, resolve_device(settings.device), settings, narration.checked.motion)
+        cluster_spec = self._cluster_models(settings, source, identity, narration.checked.motion, progress)
+        identity = cluster_spec.identity if cluster_spec is not None else identity  # the workers' precision
+        cache_root = (self.request.cache_dir or paths.cache_dir() / "frames") if self.request.use_cache else None
+        if cluster_spec is None:
+            cache = FrameCache(cache_root)
+        else:  # (the cluster's modules stay off the window's start-up path: they reach the frame planner)
+            from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
+
+            # The cache asks the job's current cancel check and progress: a job prepared ahead gets the ones of
+            # its own run later.
+            cache = ClusterCache(cache_root, lambda: self._cancelled(),
+                                 on_wait=lambda: self._waiting_for_cluster(self._progress))
+            self._cluster = self._cluster_units(cluster_spec, narration, cache, ahead)
+        self._prepared = _Prepared(narration, timings, identity, cache, time.perf_counter() - started)
+
+    def discard(self) -> None:
+        """Stop what a prepared job handed out to the cluster (a job prepared ahead that will not run)."""
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def on_cluster_workers(self) -> int:
+        """How many live workers the prepared job's cluster has (0 when it renders on this computer)."""
+        return len(self._session.live()) if self._session is not None and self._cluster is not None else 0
+
+    def run(self, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
+        started = time.perf_counter()
+        try:
+            prepared_ahead = self._prepared is not None
+            self.prepare(progress, cancelled)
+            assert self._prepared is not None
+            prepared = self._prepared
+            if prepared_ahead:  # its stages count in the render's time, not the wait for the render before it
+                started -= prepared.prepare_s
+            self._progress, self._cancelled = progress, cancelled
+            if self._cluster is not None:
+                self._cluster.read_now()
+            raise_if_cancelled(cancelled)
+            narration = prepared.narration
+            if self.on_estimate is not None:
+                self.on_estimate(estimate_render(narration.settings, narration.checked.audio.duration_s,
+                                                 narration.board, narration.checked.audio))
+            return self._render(prepared, started, progress, cancelled)
+        finally:  # whatever happened, nothing of this render goes on running on the cluster
+            self.discard()
 
     # --- before the model ---------------------------------------------------------------------
     def _narration(self, progress: ProgressFn, cancelled: CancelledFn, timings: dict[str, float]) -> _Narration:
@@ -206,15 +271,13 @@ class RenderJob:
         return transcript
 
     # --- the model, the frames, the video -------------------------------------------------------
-    def _render(self, narration: _Narration, timings: dict[str, float], started: float, progress: ProgressFn,
+    def _render(self, prepared: _Prepared, started: float, progress: ProgressFn,
                 cancelled: CancelledFn) -> RenderResult:
         from hear2see_desktop.core.video import VideoWriter
 
+        narration, timings, identity, cache = prepared.narration, prepared.timings, prepared.identity, prepared.cache
         request, settings, source = self.request, narration.settings, narration.checked.source
         device = resolve_device(settings.device)
-        identity = _cache_identity(source, device, settings, narration.checked.motion)
-        cluster_spec = self._cluster_models(settings, source, identity, narration.checked.motion, progress)
-        identity = cluster_spec.identity if cluster_spec is not None else identity  # the workers' precision
         stage = time.perf_counter()
         progress(0, 1, "Loading the model", None)
         loaded = get_pipeline(source, device)
@@ -228,13 +291,6 @@ class RenderJob:
         progress(1, 1, f"Model ready in {timings['model_load_s']:.1f} s", None)
         raise_if_cancelled(cancelled)
 
-        cache_root = (request.cache_dir or paths.cache_dir() / "frames") if request.use_cache else None
-        if cluster_spec is None:
-            cache = FrameCache(cache_root)
-        else:  # (the cluster's modules stay off the window's start-up path: they reach the frame planner)
-            from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
-
-            cache = ClusterCache(cache_root, cancelled, on_wait=partial(self._waiting_for_cluster, progress))
         wants_cues = settings.captions or request.subtitle_paths()
         cues = styled_cues(narration.transcript.words, settings.caption_style()) if wants_cues else []
         subscribers = [] if request.frames_dir is None else [frame_pngs(request.frames_dir)]
@@ -248,7 +304,7 @@ class RenderJob:
             with VideoWriter(request.out_path, settings.width, settings.height, settings.fps,
                              audio_path=request.audio_path if narration.soundtrack is None else None,
                              audio=narration.soundtrack) as writer:
-                cluster = self._cluster = self._cluster_units(cluster_spec, narration, cache)
+                cluster = self._cluster
                 clock = SampleClock(clock_limit(settings.steps))
                 unet = (animate if animate is not None else loaded.pipe).unet
                 timing = unet.register_forward_pre_hook(clock, with_kwargs=True)
@@ -346,17 +402,15 @@ class RenderJob:
             done, total = self._cluster.scheduler.counts()
             progress(done, max(1, total), f"Rendering on the cluster: {done} of {total} units back", None)
 
-    def _cluster_units(self, spec: RenderSpec | None, narration: _Narration, cache: FrameCache) -> ClusterRender | None:
+    def _cluster_units(self, spec: RenderSpec, narration: _Narration, cache: ClusterCache,
+                       ahead: bool) -> ClusterRender:
         """On a cluster: the render's units, handed out from now on while the client renders in order."""
-        if spec is None or self._session is None:
-            return None
-        from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
         from hear2see_desktop.core.cluster.cluster_render import ClusterRender, plan_units
 
-        assert isinstance(cache, ClusterCache)
+        assert self._session is not None
         spec, units = plan_units(spec, narration.checked.audio.duration_s, narration.board, narration.checked.audio,
                                  cache)
-        cluster = ClusterRender(self._session, spec, units, cache)
+        cluster = ClusterRender(self._session, spec, units, cache, ahead)
         cluster.start()
         return cluster
 

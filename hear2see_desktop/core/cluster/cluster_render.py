@@ -114,13 +114,20 @@ def plan_units(spec: RenderSpec, duration_s: float, board: Storyboard | None, au
 class ClusterRender:
     """One render's units on the cluster: start it before the frames, `close` it after, whatever happened."""
 
-    def __init__(self, session: ClusterSession, spec: RenderSpec, units: list[Unit], cache: ClusterCache) -> None:
+    def __init__(self, session: ClusterSession, spec: RenderSpec, units: list[Unit], cache: ClusterCache,
+                 ahead: bool = False) -> None:
+        """`ahead`: a render the queue prepared before its turn; its units go to workers that the render being
+        read now has no unit for, until `read_now`."""
         self.session = session
-        self.scheduler = Scheduler(session, spec, units, cache)
+        self.scheduler = Scheduler(session, spec, units, cache, ahead)
         self.workers = [worker.info.name for worker in session.workers]
 
     def start(self) -> None:
         self.scheduler.start()
+
+    def read_now(self) -> None:
+        """The client reads this render's frames from now on: its units go first."""
+        self.scheduler.ahead = False
 
     def close(self) -> None:
         self.scheduler.close()

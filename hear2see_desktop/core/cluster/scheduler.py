@@ -34,10 +34,12 @@ STOP_TIMEOUT_S = 60.0
 class Scheduler:
     """Runs one render's units on the session's workers (see the module docstring)."""
 
-    def __init__(self, session: ClusterSession, spec: RenderSpec, units: list[Unit], cache: ClusterCache) -> None:
+    def __init__(self, session: ClusterSession, spec: RenderSpec, units: list[Unit], cache: ClusterCache,
+                 ahead: bool = False) -> None:
         self.session = session
         self.spec = spec
         self.cache = cache
+        self.ahead = ahead  # prepared before its turn: a worker goes to the render being read first
         self.done: list[ClusterUnit] = []
         self.unet_samples = 0
         self.unet_calls = 0
@@ -66,19 +68,28 @@ class Scheduler:
         import ray
 
         self._stop.set()
+        self.session.want(self, 0)
+        running = bool(self._running)
+        if running:  # at once, not after the loop's last wait: every step a worker goes on is wasted
+            self._cancel_on_workers()
         self._thread.join()
         if not self._running:
             return
-        for worker in self.session.live():
-            try:
-                worker.actor.cancel.remote(self.spec.render_id)
-            except Exception:  # noqa: BLE001 - a dead worker runs nothing
-                pass
+        if not running:  # the loop sent a unit while it stopped
+            self._cancel_on_workers()
         ray.wait(list(self._running), num_returns=len(self._running), timeout=STOP_TIMEOUT_S)
         for unit, worker in self._running.values():
             self.session.release(worker)
             self.cache.give_up(unit)
         self._running.clear()
+
+    def _cancel_on_workers(self) -> None:
+        """Each worker stops this render's unit within one step and refuses its later units."""
+        for worker in self.session.live():
+            try:
+                worker.actor.cancel.remote(self.spec.render_id)
+            except Exception:  # noqa: BLE001 - a dead worker runs nothing
+                pass
 
     # --- the loop -------------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -86,6 +97,7 @@ class Scheduler:
             while not self._stop.is_set() and (self._waiting or self._running):
                 self._dispatch()
                 self._collect()
+            self.session.want(self, 0)
         except Exception:  # noqa: BLE001 - the client renders what is left itself
             log.exception("the cluster scheduler stopped")
             self._give_up_waiting()
@@ -95,27 +107,35 @@ class Scheduler:
             self._running.clear()
 
     def _dispatch(self) -> None:
-        for unit in list(self._waiting):
+        ready = self._ready()
+        for unit in ready:
             if self._stop.is_set():
-                return
-            if not all(self.cache.available(key) for key in unit.needs):
-                continue
-            if unit.id not in self._attempts and self.cache.unread() >= MAX_AHEAD:
                 break
             if not self.session.live():
                 self._give_up(unit)
                 continue
-            worker = self.session.acquire(0 if self._running else WAIT_S)
+            self.session.want(self, 0 if self.ahead else len(ready))  # a render read now goes first
+            worker = self.session.acquire(0 if self._running else WAIT_S, ahead=self.ahead)
             if worker is None:
-                return
+                return  # still wanting: the render ahead waits
+            ready = ready[1:]
             self._waiting.remove(unit)
             inputs = self.cache.inputs(unit.needs)
+            sent_s = time.perf_counter()  # before the call: the worker may start before `remote` returns
             ref = worker.actor.run_unit.remote(self._spec_ref, unit, inputs)
             self._running[ref] = (unit, worker)
-            self._sent[ref] = (time.perf_counter(), inputs.nbytes)
+            self._sent[ref] = (sent_s, inputs.nbytes)
             self._attempts[unit.id] = self._attempts.get(unit.id, 0) + 1
+        self.session.want(self, 0)
         if self._waiting and not self._running and not self._stop.is_set():
             time.sleep(WAIT_S)  # units waiting for inputs the client renders itself
+
+    def _ready(self) -> list[Unit]:
+        """The waiting units that can go now: their inputs exist, and the client is not too far behind (a unit
+        run again after a worker died always can)."""
+        room = self.cache.unread() < MAX_AHEAD
+        return [unit for unit in self._waiting if all(self.cache.available(key) for key in unit.needs)
+                and (room or unit.id in self._attempts)]
 
     def _collect(self) -> None:
         import ray

@@ -59,19 +59,33 @@ class ClusterSession:
         self.workers = workers
         self._idle = threading.Condition()
         self._closed = False
+        self._wanted: dict[int, int] = {}  # per render read now: the units it could send this moment
 
     def live(self) -> list[WorkerHandle]:
         with self._idle:
             return [worker for worker in self.workers if worker.alive]
 
-    def acquire(self, timeout_s: float) -> WorkerHandle | None:
-        """An idle live worker, now marked busy, or None when none frees up within `timeout_s`."""
+    def want(self, render: object, units: int) -> None:
+        """Say how many units `render` (one the client reads now) could send this moment: while any could,
+        renders prepared ahead get no worker."""
         with self._idle:
-            self._idle.wait_for(lambda: any(w.alive and not w.busy for w in self.workers), timeout_s)
-            for worker in self.workers:
-                if worker.alive and not worker.busy:
-                    worker.busy = True
-                    return worker
+            if units:
+                self._wanted[id(render)] = units
+            elif self._wanted.pop(id(render), 0):
+                self._idle.notify_all()
+
+    def acquire(self, timeout_s: float, ahead: bool = False) -> WorkerHandle | None:
+        """An idle live worker, now marked busy, or None when none frees up within `timeout_s` (`ahead`: for a
+        render prepared before its turn, only while no render read now wants one)."""
+        def free() -> bool:
+            return (not ahead or not self._wanted) and any(w.alive and not w.busy for w in self.workers)
+
+        with self._idle:
+            if self._idle.wait_for(free, timeout_s):
+                for worker in self.workers:
+                    if worker.alive and not worker.busy:
+                        worker.busy = True
+                        return worker
         return None
 
     def release(self, worker: WorkerHandle, alive: bool = True) -> None:

@@ -10,6 +10,9 @@ block (the window turns them into Qt signals).
 A failed render does not stop the queue: the item keeps its sentence and the next one starts. A `stop`
 check given to `run_all` pauses the queue instead: the running render stops and its item goes back to
 waiting, where it stood (how the window pauses the queue, or quits keeping it for next time).
+
+On a Ray cluster the next waiting items are prepared while one renders (ahead.py), so the workers the
+rendering item leaves idle render theirs; the client still writes one video at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from hear2see_desktop.core.errors import CancelledError, Hear2SeeError
 from hear2see_desktop.core.jobs import CancelledFn, Job, ProgressFn, never_cancelled
 from hear2see_desktop.core.render_job import RenderJob, RenderResult
+from hear2see_desktop.core.render_queue.ahead import MOST_AHEAD, Ahead, preparable
 from hear2see_desktop.core.render_queue.items import FINISHED, ItemStatus, QueueItem, now_iso
 from hear2see_desktop.core.render_queue.store import QueueStore
 from hear2see_desktop.core.render_request import RenderRequest
@@ -79,6 +83,7 @@ class RenderQueue:
         self._lock = threading.RLock()
         self._items: list[QueueItem] = store.load() if store is not None else []
         self._cancelling: set[str] = set()
+        self._ahead = Ahead(lambda item: self.make_job(item), self._is_waiting)
 
     # --- what is queued ----------------------------------------------------------------------
     def items(self) -> list[QueueItem]:
@@ -94,6 +99,10 @@ class RenderQueue:
     def waiting(self) -> int:
         with self._lock:
             return sum(item.status == ItemStatus.WAITING for item in self._items)
+
+    def prepared_ahead(self) -> list[str]:
+        """The ids of waiting items prepared on a cluster before their turn (see ahead.py)."""
+        return self._ahead.prepared()
 
     def running(self) -> QueueItem | None:
         with self._lock:
@@ -126,6 +135,7 @@ class RenderQueue:
             if not self._cancel(item):
                 return False
             snapshot = self._changed()
+        self._ahead.drop(item_id)
         self.events.changed(snapshot)
         return True
 
@@ -134,6 +144,8 @@ class RenderQueue:
         with self._lock:
             count = sum(self._cancel(item) for item in list(self._items))
             snapshot = self._changed()
+        for item_id in self._ahead.prepared():
+            self._ahead.drop(item_id)
         self.events.changed(snapshot)
         return count
 
@@ -156,6 +168,7 @@ class RenderQueue:
                 return False
             self._items.remove(item)
             snapshot = self._changed()
+        self._ahead.drop(item_id)
         self.events.changed(snapshot)
         return True
 
@@ -175,8 +188,11 @@ class RenderQueue:
         turns true; returns copies of the items this call ran, as they ended. Blocks: call it from a worker
         thread."""
         ran = []
-        while not stop() and (item := self.run_next(stop)) is not None:
-            ran.append(item)
+        try:
+            while not stop() and (item := self.run_next(stop)) is not None:
+                ran.append(item)
+        finally:  # paused or ended: nothing goes on rendering ahead on a cluster
+            self._ahead.drop_all()
         return ran
 
     def run_next(self, stop: CancelledFn = never_cancelled) -> QueueItem | None:
@@ -220,7 +236,23 @@ class RenderQueue:
         def cancelled() -> bool:
             return item.id in self._cancelling or stop()
 
-        return self.make_job(item).run(progress, cancelled)
+        job = self._ahead.take(item.id) or self.make_job(item)
+        if preparable(job):
+            with self._ahead.preparing:  # (a no-op when it was prepared ahead)
+                job.prepare(progress, cancelled)
+            workers = job.on_cluster_workers()
+            if workers:  # the next items' units render on the workers this one leaves idle
+                self._ahead.want(self._next_on_cluster(item, min(MOST_AHEAD, max(1, workers - 1))))
+        return job.run(progress, cancelled)
+
+    def _next_on_cluster(self, item: QueueItem, count: int) -> list[QueueItem]:
+        """The first `count` waiting items after `item` that render on a cluster."""
+        with self._lock:
+            return [i for i in self._items if i.status == ItemStatus.WAITING and i.request.cluster][:count]
+
+    def _is_waiting(self, item_id: str) -> bool:
+        with self._lock:
+            return any(i.id == item_id and i.status == ItemStatus.WAITING for i in self._items)
 
     def _cancelled_by_user(self, item: QueueItem) -> bool:
         with self._lock:
