@@ -4,7 +4,7 @@ DIR/clip is a folder `CLIPModel` / `CLIPProcessor.from_pretrained` (and `hear2se
 offline; DIR/sd a diffusers folder `StableDiffusionPipeline.from_pretrained` (and `hear2see render --model`)
 load offline. DIR/report.json holds what the build measured.
 
-Training takes about 2.5 hours on two CPU cores, so the trained weights are committed, packed
+Training takes about 3 hours on two CPU cores, so the trained weights are committed, packed
 (`weights/world.safetensors`, see pack.py): the default build unpacks them (seconds). `--train` trains
 everything again on the CPU, deterministically, and packs and unpacks the result the same way (its
 DIR/world.safetensors is what `weights/` holds; copy it there to update the committed world). Either result
@@ -12,7 +12,7 @@ is cached under a key made of this package's code, the packed weights and the ve
 diffusers and transformers, so a second call returns at once.
 
     python -m tests.toyworld.build DIR               the committed world (unpacked once, then cached)
-    python -m tests.toyworld.build DIR --train       train it all again (about 2.5 hours on 2 cores)
+    python -m tests.toyworld.build DIR --train       train it all again (about 3 hours on 2 cores)
     python -m tests.toyworld.build DIR --train --only clip   just the toy CLIP (about 25 minutes)
 """
 
@@ -60,6 +60,7 @@ class Recipes:
 
     clip: Any = None
     vae: Any = None
+    vae_polish: Any = None
     unet: Any = None
     unet_polish: Any = None
     judged: int = 200  # held-out captions the toy SD renders for its measurement
@@ -70,7 +71,7 @@ class Recipes:
         from tests.toyworld import clip, sd
 
         return cls(clip.ClipTraining(steps=3, batch=8, pictures=16), sd.VaeTraining(steps=3, batch=4, pictures=16),
-                   sd.UnetTraining(steps=3, batch=4, pictures=16),
+                   sd.DecoderPolish(steps=2, batch=4, pictures=16), sd.UnetTraining(steps=3, batch=4, pictures=16),
                    tuple(sd.UnetTraining(steps=2, batch=4, pictures=16, lr=p.lr, seed=p.seed) for p in sd.POLISH),
                    judged=4)
 
@@ -106,6 +107,10 @@ def train_into(folder: Path, only: str | None = None, recipes: Recipes | None = 
     getattr(text_encoder, "text_model", text_encoder).load_state_dict(weights)
     # The UNet learns on the latents and text states of the VAE and text encoder as the packed world ships them.
     vae.load_state_dict(pack.as_shipped("vae", vae.state_dict()))
+    started = time.perf_counter()  # the decoder learns on; the encoder, so the UNet's latents, stays as it is
+    sd.polish_decoder(vae, recipes.vae_polish, log=log_progress)
+    vae.load_state_dict(pack.as_shipped("vae", vae.state_dict()))
+    report["vae_polish_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     unet = sd.train_unet(vae, text_encoder, tokenizer, recipes.unet, log=log_progress)
     report["unet_train_s"] = round(time.perf_counter() - started, 1)

@@ -124,6 +124,63 @@ def train_vae(recipe: VaeTraining | None = None, log: Any = print) -> Any:
 
 
 @dataclass
+class DecoderPolish:
+    """The VAE's decoder trained on with its encoder frozen, as Stable Diffusion's own ft-MSE VAE was: the
+    latents (so the UNet trained on them) stay as they are, and what is drawn from them gets sharper. Noise on
+    the latents stands for the UNet's small errors, which the decoder meets in every render. From world v4's
+    VAE, 3,000 steps lifted what the toy CLIP names in encoded-and-decoded held-out pictures from 0.815 to 0.835,
+    and in the toy SD's renders from 0.79 to 0.80 (1,500 steps at 2e-4: 0.795)."""
+
+    steps: int = 3000
+    batch: int = 32
+    pictures: int = 8000
+    picture_seed: int = 30
+    lr: float = 3e-4
+    latent_noise: float = 0.1  # times the latents' std
+    object_weight: float = 20.0
+    edge_weight: float = 0.5
+    seed: int = 7
+
+
+def polish_decoder(vae: Any, recipe: DecoderPolish | None = None, log: Any = print) -> Any:
+    """Train `vae`'s decoder (and its post-quant conv) in place on the world's pictures; the encoder is frozen."""
+    recipe = recipe or DecoderPolish()
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    drawn = [e.picture_and_mask() for e in world.examples(world.training_scenes(), recipe.pictures,
+                                                           seed=recipe.picture_seed, with_app_prompts=False)]
+    pictures = np.stack([picture for picture, _ in drawn])
+    masks = F.max_pool2d(torch.from_numpy(np.stack([mask for _, mask in drawn]))[:, None], 3, 1, 1)
+    weights = 1.0 + recipe.object_weight * masks
+    weights = weights / weights.mean()
+    vae.requires_grad_(False)
+    trained = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+    for parameter in trained:
+        parameter.requires_grad_(True)
+    optimiser = torch.optim.AdamW(trained, lr=recipe.lr, weight_decay=0.0)
+    schedule = warmup_cosine(optimiser, recipe.steps, 50)
+    vae.train()
+    for step in range(recipe.steps):
+        index = rng.sample(range(len(pictures)), recipe.batch)
+        x = to_unit(pictures[index])
+        with torch.no_grad():
+            latents = vae.encode(x).latent_dist.sample()
+            if recipe.latent_noise:
+                latents = latents + recipe.latent_noise * latents.std() * torch.randn_like(latents)
+        recon = vae.decode(latents).sample
+        loss = ((recon - x) ** 2 * weights[index]).mean() + recipe.edge_weight * (
+            (sobel_edges(recon) - sobel_edges(x)).abs() * weights[index]).mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        if step % 200 == 0 or step == recipe.steps - 1:
+            log(f"vae decoder polish step {step}/{recipe.steps} loss {loss.item():.4f}")
+    vae.requires_grad_(False)
+    return vae.eval()
+
+
+@dataclass
 class UnetTraining:
     steps: int = 9000
     batch: int = 64

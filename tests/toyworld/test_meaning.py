@@ -61,8 +61,8 @@ def test_each_scene_s_frames_show_that_scene(world: Path, spoken: Path, mode: st
 
 def test_the_committed_world_measures_what_its_report_says(world: Path) -> None:
     """Measured again from the committed weights: the toy CLIP knows the world (>= 90% per attribute); the toy
-    SD draws the named object and colour far above chance (1 in 35) and as its report says. The issue's 80% is
-    not quite reached (79%): the VAE's own reconstructions reach 84%, the ceiling of any UNet on top of it."""
+    SD draws the named object and colour far above chance (1 in 35), at the issue's 80%, and as its report
+    says (a few captions either way: 200 renders judged by a toy CLIP)."""
     from tests.toyworld.build import measure
     from tests.toyworld.pack import WEIGHTS
 
@@ -70,7 +70,7 @@ def test_the_committed_world_measures_what_its_report_says(world: Path) -> None:
     reported = json.loads((WEIGHTS.parent / "report.json").read_text(encoding="utf-8"))["measured"]
     measured = measure(world)
     assert min(measured["clip_zero_shot"].values()) >= 0.9, measured
-    assert measured["sd_named_by_clip"]["object_and_colour"] >= 0.4, measured
+    assert measured["sd_named_by_clip"]["object_and_colour"] >= 0.77, measured
     for key in ("object", "colour", "object_and_colour"):
         assert measured["sd_named_by_clip"][key] == pytest.approx(reported["sd_named_by_clip"][key], abs=0.03)
 
