@@ -435,8 +435,10 @@ def resolve_bench_model(value: str | None) -> Path:
 
 
 def describe_model(folder: Path) -> str:
-    """How a results header names the model it measured."""
+    """How a results header names the model it measured (inside the repository: its path from the root)."""
     resolved = folder.resolve()
+    if resolved.is_relative_to(REPO_ROOT):
+        folder = resolved.relative_to(REPO_ROOT)
     if resolved == SD15_RANDOM_DIR.resolve():
         return f"{folder} ({SD15_RANDOM_NOTE})"
     if resolved == TINY_DIR.resolve():

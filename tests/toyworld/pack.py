@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +136,9 @@ def pack(world_folder: Path, target: Path) -> Path:
     shapes = {f"{part}/{name}": list(t.shape) for part, relative in _PARTS.items() if part != "text_encoder"
               for name, t in load_file(world_folder / relative).items()}
     metadata = {"shapes": json.dumps(shapes, sort_keys=True)}
-    for relative in _CONFIGS:
-        metadata[relative] = (world_folder / relative).read_text(encoding="utf-8")
+    for relative in _CONFIGS:  # (where the folders were trained is nobody's business: configs name no paths)
+        metadata[relative] = re.sub(r'("_name_or_path": )"[^"]*"', r'\1""',
+                                    (world_folder / relative).read_text(encoding="utf-8"))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     save_file(tensors, partial, metadata=metadata)
