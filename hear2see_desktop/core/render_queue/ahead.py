@@ -6,7 +6,7 @@ stage (transcription, the workers' model check) and video encoding would leave t
 item renders on a cluster, a background thread prepares the next waiting items (`RenderJob.prepare`): their
 units are handed out, and the workers render them whenever the item being read has no unit to send (see
 `ClusterSession.want`). The client still reads and writes one video at a time, with the one loaded pipeline:
-two renders never share it.
+two renders never share it. The queue does this on clusters of other machines only (`RenderQueue.prepares_ahead`).
 
 One item is prepared at a time (and never beside the queue's own preparing of the current item): the speech
 models are not shared between threads. A prepared item that is cancelled, removed or not reached (the queue

@@ -74,12 +74,16 @@ class RenderQueue:
     """Queued renders and the loop that runs them (see the module docstring)."""
 
     def __init__(self, store: QueueStore | None = None, events: QueueEvents = NO_QUEUE_EVENTS,
-                 make_job: JobFactory = render_job_for) -> None:
+                 make_job: JobFactory = render_job_for, prepare_ahead: bool | None = None) -> None:
         """`store`: the queue file to load from and save to (None: a queue that lives in memory only, as
-        `hear2see batch` uses)."""
+        `hear2see batch` uses). `prepare_ahead`: prepare the next items on a cluster while one renders (see
+        ahead.py); None: only on clusters of other machines (`auto`, `ray://`), not on `local:N`, whose
+        workers share this computer's cores with each other and with the client (`bench/cluster_batch.py`
+        measured a queue of clips on two CPU workers here at half the speed)."""
         self.store = store
         self.events = events
         self.make_job = make_job
+        self.prepare_ahead = prepare_ahead
         self._lock = threading.RLock()
         self._items: list[QueueItem] = store.load() if store is not None else []
         self._cancelling: set[str] = set()
@@ -240,10 +244,20 @@ class RenderQueue:
         if preparable(job):
             with self._ahead.preparing:  # (a no-op when it was prepared ahead)
                 job.prepare(progress, cancelled)
-            workers = job.on_cluster_workers()
+            workers = job.on_cluster_workers() if self.prepares_ahead(item.request) else 0
             if workers:  # the next items' units render on the workers this one leaves idle
                 self._ahead.want(self._next_on_cluster(item, min(MOST_AHEAD, max(1, workers - 1))))
         return job.run(progress, cancelled)
+
+    def prepares_ahead(self, request: RenderRequest) -> bool:
+        """Whether, while this request renders, the next items on its cluster are prepared (see `__init__`)."""
+        if request.cluster is None:
+            return False
+        if self.prepare_ahead is not None:
+            return self.prepare_ahead
+        from hear2see_desktop.core.cluster.address import parse_cluster_address
+
+        return parse_cluster_address(request.cluster).kind != "local"
 
     def _next_on_cluster(self, item: QueueItem, count: int) -> list[QueueItem]:
         """The first `count` waiting items after `item` that render on a cluster."""
