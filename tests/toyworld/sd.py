@@ -83,19 +83,24 @@ def sobel_edges(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, kernel, padding=1, groups=3)
 
 
+def weighted_pictures(count: int, seed: int, object_weight: float) -> tuple[np.ndarray, torch.Tensor]:
+    """`count` training pictures (n, 64, 64, 3) and per-pixel loss weights (n, 1, 64, 64) of mean 1 that weigh
+    the objects and their edges `object_weight` times more: plain pixel error blurs the small objects away (the
+    sky and the ground are most of every picture), and the objects are what the captions name."""
+    drawn = [e.picture_and_mask() for e in world.examples(world.training_scenes(), count, seed=seed,
+                                                           with_app_prompts=False)]
+    pictures = np.stack([picture for picture, _ in drawn])
+    masks = F.max_pool2d(torch.from_numpy(np.stack([mask for _, mask in drawn]))[:, None], 3, 1, 1)
+    weights = 1.0 + object_weight * masks
+    return pictures, weights / weights.mean()
+
+
 def train_vae(recipe: VaeTraining | None = None, log: Any = print) -> Any:
     """An AutoencoderKL that reconstructs the world's pictures; its scaling factor gives latents unit std."""
     recipe = recipe or VaeTraining()
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
-    drawn = [e.picture_and_mask() for e in world.examples(world.training_scenes(), recipe.pictures,
-                                                           seed=recipe.seed + 10, with_app_prompts=False)]
-    pictures = np.stack([picture for picture, _ in drawn])
-    # Plain MSE blurs the small objects away (the sky and the ground are most of every picture): weigh the
-    # error on and right around the objects, so the latents keep what the captions name.
-    masks = F.max_pool2d(torch.from_numpy(np.stack([mask for _, mask in drawn]))[:, None], 3, 1, 1)
-    weights = 1.0 + recipe.object_weight * masks
-    weights = weights / weights.mean()
+    pictures, weights = weighted_pictures(recipe.pictures, recipe.seed + 10, recipe.object_weight)
     vae = make_vae()
     optimiser = torch.optim.AdamW(vae.parameters(), lr=recipe.lr, weight_decay=0.0)
     schedule = warmup_cosine(optimiser, recipe.steps, 50)
@@ -147,12 +152,7 @@ def polish_decoder(vae: Any, recipe: DecoderPolish | None = None, log: Any = pri
     recipe = recipe or DecoderPolish()
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
-    drawn = [e.picture_and_mask() for e in world.examples(world.training_scenes(), recipe.pictures,
-                                                           seed=recipe.picture_seed, with_app_prompts=False)]
-    pictures = np.stack([picture for picture, _ in drawn])
-    masks = F.max_pool2d(torch.from_numpy(np.stack([mask for _, mask in drawn]))[:, None], 3, 1, 1)
-    weights = 1.0 + recipe.object_weight * masks
-    weights = weights / weights.mean()
+    pictures, weights = weighted_pictures(recipe.pictures, recipe.picture_seed, recipe.object_weight)
     vae.requires_grad_(False)
     trained = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
     for parameter in trained:

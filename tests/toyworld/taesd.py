@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from tests.toyworld import world
 from tests.toyworld.optim import warmup_cosine
-from tests.toyworld.sd import to_unit
+from tests.toyworld.sd import to_unit, weighted_pictures
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "taesd.safetensors"
 # AutoencoderTiny keeps one width through each half (the real TAESD: 64 for both). Drawing the small objects
@@ -97,12 +97,7 @@ def train_taesd(vae: Any, recipe: TaesdTraining | None = None, log: Any = print)
     recipe = recipe or TaesdTraining()
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
-    drawn = [e.picture_and_mask() for e in world.examples(world.training_scenes(), recipe.pictures,
-                                                           seed=recipe.seed + 30, with_app_prompts=False)]
-    pictures = np.stack([picture for picture, _ in drawn])
-    masks = F.max_pool2d(torch.from_numpy(np.stack([mask for _, mask in drawn]))[:, None], 3, 1, 1)
-    weights = 1.0 + recipe.object_weight * masks
-    weights = weights / weights.mean()
+    pictures, weights = weighted_pictures(recipe.pictures, recipe.seed + 30, recipe.object_weight)
     latents = unet_latents(vae, pictures)
     targets = to_unit(np.stack(vae_decodes(vae, latents)))
     log(f"taesd: {len(pictures)} pictures encoded and decoded by the toy VAE")
