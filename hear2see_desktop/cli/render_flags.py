@@ -33,6 +33,7 @@ from hear2see_desktop.core.settings import (
     DEFAULT_FPS,
     DEVICES,
     MODES,
+    PLAN_VERSIONS,
     SCENE_CHANGES,
     SCHEDULERS,
     LoraSpec,
@@ -155,6 +156,8 @@ def _table() -> tuple[SettingFlag, ...]:
                                                              "help": argparse.SUPPRESS}),
         SettingFlag("caption_layout", "--caption-layout", {"type": int, "choices": CAPTION_LAYOUTS,
                                                            "help": argparse.SUPPRESS}),  # as --animate-version
+        SettingFlag("plan_version", "--plan-version", {"type": int, "choices": PLAN_VERSIONS,
+                                                       "help": argparse.SUPPRESS}),  # as --animate-version
         *CAPTION_FLAGS,
         SettingFlag("music_path", "--music", {"metavar": "FILE", "help": "background music mixed under the "
                                               "narration, looped or cut to its length and ducked while it speaks"},

@@ -158,7 +158,8 @@ class EvalJob:
             return None
         assert record is not None
         return follow_scenes(load_clip(folder), list(read_frames(self.video_path)), fps,
-                             [(scene.start_s, scene.prompt) for scene in scenes], record.keyframe_times_s)
+                             [(scene.start_s, scene.prompt) for scene in scenes], record.keyframe_times_s,
+                             nearest_starts=record.settings.plan_version == 1)
 
     def _feature_model(self, file_name: str) -> tuple[Any, Path] | None:
         """(loaded model, its path) for a feature model file, None when no searched folder has it."""

@@ -102,7 +102,8 @@ def sequence_plan(settings: RenderSettings, duration_s: float, spans: Sequence[t
     spans[-1] = (spans[-1][0], duration_s)
     return plan_frames(spans, duration_s, settings.fps, keyframe_interval_s=settings.keyframe_interval_s,
                        envelope=envelope, reactivity=settings.reactivity, transition_s=settings.transition_s,
-                       cut_scenes=settings.scene_change == SceneChange.CUT)
+                       cut_scenes=settings.scene_change == SceneChange.CUT,
+                       nearest_scene_starts=settings.plan_version == 1)
 
 
 def _scenes(settings: RenderSettings, duration_s: float,

@@ -67,6 +67,16 @@ def test_scenes_cut_by_default_and_runs_logged_before_cuts_replay_their_dissolve
         RenderSettings(scene_change="fade").validate()
 
 
+def test_runs_logged_before_scenes_started_on_their_first_frame_replay_the_nearest_frame() -> None:
+    assert RenderSettings().plan_version == 2
+    old = RenderSettings(mode="smooth").to_dict()
+    del old["plan_version"]
+    assert from_logged_run(old).plan_version == 1, "the replay puts scene starts where they were rendered"
+    assert RenderSettings.from_dict(old).plan_version == 2, "saved preferences and projects take today's plan"
+    with pytest.raises(BadInputError, match="Unknown plan version 3"):
+        RenderSettings(plan_version=3).validate()
+
+
 def test_unknown_keys_from_newer_versions_are_ignored() -> None:
     data = RenderSettings().to_dict() | {"future_option": 3}
     assert RenderSettings.from_dict(data) == RenderSettings()

@@ -46,14 +46,17 @@ def keyframe_indices(keyframe_times_s: Sequence[float], fps: float, frame_count:
     return sorted({min(frame_count - 1, max(0, round(t * fps))) for t in keyframe_times_s})
 
 
-def keyframe_scenes(scene_starts_s: Sequence[float], keyframes: Sequence[int], fps: float) -> dict[int, int]:
-    """The scene each keyframe was rendered for: the last one started by the middle of its frame.
+def keyframe_scenes(scene_starts_s: Sequence[float], keyframes: Sequence[int], fps: float,
+                    nearest_starts: bool = False) -> dict[int, int]:
+    """The scene each keyframe was rendered for: its frame's scene (the last one started by its time).
 
-    The renderer puts a scene's first keyframe on the frame nearest its start (rounded half up), which
-    can be the frame just before the start; judging that keyframe against the scene before would
-    measure in-betweens against the wrong picture."""
+    With `nearest_starts` (smooth and fast before plan version 2, which put a scene's first keyframe on the
+    frame nearest its start, rounded half up, up to half a frame early) the last one started by the middle
+    of its frame: judging that keyframe against the scene before would measure in-betweens against the
+    wrong picture."""
     starts = np.asarray(scene_starts_s, dtype=float)
-    return {k: max(0, int(np.searchsorted(starts, (k + 0.5) / float(fps) + 1e-9, side="right")) - 1)
+    late = 0.5 if nearest_starts else 0.0
+    return {k: max(0, int(np.searchsorted(starts, (k + late) / float(fps) + 1e-9, side="right")) - 1)
             for k in keyframes}
 
 
@@ -107,8 +110,10 @@ def scene_following(image_features: np.ndarray, prompt_features: np.ndarray, own
 
 
 def follow_scenes(scorer: Any, frames: Sequence[np.ndarray], fps: float, scenes: Sequence[tuple[float, str]],
-                  keyframe_times_s: Sequence[float] | None = None, batch: int = 64) -> SceneFollowing:
-    """The measures for decoded frames (RGB uint8) of a clip whose scenes are (start_s, prompt) pairs."""
+                  keyframe_times_s: Sequence[float] | None = None, batch: int = 64,
+                  nearest_starts: bool = False) -> SceneFollowing:
+    """The measures for decoded frames (RGB uint8) of a clip whose scenes are (start_s, prompt) pairs;
+    `nearest_starts` as in `keyframe_scenes`."""
     if not frames:
         raise ValueError("No frames to judge against the scenes.")
     image = np.concatenate([scorer.image_embeddings(list(frames[i:i + batch])).numpy()
@@ -117,4 +122,4 @@ def follow_scenes(scorer: Any, frames: Sequence[np.ndarray], fps: float, scenes:
     starts = [start for start, _ in scenes]
     own = frame_scenes(starts, len(frames), fps)
     keys = keyframe_indices(keyframe_times_s, fps, len(frames)) if keyframe_times_s else None
-    return scene_following(image, prompts, own, keys, keyframe_scenes(starts, keys or [], fps))
+    return scene_following(image, prompts, own, keys, keyframe_scenes(starts, keys or [], fps, nearest_starts))

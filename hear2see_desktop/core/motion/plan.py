@@ -18,6 +18,10 @@ morph into the next from its first frame, and a third of the frames matched anot
 better than their own. Runs logged before transitions had a length replay with `transition_s=None`:
 keyframes on the scene starts, transitions over the whole time between keyframes, and a last
 keyframe on the last frame for the last segment to move towards.
+
+A scene starts on its first frame at or after its start time, the frame classic shows it from; runs logged
+before `RenderSettings.plan_version` 2 rounded the start to the nearest frame, up to half a frame early, and
+replay so (`nearest_scene_starts`).
 """
 
 from __future__ import annotations
@@ -94,10 +98,12 @@ def plan_frames(
     pulse_threshold: float = 0.6,
     transition_s: float | None = None,
     cut_scenes: bool = False,
+    nearest_scene_starts: bool = False,
 ) -> FramePlan:
     """Plan `frame_count(duration_s, fps)` frames with keyframes at scene starts and inside long scenes.
 
-    Scene k's start time is rounded half up to a frame; the first scene always starts at frame 0 (frames
+    Scene k starts on the first frame at or after its start time (frame i shows the last scene started by
+    i / fps, as in classic); the first scene always starts at frame 0 (frames
     before the first word still show it) and a scene lasts until the next one starts (pauses between
     sentences belong to the scene before), the last one until the last frame. Two scenes on one frame
     keep the later. With n = round(transition_s * fps) transition frames, every scene but the first has
@@ -127,6 +133,8 @@ def plan_frames(
             between keyframes, as runs logged before this setting existed were rendered.
         cut_scenes: with a transition length, cut between scenes on the new scene's first frame (its
             keyframe there, no dissolve across the cut); transitions stay inside scenes.
+        nearest_scene_starts: round each scene's start half up to the nearest frame instead, as runs logged
+            before `RenderSettings.plan_version` 2 were rendered (a scene could show half a frame early).
     """
     _check_inputs(scene_spans, duration_s, fps, keyframe_interval_s, reactivity)
     if transition_s is not None and not (math.isfinite(transition_s) and transition_s >= 0.0):
@@ -140,7 +148,9 @@ def plan_frames(
             raise BadInputError(f"The audio envelope has {env.size} values but the clip has {n_frames} frames.")
     transition_frames = None if transition_s is None else math.floor(transition_s * fps + 0.5)
     cut = cut_scenes and transition_frames is not None
-    keyframes = _keyframes(scene_spans, n_frames, fps, keyframe_interval_s, 0 if cut else transition_frames)
+    starts = [(nearest_frame if nearest_scene_starts else first_frame_from)(start_s, fps) for start_s, _ in scene_spans]
+    keyframes = _keyframes(starts, len(scene_spans), n_frames, fps, keyframe_interval_s,
+                           0 if cut else transition_frames)
     pulse = pulses(env, threshold=pulse_threshold) * reactivity if reactive else np.zeros(n_frames)
 
     frames: list[PlannedFrame] = []
@@ -182,12 +192,27 @@ def _check_inputs(
         previous_start_s = start_s
 
 
-def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float, interval_s: float,
+def first_frame_from(time_s: float, fps: float) -> int:
+    """The first frame i (at i / fps) at or after `time_s`, with the scene-following metric's 1e-9 s tolerance."""
+    frame = max(0, math.ceil(time_s * fps - 1e-6))
+    while frame / fps + 1e-9 < time_s:
+        frame += 1
+    while frame > 0 and (frame - 1) / fps + 1e-9 >= time_s:
+        frame -= 1
+    return frame
+
+
+def nearest_frame(time_s: float, fps: float) -> int:
+    """`time_s` rounded half up to a frame: where plan version 1 put scene starts."""
+    return math.floor(time_s * fps + 0.5 + 1e-9)
+
+
+def _keyframes(scene_starts: list[int], scenes: int, n_frames: int, fps: float, interval_s: float,
                transition_frames: int | None) -> list[Keyframe]:
     """Keyframe frames (strictly increasing) and their scenes: scene starts (centred dissolves: half a
     transition after), splits of long scenes, and for whole-segment transitions (None) the last frame."""
     last_frame = n_frames - 1
-    starts = [min(last_frame, math.floor(start_s * fps + 0.5 + 1e-9)) for start_s, _ in scene_spans]
+    starts = [min(last_frame, frame) for frame in scene_starts]
     starts[0] = 0
     scene_at: dict[int, int] = {}
     for scene, frame in enumerate(starts):
@@ -207,5 +232,5 @@ def _keyframes(scene_spans: list[tuple[float, float]], n_frames: int, fps: float
             if start < frame < end:
                 scene_at.setdefault(frame, scene_at[start])
     if transition_frames is None:
-        scene_at.setdefault(last_frame, len(scene_spans) - 1)
+        scene_at.setdefault(last_frame, scenes - 1)
     return [Keyframe(index, frame, frame / fps, scene_at[frame]) for index, frame in enumerate(sorted(scene_at))]

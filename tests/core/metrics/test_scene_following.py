@@ -59,15 +59,17 @@ def test_a_double_exposure_between_keyframes_keeps_little_and_a_clean_cut_keeps_
 
 
 def test_a_keyframe_on_the_frame_before_its_scene_starts_is_judged_as_that_scene() -> None:
-    # scene 1 starts at 1.1 s; at 4 fps the renderer puts its keyframe on frame 4 (4.4 rounds down), shown
+    # scene 1 starts at 1.1 s; at 4 fps plan version 1 put its keyframe on frame 4 (4.4 rounds down), shown
     # from 1.0 s: before the scene starts, yet rendered for it. Judged as scene 0's picture, it would make
     # scene 0's in-betweens look better than the keyframes around them.
-    assert keyframe_scenes([0.0, 1.1], [0, 4], fps=4) == {0: 0, 4: 1}
+    assert keyframe_scenes([0.0, 1.1], [0, 4], fps=4, nearest_starts=True) == {0: 0, 4: 1}
+    assert keyframe_scenes([0.0, 1.1], [0, 4], fps=4) == {0: 0, 4: 0}, "version 2 renders frame 4 for scene 0"
     assert frame_scenes([0.0, 1.1], 6, fps=4)[4] == 0
     own = [0, 0, 0, 0, 0, 1, 1]
     shown = [0, 0, 0, 0, 1, 1, 1]  # frame 4 is scene 1's keyframe
     frames = PROMPTS[shown]
-    judged = scene_following(frames, PROMPTS, own, [0, 4, 6], keyframe_scenes([0.0, 1.1], [0, 4, 6], fps=4))
+    judged = scene_following(frames, PROMPTS, own, [0, 4, 6],
+                             keyframe_scenes([0.0, 1.1], [0, 4, 6], fps=4, nearest_starts=True))
     assert judged.transition_keep == pytest.approx(1.0), "the in-betweens match the keyframes they sit between"
 
 

@@ -254,7 +254,8 @@ def test_scenes_cut_on_their_first_frame_and_dissolve_only_inside_a_scene() -> N
 
 def test_a_scene_shorter_than_half_a_transition_keeps_its_keyframe_inside_it() -> None:
     plan = plan_frames([(0.0, 1.0), (1.0, 1.1), (1.1, 3.0)], duration_s=3.0, fps=12.0, transition_s=1.0)
-    assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (12, 1), (19, 2)]
+    # scene 1 has frames 12 and 13 (1.1 s is frame 13.2): its keyframe is half a transition in, at most its last
+    assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (13, 1), (20, 2)]
 
 
 def test_a_cut_has_no_in_betweens_and_short_segments_dissolve_throughout() -> None:
@@ -280,8 +281,33 @@ def test_a_negative_transition_is_refused() -> None:
         plan_frames([(0.0, 2.0)], 2.0, 12.0, transition_s=-0.5)
 
 
+def test_each_scene_starts_on_the_frame_classic_shows_it_from() -> None:
+    from hear2see_desktop.core.metrics.scene_following import frame_scenes
+
+    spans = [(0.0, 1.04), (1.04, 2.3), (2.3, 4.0)]  # at 12 fps: frames 12.48 and 27.6
+    shown = frame_scenes([start for start, _ in spans], frame_count(4.0, 12.0), 12.0)
+    plan = plan_frames(spans, 4.0, 12.0, transition_s=0.5, cut_scenes=True)
+    assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (13, 1), (28, 2)]
+    assert [plan.keyframes[f.a].scene for f in plan.frames] == shown, "every frame shows the scene being narrated"
+    old = plan_frames(spans, 4.0, 12.0, transition_s=0.5, cut_scenes=True, nearest_scene_starts=True)
+    assert [(k.frame, k.scene) for k in old.keyframes] == [(0, 0), (12, 1), (28, 2)], \
+        "plan version 1 rounded 12.48 down: scene 1 half a frame early"
+
+
+def test_a_run_logged_before_plan_version_2_replays_its_plan() -> None:
+    from hear2see_desktop.core.render_work import sequence_plan
+    from hear2see_desktop.core.settings import RenderSettings, from_logged_run
+
+    spans = [(0.0, 1.04), (1.04, 4.0)]
+    logged = RenderSettings(mode="smooth", fps=12, reactivity=0.0).to_dict()
+    del logged["plan_version"]
+    replayed = sequence_plan(from_logged_run(logged), 4.0, spans, None)
+    assert replayed.keyframes[1].frame == 12
+    assert sequence_plan(RenderSettings(mode="smooth", fps=12, reactivity=0.0), 4.0, spans, None).keyframes[1].frame == 13
+
+
 def test_scenes_on_one_frame_keep_the_later_one() -> None:
-    plan = plan_frames([(0.0, 1.0), (1.0, 1.01), (1.01, 2.0)], duration_s=2.0, fps=12.0)
+    plan = plan_frames([(0.0, 0.95), (0.95, 1.0), (1.0, 2.0)], duration_s=2.0, fps=12.0)  # both start on frame 12
     assert [(k.frame, k.scene) for k in plan.keyframes] == [(0, 0), (12, 2), (23, 2)]
 
 
@@ -367,8 +393,9 @@ def test_any_plan_covers_the_narration_with_ordered_keyframes(inputs: tuple) -> 
     n = len(plan.frames)
     keyframe_frames = {k.frame for k in plan.keyframes}
     starts: dict[int, int] = {}  # start frame -> the scene shown from it (a later scene on one frame wins)
-    for scene, (start_s, _) in enumerate(spans):
-        starts[0 if scene == 0 else min(n - 1, math.floor(start_s * fps + 0.5 + 1e-9))] = scene
+    for scene, (start_s, _) in enumerate(spans):  # its first frame at or after its start, as classic shows it
+        first = next((i for i in range(n) if i / fps + 1e-9 >= start_s), n - 1)
+        starts[0 if scene == 0 else first] = scene
     lead = 0 if not transition_s else math.floor(transition_s * fps + 0.5) // 2
     for frame, scene in starts.items():
         own = [k.frame for k in plan.keyframes if k.scene == scene]
