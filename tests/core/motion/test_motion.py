@@ -303,7 +303,8 @@ def test_a_run_logged_before_plan_version_2_replays_its_plan() -> None:
     del logged["plan_version"]
     replayed = sequence_plan(from_logged_run(logged), 4.0, spans, None)
     assert replayed.keyframes[1].frame == 12
-    assert sequence_plan(RenderSettings(mode="smooth", fps=12, reactivity=0.0), 4.0, spans, None).keyframes[1].frame == 13
+    today = sequence_plan(RenderSettings(mode="smooth", fps=12, reactivity=0.0), 4.0, spans, None)
+    assert today.keyframes[1].frame == 13
 
 
 def test_scenes_on_one_frame_keep_the_later_one() -> None:
