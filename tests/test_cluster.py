@@ -20,7 +20,7 @@ ray = pytest.importorskip("ray")
 from hear2see_desktop.core.cluster.session import close_sessions, connect  # noqa: E402
 from hear2see_desktop.core.errors import CancelledError  # noqa: E402
 from hear2see_desktop.core.jobs import never_cancelled, no_progress  # noqa: E402
-from hear2see_desktop.core.render.events import RenderEvents  # noqa: E402
+from hear2see_desktop.core.render.events import DenoiseStep, RenderEvents  # noqa: E402
 from hear2see_desktop.core.render_job import RenderJob, RenderRequest  # noqa: E402
 from hear2see_desktop.core.render_queue import ItemStatus, QueueEvents, QueueItem, RenderQueue  # noqa: E402
 from hear2see_desktop.core.run_record import RunRecord  # noqa: E402
@@ -114,6 +114,31 @@ def test_an_animate_clip_renders_on_a_worker_with_the_frames_a_local_render_give
     assert clip.kind == "clip" and clip.worker in clustered.cluster.workers, clip
     assert clip.bytes_out >= local.frames * 64 * 64 * 3  # every native picture came back
     assert clustered.unet_evaluations == local.unet_evaluations
+
+
+def test_a_workers_denoising_steps_show_as_live_previews(tiny_models: tuple[Path, Path, Path],
+                                                         tiny_motion_models: tuple[Path, Path], narration_wav: Path,
+                                                         tmp_path: Path) -> None:
+    """While the client waits for a clip the worker renders, it hears the worker's steps as a local render hears
+    its own: with their previews, each step at most once, in order."""
+    settings = tiny_settings(tiny_models[0], mode="animate", motion_model=str(tiny_motion_models[0]), steps=20,
+                             transition_s=0.0)
+    steps: list[DenoiseStep] = []
+    said: list[tuple[str, object]] = []
+    job = RenderJob(RenderRequest(narration_wav, tmp_path / "clip.mp4", settings, transcript=FOX, use_cache=False,
+                                  runs_log=tmp_path / "runs.jsonl", cluster=CLUSTER), RenderEvents(step=steps.append))
+    record = job.run(lambda _done, _total, message, preview=None: said.append((message, preview)),
+                     never_cancelled).record
+
+    assert record is not None and record.cluster is not None
+    [clip] = record.cluster.units
+    assert len(steps) >= 2, f"the clip's {settings.steps} steps on its worker showed {len(steps)} previews"
+    numbers = [step.step for step in steps]
+    assert numbers == sorted(set(numbers)) and all(step.steps == 20 for step in steps), numbers
+    assert all(step.preview is not None and step.preview.shape == (8, 8, 3) for step in steps)  # the latents' colours
+    live = [message for message, preview in said if preview is not None]
+    assert live and all(f"on {clip.worker}" in message and "frame " in message and "step " in message
+                        for message in live), live
 
 
 def test_a_worker_killed_mid_render_still_gives_the_same_mp4(tiny_models: tuple[Path, Path, Path],

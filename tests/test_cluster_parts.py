@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hear2see_desktop.core.cluster.address import parse_cluster_address
-from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
+from hear2see_desktop.core.cluster.cluster_cache import REPORT_S, ClusterCache
 from hear2see_desktop.core.cluster.model_files import received_path
 from hear2see_desktop.core.cluster.session import ClusterSession, WorkerHandle
 from hear2see_desktop.core.cluster.units import ModelFile, SequenceWork, Unit, UnitResult, sequence_units
@@ -41,7 +41,7 @@ def test_a_scheduled_key_waits_for_its_unit_and_an_unscheduled_one_is_a_miss(tmp
     assert cache.on_disk(["scheduled"]) == {"scheduled"}, "a cluster picture is kept in the frame cache too"
 
 
-def test_a_long_wait_for_the_cluster_is_reported_about_every_second(tmp_path: Path) -> None:
+def test_a_long_wait_for_the_cluster_is_reported_about_every_quarter_second(tmp_path: Path) -> None:
     reports: list[float] = []
     cache = ClusterCache(None, cancelled=lambda: False, on_wait=lambda: reports.append(time.monotonic()))
     unit = Unit(0, "clip", 0, ("clip latents",))
@@ -51,8 +51,10 @@ def test_a_long_wait_for_the_cluster_is_reported_about_every_second(tmp_path: Pa
 
     assert cache.get_array("clip latents") is not None
     times = [at - started for at in reports]
-    assert times and times[0] >= 0.9, times  # about at 1 s and 2 s (a busy machine: later), then the latents came
-    assert all(later - earlier >= 0.9 for earlier, later in zip(times[:-1], times[1:], strict=True)), times
+    assert REPORT_S == 0.25  # often enough for the workers' step previews to look live
+    assert times and times[0] >= 0.2, times  # about every 0.25 s (a busy machine: later), then the latents came
+    assert 5 <= len(times) <= 11, times
+    assert all(later - earlier >= 0.2 for earlier, later in zip(times[:-1], times[1:], strict=True)), times
 
 
 def test_a_unit_given_up_becomes_a_miss_and_cancel_ends_a_wait(tmp_path: Path) -> None:
@@ -119,3 +121,41 @@ def test_a_render_prepared_ahead_gets_a_worker_only_while_the_render_read_now_wa
     assert got and got[0] is not None and got[0] is not first
     session.release(first)
     assert session.acquire(0, ahead=True) is first
+
+
+def test_a_worker_keeps_its_newest_step_for_the_client_with_a_small_preview(tiny_models: tuple[Path, Path, Path]
+                                                                            ) -> None:
+    from hear2see_desktop.core.cluster.cluster_render import model_spec
+    from hear2see_desktop.core.cluster.units import ClassicWork
+    from hear2see_desktop.core.mode_renderers import classic_plan
+    from hear2see_desktop.core.render.model_source import resolve_model_source
+
+    settings = RenderSettings(model=str(tiny_models[0]), width=64, height=64, steps=3, fps=4, frames=2, seed=5,
+                              device="cpu", style="none", prompt="a red boat")
+    spec = model_spec(settings, resolve_model_source(settings.model), {"model": "tiny"})
+    plan = classic_plan(settings, 1.0, None, spec.identity)
+    spec = replace(spec, classic=ClassicWork(plan.seeds, plan.prompts, plan.keys))
+    worker = RenderWorker()
+    assert worker.latest_step(spec.render_id) is None, "nothing rendered, nothing to show"
+
+    worker.run_unit(spec, Unit(1, "classic", 1, (plan.keys[1],)), UnitResult())
+    latest = worker.latest_step(spec.render_id)
+    assert latest is not None and (latest.unit, latest.kind, latest.heard) == (1, "classic", 3)
+    assert (latest.step.image, latest.step.step, latest.step.steps) == (1, 3, 3), "image 1's last step, as a local "
+    assert latest.step.preview is not None and latest.step.preview.dtype == np.uint8  # render numbers it
+    assert latest.worker == worker.describe().name
+    assert worker.latest_step(spec.render_id, heard=3) is None, "the client asks only for newer steps"
+    worker.forget_steps(spec.render_id)
+    assert worker.latest_step(spec.render_id) is None
+
+
+def test_a_step_preview_is_shrunk_by_a_whole_factor_to_at_most_256_px() -> None:
+    from hear2see_desktop.core.cluster.worker import smaller
+
+    rgb = np.random.default_rng(0).integers(0, 256, (512, 384, 3), dtype=np.uint8)
+    small = smaller(rgb, 256)
+    assert small.shape == (256, 192, 3)
+    assert abs(int(small[0, 0, 0]) - int(rgb[:2, :2, 0].mean())) <= 1, "each pixel is its block's mean"
+    assert smaller(rgb, 200).shape == (171, 128, 3)  # a factor of 3; PIL keeps the partial last row
+    little = rgb[:64, :64]
+    assert smaller(little, 256) is little

@@ -397,10 +397,22 @@ class RenderJob:
         return spec
 
     def _waiting_for_cluster(self, progress: ProgressFn) -> None:
-        """While the render waits for the workers (an animate clip: minutes), say how far they are."""
-        if self._cluster is not None:
-            done, total = self._cluster.scheduler.counts()
-            progress(done, max(1, total), f"Rendering on the cluster: {done} of {total} units back", None)
+        """While the render waits for the workers (an animate clip: minutes), say how far they are, and show the
+        steps they denoise as a local render shows its own: live previews."""
+        if self._cluster is None:
+            return
+        done, total = self._cluster.scheduler.counts()
+        message = f"Rendering on the cluster: {done} of {total} units back"
+        steps = self._cluster.scheduler.take_steps()
+        for heard in steps:
+            self.events.step(heard.step)
+        if not steps:
+            progress(done, max(1, total), message, None)
+            return
+        newest = steps[-1]
+        what = "in-betweens" if newest.step.image is None else f"{UNIT_NAMES[newest.kind]} {newest.step.image + 1}"
+        progress(done, max(1, total), f"{message}; {what}: step {newest.step.step}/{newest.step.steps} on "
+                                      f"{newest.worker}", newest.step.preview)
 
     def _cluster_units(self, spec: RenderSpec, narration: _Narration, cache: ClusterCache,
                        ahead: bool) -> ClusterRender:
@@ -413,6 +425,10 @@ class RenderJob:
         cluster = ClusterRender(self._session, spec, units, cache, ahead)
         cluster.start()
         return cluster
+
+
+UNIT_NAMES = {"classic": "image", "keyframe": "keyframe", "segment": "segment", "clip": "frame"}
+"""How the progress line names the picture a worker's step belongs to."""
 
 
 def _music_under(narration_path: Path, settings: RenderSettings) -> tuple[Audio | None, MusicUsed | None]:

@@ -23,8 +23,9 @@ from hear2see_desktop.core.render.frame_cache import DEFAULT_MAX_BYTES, FrameCac
 
 POLL_S = 0.05
 """How often a wait for a unit's result reads `cancelled`."""
-REPORT_S = 1.0
-"""How often a long wait tells `on_wait` (the render's progress: an animate clip takes minutes on a worker)."""
+REPORT_S = 0.25
+"""How often a long wait tells `on_wait` (the render's progress, and the workers' step previews: an animate clip
+takes minutes on a worker)."""
 
 
 class ClusterCache(FrameCache):

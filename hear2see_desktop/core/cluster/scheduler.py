@@ -5,6 +5,11 @@ idle live worker of the session, and delivers what comes back to the render's `C
 process dies (`RayActorError`) is retired and its unit goes to another; a unit that fails for another reason,
 or finds no live worker, is given up, and the client renders it itself. Every unit's worker is kept for the
 run record. `close` cancels what still runs on every worker and waits for them to stop.
+
+While the render is read (not while it is prepared ahead), the loop asks each busy worker about every
+`STEP_POLL_S` for its newest denoising step, without waiting for the answer, and keeps the newest steps for the
+client to show as live previews (`take_steps`): a worker's keyframe forms in the preview and the timeline as a
+local one does.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from hear2see_desktop.core.cluster.cluster_cache import ClusterCache
 from hear2see_desktop.core.cluster.session import ClusterSession, WorkerHandle
-from hear2see_desktop.core.cluster.units import RenderSpec, Unit
+from hear2see_desktop.core.cluster.units import RenderSpec, Unit, UnitStep
 from hear2see_desktop.core.run_record import ClusterUnit
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,10 @@ WAIT_S = 0.05
 MAX_AHEAD = 128
 """Most pictures that may wait in the client's memory for the render to read them: workers run at most this far
 ahead of the video (a unit run again after a worker died is never held back)."""
+STEP_POLL_S = 0.25
+"""How often a busy worker is asked for its newest denoising step."""
+STEPS_KEPT = 16
+"""Most steps kept for the client between two of its looks (older ones are dropped: a preview is only news)."""
 STOP_TIMEOUT_S = 60.0
 """How long `close` waits for cancelled units to end (one denoising step each)."""
 
@@ -51,11 +61,23 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cluster-scheduler", daemon=True)
         self._spec_ref: Any = None
+        self._polls: dict[Any, str] = {}  # step polls on their way back: ref -> worker name
+        self._heard: dict[str, int] = {}  # the newest step number had from each worker
+        self._polled = 0.0
+        self._steps: deque[UnitStep] = deque(maxlen=STEPS_KEPT)
+        self._steps_lock = threading.Lock()
         cache.expect(units)
 
     def counts(self) -> tuple[int, int]:
         """(units whose results are back or given up, all units of the render)."""
         return len(self.done), self._total
+
+    def take_steps(self) -> list[UnitStep]:
+        """The denoising steps heard from the workers since the last call, oldest first."""
+        with self._steps_lock:
+            steps = list(self._steps)
+            self._steps.clear()
+        return steps
 
     def start(self) -> None:
         import ray
@@ -65,23 +87,36 @@ class Scheduler:
 
     def close(self) -> None:
         """Stop handing out units; cancel the ones still running on every worker and wait until they end."""
-        import ray
-
         self._stop.set()
         self.session.want(self, 0)
         running = bool(self._running)
         if running:  # at once, not after the loop's last wait: every step a worker goes on is wasted
             self._cancel_on_workers()
         self._thread.join()
-        if not self._running:
-            return
-        if not running:  # the loop sent a unit while it stopped
+        try:
+            if self._running:
+                self._stop_running(cancelled=running)
+        finally:
+            self._forget_steps()
+
+    def _stop_running(self, cancelled: bool) -> None:
+        import ray
+
+        if not cancelled:  # the loop sent a unit while it stopped
             self._cancel_on_workers()
         ray.wait(list(self._running), num_returns=len(self._running), timeout=STOP_TIMEOUT_S)
         for unit, worker in self._running.values():
             self.session.release(worker)
             self.cache.give_up(unit)
         self._running.clear()
+
+    def _forget_steps(self) -> None:
+        """The workers drop this render's last step (its preview would stay in their memory)."""
+        for worker in self.session.live():
+            try:
+                worker.actor.forget_steps.remote(self.spec.render_id)
+            except Exception:  # noqa: BLE001 - a dead worker keeps nothing
+                pass
 
     def _cancel_on_workers(self) -> None:
         """Each worker stops this render's unit within one step and refuses its later units."""
@@ -97,6 +132,7 @@ class Scheduler:
             while not self._stop.is_set() and (self._waiting or self._running):
                 self._dispatch()
                 self._collect()
+                self._poll_steps()
             self.session.want(self, 0)
         except Exception:  # noqa: BLE001 - the client renders what is left itself
             log.exception("the cluster scheduler stopped")
@@ -146,6 +182,33 @@ class Scheduler:
         for ref in finished:
             unit, worker = self._running.pop(ref)
             self._finish(ref, unit, worker)
+
+    def _poll_steps(self) -> None:
+        """Ask the busy workers for newer steps every `STEP_POLL_S` (one question each at a time), and keep the
+        answers that came back; a render prepared ahead asks nothing (nobody shows its previews yet)."""
+        import ray
+
+        if self._polls:
+            back, _ = ray.wait(list(self._polls), num_returns=len(self._polls), timeout=0)
+            for ref in back:
+                name = self._polls.pop(ref)
+                try:
+                    step: UnitStep | None = ray.get(ref)
+                except Exception:  # noqa: BLE001 - a worker that died is the unit's business, not the preview's
+                    continue
+                if step is not None and step.heard > self._heard.get(name, 0):
+                    self._heard[name] = step.heard
+                    with self._steps_lock:
+                        self._steps.append(step)
+        now = time.monotonic()
+        if self.ahead or now - self._polled < STEP_POLL_S:
+            return
+        self._polled = now
+        asking = set(self._polls.values())
+        for _unit, worker in self._running.values():
+            name = worker.info.name
+            if name not in asking:
+                self._polls[worker.actor.latest_step.remote(self.spec.render_id, self._heard.get(name, 0))] = name
 
     def _finish(self, ref: Any, unit: Unit, worker: WorkerHandle) -> None:
         import ray

@@ -234,7 +234,8 @@ def _start_workers(address: ClusterAddress) -> list[WorkerHandle]:
         count = gpus or max(1, int(resources.get("CPU", 1)) // 2)
         threads = None if gpus else 2
         options = {"num_cpus": 1, "num_gpus": 1} if gpus else {"num_cpus": 2}
-    remote = ray.remote(RenderWorker).options(max_concurrency=2, max_restarts=RESTARTS, **options)
+    # Three calls at a time: a unit, and a cancel or a step poll while it runs.
+    remote = ray.remote(RenderWorker).options(max_concurrency=3, max_restarts=RESTARTS, **options)
     actors = [remote.remote(threads) for _ in range(count)]
     try:
         infos = ray.get([actor.describe.remote() for actor in actors], timeout=WORKERS_READY_TIMEOUT_S)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from hear2see_desktop.core.motion.plan import FramePlan
+from hear2see_desktop.core.render.events import DenoiseStep
 from hear2see_desktop.core.render.frames import ScenePrompt
 from hear2see_desktop.core.settings import RenderSettings
 
@@ -109,6 +110,24 @@ class UnitResult:
     def nbytes(self) -> int:
         """The pictures' and latents' bytes: what crosses the network with this result."""
         return sum(a.nbytes for a in self.images.values()) + sum(a.nbytes for a in self.arrays.values())
+
+
+PREVIEW_MAX_PX = 256
+"""The longest side of a step preview a worker sends: a TAESD preview of a 512 px frame is 768 KB, four times a
+second per worker, on a link the finished frames need more."""
+
+
+@dataclass(frozen=True)
+class UnitStep:
+    """A unit's latest denoising step on its worker, for the client to show while it waits: the step as a local
+    render hears it (its image or keyframe index, step, steps and preview), and `heard`, which numbers the steps
+    the worker heard for the render, so the client asks only for newer ones."""
+
+    unit: int
+    kind: UnitKind
+    step: DenoiseStep
+    heard: int
+    worker: str = ""
 
 
 def classic_units(work: ClassicWork, done: set[str]) -> list[Unit]:

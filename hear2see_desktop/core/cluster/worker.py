@@ -3,8 +3,9 @@
 The pipeline is loaded once per actor (`get_pipeline`'s per-process cache) and reused across units and
 renders; a unit renders with the very code a local render runs (`render_images`, `SequenceRenderer`) into an
 in-memory frame cache, and hands back what landed there. Models are found by SHA-256 on the worker's node
-(`model_files.find_model_on_node`); a client sends the ones it lacks once. The actor runs two calls at a time,
-so `cancel` arrives while a unit runs: the unit's `cancelled` reads the flag between denoising steps.
+(`model_files.find_model_on_node`); a client sends the ones it lacks once. The actor runs three calls at a time,
+so `cancel` and `latest_step` arrive while a unit runs: the unit's `cancelled` reads the flag between denoising
+steps, and each step is kept (the latest per render) for the client to show as a live preview.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hear2see_desktop.core.cluster.model_files import find_model_on_node, received_path
-from hear2see_desktop.core.cluster.units import ModelFile, RenderSpec, Unit, UnitResult
+from hear2see_desktop.core.cluster.units import PREVIEW_MAX_PX, ModelFile, RenderSpec, Unit, UnitResult, UnitStep
 from hear2see_desktop.core.errors import BadInputError
+from hear2see_desktop.core.render.events import DenoiseStep, StepFn
 from hear2see_desktop.core.render.frame_cache import FrameCache
 
 
@@ -67,6 +69,8 @@ class RenderWorker:
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
         self._running = 0
+        self._steps: dict[str, UnitStep] = {}  # each render's latest denoising step here
+        self._name: str | None = None  # this worker's name in the steps it hands out
         self.stopped = 0  # units ended by a cancel
         self.done = 0
 
@@ -112,6 +116,24 @@ class RenderWorker:
         with self._lock:
             self._cancelled.add(render_id)
 
+    def latest_step(self, render_id: str, heard: int = 0) -> UnitStep | None:
+        """The render's latest denoising step here if it is newer than the client's `heard`, its preview at most
+        `PREVIEW_MAX_PX` on its longer side; None when there is none newer."""
+        with self._lock:
+            latest = self._steps.get(render_id)
+        if latest is None or latest.heard <= heard:
+            return None
+        preview = latest.step.preview
+        step = latest.step if preview is None else replace(latest.step, preview=smaller(preview, PREVIEW_MAX_PX))
+        if self._name is None:
+            self._name = self.describe().name
+        return replace(latest, step=step, worker=self._name)
+
+    def forget_steps(self, render_id: str) -> None:
+        """The render has ended: its steps are no longer asked for."""
+        with self._lock:
+            self._steps.pop(render_id, None)
+
     def run_unit(self, spec: RenderSpec, unit: Unit, inputs: UnitResult) -> UnitResult:
         """Render `unit` of `spec`, starting from `inputs` (a segment's keyframes), and return what it made."""
         from hear2see_desktop.core.errors import CancelledError
@@ -139,12 +161,19 @@ class RenderWorker:
         def cancelled() -> bool:
             return spec.render_id in self._cancelled
 
+        def on_step(step: DenoiseStep) -> None:
+            if unit.kind == "classic":  # a classic unit renders its image as the only one of a list
+                step = replace(step, image=unit.index)
+            with self._lock:
+                before = self._steps.get(spec.render_id)
+                self._steps[spec.render_id] = UnitStep(unit.id, unit.kind, step, before.heard + 1 if before else 1)
+
         raise_if_cancelled(cancelled)
         loaded, decoders, ladder = self._pipeline(spec)
         cache = MemoryCache()
         cache.images.update(inputs.images)
         cache.arrays.update(inputs.arrays)
-        samples, calls = _render_unit(spec, unit, cache, loaded, decoders, ladder, cancelled)
+        samples, calls = _render_unit(spec, unit, cache, loaded, decoders, ladder, cancelled, on_step)
         return UnitResult({key: cache.images[key] for key in unit.produces if key in cache.images},
                           {key: cache.arrays[key] for key in unit.produces if key in cache.arrays}, samples, calls)
 
@@ -179,13 +208,14 @@ class RenderWorker:
 
 
 def _render_unit(spec: RenderSpec, unit: Unit, cache: MemoryCache, loaded: Any, decoders: Any, ladder: Any,
-                 cancelled: Any) -> tuple[int, int]:
-    """Run one unit with the local renderers into `cache`; (UNet samples, UNet calls) it took."""
+                 cancelled: Any, on_step: StepFn) -> tuple[int, int]:
+    """Run one unit with the local renderers into `cache`, its denoising steps to `on_step`; (UNet samples,
+    UNet calls) it took."""
     from hear2see_desktop.core.jobs import no_progress
 
     settings = spec.settings
     if unit.kind == "clip":
-        return _render_clip(spec, cache, loaded, decoders, cancelled)
+        return _render_clip(spec, cache, loaded, decoders, cancelled, on_step)
     if unit.kind == "classic":
         from hear2see_desktop.core.render.frames import render_images
 
@@ -193,7 +223,7 @@ def _render_unit(spec: RenderSpec, unit: Unit, cache: MemoryCache, loaded: Any, 
         assert work is not None, "a classic unit comes with its render's classic work"
         counter = render_images(loaded, settings, [work.seeds[unit.index]], no_progress, cancelled, _ignore_image,
                                 prompts=[work.prompts[unit.index]], cache=cache, keys=[work.keys[unit.index]],
-                                decoders=decoders, ladder=ladder)
+                                decoders=decoders, ladder=ladder, on_step=on_step)
         return counter.samples, counter.calls
     from hear2see_desktop.core.render.sequence import SequenceRenderer
 
@@ -202,13 +232,14 @@ def _render_unit(spec: RenderSpec, unit: Unit, cache: MemoryCache, loaded: Any, 
     renderer = SequenceRenderer(loaded, settings, sequence.plan, sequence.prompts, cache, spec.identity, decoders,
                                 ladder=ladder)
     if unit.kind == "keyframe":
-        renderer.run_keyframe(unit.index, no_progress, cancelled)
+        renderer.run_keyframe(unit.index, no_progress, cancelled, on_step)
     else:
-        renderer.run_segment(unit.index, no_progress, cancelled)
+        renderer.run_segment(unit.index, no_progress, cancelled, on_step)
     return renderer.counter.samples, renderer.counter.calls
 
 
-def _render_clip(spec: RenderSpec, cache: MemoryCache, loaded: Any, decoders: Any, cancelled: Any) -> tuple[int, int]:
+def _render_clip(spec: RenderSpec, cache: MemoryCache, loaded: Any, decoders: Any, cancelled: Any,
+                 on_step: StepFn) -> tuple[int, int]:
     """Animate's clip: its latents and native pictures, on the motion model the client named (by hash)."""
     from hear2see_desktop.core.jobs import no_progress
     from hear2see_desktop.core.render.memory_ladder import ladder_for
@@ -221,12 +252,18 @@ def _render_clip(spec: RenderSpec, cache: MemoryCache, loaded: Any, decoders: An
     pipe = animate_pipeline(loaded, motion, motion_shape(motion))
     ladder = ladder_for(loaded, settings.width, settings.height, settings.cfg > 1.0, settings.decoder, pipe)
     renderer = work.renderer(pipe, loaded, settings, decoders, ladder, cache)
-    renderer.make_pictures(no_progress, cancelled, _ignore_step)
+    renderer.make_pictures(no_progress, cancelled, on_step)
     return renderer.counter.samples, renderer.counter.calls
 
 
-def _ignore_step(_step: Any) -> None:
-    """A worker's denoising steps preview nothing: the client shows the frames as they arrive."""
+def smaller(rgb: np.ndarray, max_px: int) -> np.ndarray:
+    """`rgb` shrunk by a whole factor (box filter) until its longer side is at most `max_px`."""
+    factor = -(-max(rgb.shape[:2]) // max_px)
+    if factor <= 1:
+        return rgb
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(rgb).reduce(factor))
 
 
 def _local_path(file: ModelFile) -> str | None:

@@ -226,14 +226,19 @@ class SequenceRenderer:
         finally:
             hook.remove()
 
-    def run_keyframe(self, index: int, progress: ProgressFn, cancelled: CancelledFn) -> None:
-        """Render keyframe `index` alone into the cache (a cluster worker's unit; the client reads it there)."""
+    def run_keyframe(self, index: int, progress: ProgressFn, cancelled: CancelledFn,
+                     on_step: StepFn | None = None) -> None:
+        """Render keyframe `index` alone into the cache (a cluster worker's unit; the client reads it there), each
+        denoising step to `on_step` as in `run`."""
+        self._on_step = on_step
         with self._counting():
             self._keyframe(self.plan.keyframes[index], progress, cancelled, _ignore_keyframe)
 
-    def run_segment(self, a: int, progress: ProgressFn, cancelled: CancelledFn) -> None:
+    def run_segment(self, a: int, progress: ProgressFn, cancelled: CancelledFn,
+                    on_step: StepFn | None = None) -> None:
         """Render the smooth in-betweens after keyframe `a` alone into the cache (a cluster worker's unit): both
-        keyframes must already be in the cache, so only their in-betweens are denoised."""
+        keyframes must already be in the cache, so only their in-betweens are denoised (steps to `on_step`)."""
+        self._on_step = on_step
         keys = self.plan.keyframes
         with self._counting():
             first = self._keyframe(keys[a], progress, cancelled, _ignore_keyframe)
