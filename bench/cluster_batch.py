@@ -5,10 +5,11 @@ An animate clip is one cluster unit (one denoise), so a queue that starts an ite
 ended keeps one worker busy and the other idle. With the next items prepared ahead
 (`core/render_queue/ahead.py`), the idle worker renders the next clip meanwhile. This renders the same queue
 of `--clips` clips both ways on `local:2` (Ray on 127.0.0.1), `--repeats` times each, alternating, after a
-warm-up that loads the models on both workers. The client runs torch on one thread, and CPU workers render
-with the client's thread count (so their frames equal its own to the last bit): each worker is then one core
-of this two-core machine, as two one-core machines would be. It reports each way's wall time for the queue,
-seconds of video per hour, and how busy the workers were (the units' render seconds over workers x wall).
+warm-up that loads the models on both workers. CPU workers render with the client's thread count (so their
+frames equal its own to the last bit): a CPU render uses every core, so two workers side by side put twice as
+many threads as cores on this machine, and their OpenMP threads wait asleep, not spinning (`session.WORKER_ENV`).
+It reports each way's wall time for the queue, seconds of video per hour, and how busy the workers were (the
+units' render seconds over workers x wall).
 
 The model is the tests' toy SD with the tests' toy motion model (`--size` px, `--steps` steps): what is
 measured is how the work is laid out on the workers, not the model's cost, and the toy pair keeps two workers
@@ -79,9 +80,6 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     sys.path.insert(0, str(REPO_ROOT))
     import soundfile as sf
-    import torch
-
-    torch.set_num_threads(1)  # each worker one core (see the module docstring)
 
     from hear2see_desktop.core.cluster.session import close_sessions, connect
     from hear2see_desktop.core.render_request import RenderRequest
@@ -139,12 +137,13 @@ def main() -> int:
              "frame cache off.",
              f"Start-up (Ray, two workers loading the models, a warm-up queue of two clips): {start.elapsed_s:.0f} s, "
              "not counted.",
-             "Each worker renders on one torch thread (the client's count), so each is one of this machine's two "
-             "cores.",
+             f"Each worker renders with the client's torch thread count ({os.cpu_count()}, every core, as a CPU "
+             "render does), so two workers side by side share the cores with twice as many threads; their OpenMP "
+             "threads wait asleep (OMP_WAIT_POLICY=PASSIVE), not spinning.",
              f"One at a time, a clip renders in {render_s:.1f} s on a worker that has the machine to itself, and the "
              f"client's own part adds {client_s:.2f} s per clip. Two workers with cores (or GPUs) of their own would "
              f"at best render the queue {bound:.2f}x as fast ahead as one at a time: (render + client) / "
-             "max(render / 2, client). On this machine the two workers and the client share two cores instead.",
+             "max(render / 2, client). On this machine the two workers and the client share the cores instead.",
              "Workers busy: the clips' render seconds on the workers over 2 x the queue's wall time; the rest is "
              "the client's own work (reading the narration, writing each MP4) and the gaps between clips."]
     md, _ = write_results(args.out, "cluster_batch", "A queue of animate clips on a Ray cluster", notes, [table],

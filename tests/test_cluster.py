@@ -203,7 +203,7 @@ def test_a_queue_of_animate_clips_renders_the_next_clip_on_the_idle_worker(
     render(narration_wav, tmp_path / "here" / "local.mp4", settings)
     session = connect(CLUSTER)
     stopped_before = sum(state["stopped"] for state in ray.get([w.actor.state.remote() for w in session.workers]))
-    queue = RenderQueue(prepare_ahead=True)  # (by default only on clusters of other machines)
+    queue = RenderQueue()  # prepares the next items ahead on any cluster
     ids = [queue.add(RenderRequest(narration_wav, tmp_path / f"clip{n}.mp4", settings, transcript=FOX,
                                    runs_log=tmp_path / "runs.jsonl", use_cache=False, cluster=CLUSTER)).id
            for n in range(4)]

@@ -220,6 +220,15 @@ def _unreachable(address: ClusterAddress) -> BadInputError:
                          "the address, or render on this computer.")
 
 
+WORKER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+"""The workers' environment. A CPU worker computes with the client's thread count, so its frames equal the
+client's to the last bit, which puts more threads than cores on a node that holds several workers (on
+`local:2` of a two-core machine, two threads each on two cores). OpenMP's threads otherwise spin while they
+wait for each other, and a worker's spinning took the cores the other worker needed: side by side, each animate
+clip took up to six times as long as alone (`bench/cluster_batch.py`). Waiting threads that sleep give the cores
+back; the numbers they compute are the same."""
+
+
 def _start_workers(address: ClusterAddress) -> list[WorkerHandle]:
     """Start the render workers the address asks for and wait until each says where it runs."""
     import ray
@@ -235,7 +244,8 @@ def _start_workers(address: ClusterAddress) -> list[WorkerHandle]:
         threads = None if gpus else 2
         options = {"num_cpus": 1, "num_gpus": 1} if gpus else {"num_cpus": 2}
     # Three calls at a time: a unit, and a cancel or a step poll while it runs.
-    remote = ray.remote(RenderWorker).options(max_concurrency=3, max_restarts=RESTARTS, **options)
+    remote = ray.remote(RenderWorker).options(max_concurrency=3, max_restarts=RESTARTS,
+                                              runtime_env={"env_vars": WORKER_ENV}, **options)
     actors = [remote.remote(threads) for _ in range(count)]
     try:
         infos = ray.get([actor.describe.remote() for actor in actors], timeout=WORKERS_READY_TIMEOUT_S)
