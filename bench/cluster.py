@@ -90,7 +90,9 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         units = [vars(unit) for unit in record.cluster.units] if record.cluster is not None else []
         runs.append({"wall_s": timer.elapsed_s, "units": units, "output_frames": record.output_frames,
                      "duration_s": record.audio.duration_s, "unet_evaluations": record.unet_evaluations})
-    return {"config": spec["config"], "mode": mode, "model": spec["model"], "size": spec["size"], "runs": runs}
+    model = Path(spec["model"]).resolve()  # named from the repository root, as the notes name it
+    shown = str(model.relative_to(REPO_ROOT)) if model.is_relative_to(REPO_ROOT) else model.name
+    return {"config": spec["config"], "mode": mode, "model": shown, "size": spec["size"], "runs": runs}
 
 
 def in_child(spec: dict[str, Any]) -> dict[str, Any]:
