@@ -174,19 +174,39 @@ def connect(text: str) -> ClusterSession:
         return session
 
 
+_joined: str | None = None
+"""The address this module started or joined Ray for (None: not connected, or Ray was initialised by the
+program around it, as the tests do, and is used as it is)."""
+
+
 def close_sessions() -> None:
-    """Stop every session's workers (the tests, between renders that kill workers)."""
+    """Stop every session's workers, and leave the cluster this module joined (the tests and benches)."""
     with _sessions_lock:
-        for session in _sessions.values():
-            session.close()
-        _sessions.clear()
+        _close_all()
+
+
+def _close_all() -> None:
+    global _joined
+    for session in _sessions.values():
+        session.close()
+    _sessions.clear()
+    if _joined is not None:
+        import ray
+
+        ray.shutdown()
+        _joined = None
 
 
 def _init_ray(address: ClusterAddress) -> None:
+    """Start or join Ray for `address`; a process holds one Ray connection, so joining another cluster first
+    stops the sessions on the one joined before (its workers, its local Ray) and leaves it."""
+    global _joined
     import ray
 
     if address.kind == "remote":
         _check_reachable(address)
+    if ray.is_initialized() and _joined not in (None, address.text):
+        _close_all()
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline: Ray asks nothing of anyone
@@ -200,6 +220,7 @@ def _init_ray(address: ClusterAddress) -> None:
     except Exception as error:  # noqa: BLE001 - Ray raises many types for one cause: nothing to join
         log.warning("ray.init(%s) failed: %s", address.text, error)
         raise _unreachable(address) from error
+    _joined = address.text
 
 
 def _check_reachable(address: ClusterAddress) -> None:
@@ -239,10 +260,10 @@ def _start_workers(address: ClusterAddress) -> list[WorkerHandle]:
         options: dict[str, Any] = {"num_cpus": 1}
     else:
         resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0))
-        count = gpus or max(1, int(resources.get("CPU", 1)) // 2)
+        gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
+        count = gpus or max(1, cpus // 2)
         threads = None if gpus else 2
-        options = {"num_cpus": 1, "num_gpus": 1} if gpus else {"num_cpus": 2}
+        options = {"num_cpus": 1, "num_gpus": 1} if gpus else {"num_cpus": min(2, cpus)}  # a one-CPU node too
     # Three calls at a time: a unit, and a cancel or a step poll while it runs.
     remote = ray.remote(RenderWorker).options(max_concurrency=3, max_restarts=RESTARTS,
                                               runtime_env={"env_vars": WORKER_ENV}, **options)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,9 @@ from hear2see_desktop.core.cluster.probe import ClusterReport, probe_cluster, re
 from hear2see_desktop.core.errors import BadInputError
 from hear2see_desktop.core.render.weights_hash import cached_sha256, weights_sha256
 from hear2see_desktop.core.settings import LoraSpec, RenderSettings
-from tests.core.cluster.ray_head import RayHead, free_port, ray_head
+from tests.core.cluster.ray_head import RayHead, free_port
 
 PATIENT_S = 180.0  # joining takes a second or two on an idle machine, minutes on a loaded two-core one
-
-
-@pytest.fixture(scope="module")
-def head() -> Iterator[RayHead]:
-    pytest.importorskip("ray")
-    with ray_head() as running:
-        yield running
 
 
 @pytest.fixture
