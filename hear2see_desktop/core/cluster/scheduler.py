@@ -112,18 +112,18 @@ class Scheduler:
 
     def _forget_steps(self) -> None:
         """The workers drop this render's last step (its preview would stay in their memory)."""
-        for worker in self.session.live():
-            try:
-                worker.actor.forget_steps.remote(self.spec.render_id)
-            except Exception:  # noqa: BLE001 - a dead worker keeps nothing
-                pass
+        self._tell_workers("forget_steps")
 
     def _cancel_on_workers(self) -> None:
         """Each worker stops this render's unit within one step and refuses its later units."""
+        self._tell_workers("cancel")
+
+    def _tell_workers(self, method: str) -> None:
+        """Call the actor method `method` with this render's id on every live worker, without waiting."""
         for worker in self.session.live():
             try:
-                worker.actor.cancel.remote(self.spec.render_id)
-            except Exception:  # noqa: BLE001 - a dead worker runs nothing
+                getattr(worker.actor, method).remote(self.spec.render_id)
+            except Exception:  # noqa: BLE001 - a dead worker runs and keeps nothing
                 pass
 
     # --- the loop -------------------------------------------------------------------------------------
