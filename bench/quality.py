@@ -18,12 +18,14 @@ renders), against the clip's own scene prompts:
     .venv/bin/python bench/quality.py [--modes classic,smooth,fast,animate-zero,...] [--narrations 4] [--seeds 1,2,3]
                                       [--out bench/results]
 
-Animate rows run with untrained toy motion models in the toy UNet's layout (bench/toy_motion.py), since none
-is trained on the toy world: `animate-zero` (output projections zero, AnimateDiff's starting point) measures
-what animate's machinery does to pictures and to following the scenes (FreeNoise's shared noise and windows,
-the prompt travel, the motion noise schedule, the flow in-betweens) with no motion of its own; `animate-random`
-(diffusers' random initialisation) measures how far untrained motion layers corrupt the pictures. Neither can
-show what a trained module adds: motion that follows the prompt, and the steadiness it buys.
+Animate rows run with toy motion models in the toy UNet's layout (tests/toyworld/motion.py).
+`animate-trained` has the one trained on the toy world set in motion (boats drift, birds fly, the sun and the
+moon rise): what a trained module does to the pictures and their steadiness. `animate-zero` (output
+projections zero, AnimateDiff's starting point: no motion of its own) measures what animate's machinery does
+(FreeNoise's shared noise and windows, the prompt travel, the motion noise schedule, the flow in-betweens);
+`animate-random` (diffusers' random initialisation) how far untrained motion layers corrupt the pictures.
+Whether the trained one moves things the way the world does is measured by `python -m tests.toyworld.motion`
+(tests/toyworld/weights/motion_report.json).
 
 The toy world comes from `python -m tests.toyworld.build` (committed weights, unpacked once and cached).
 Run it alone: torch's threads on two cores make every number depend on what else runs.
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO_ROOT, Table, fmt, machine_description, write_results
+from common import CACHE_DIR, REPO_ROOT, Table, fmt, machine_description, write_results
 
 if str(REPO_ROOT) not in sys.path:  # the toy world lives in the repository's tests package
     sys.path.insert(0, str(REPO_ROOT))
@@ -83,9 +85,11 @@ MODES = [
     # are SD 1.5's), installed for their render only (see `render`)
     Mode("classic + TAESD decode", "classic", {"decoder": "taesd"}),
     Mode("classic + LCM draft", "classic", {"lcm": True}),
-    # animate with untrained toy motion models that fit the toy UNet (bench/toy_motion.py; built for their row,
-    # see `render`): zero output projections (the image model frame by frame, with FreeNoise's shared noise and
-    # the prompt travel) and diffusers' random initialisation (what untrained motion layers do to the pictures)
+    # animate with toy motion models that fit the toy UNet (tests/toyworld/motion.py; made for their row, see
+    # `render`): the one trained on the world in motion, zero output projections (the image model frame by frame,
+    # with FreeNoise's shared noise and the prompt travel) and diffusers' random initialisation (what untrained
+    # motion layers do to the pictures)
+    Mode("animate-trained", "animate", {"motion": "trained"}),
     Mode("animate-zero", "animate", {"motion": "zero"}),
     Mode("animate-random", "animate", {"motion": "random"}),
 ]
@@ -138,7 +142,7 @@ def render(sd: Path, audio: Path, transcript: Any, row: Mode, out: Path, runs_lo
     A TAESD or LCM row finds the toy world's TAESD or LCM-LoRA through the app's model manager, as a user's
     would be found: installed under its catalogue name in a throwaway models folder that $HEAR2SEE_MODELS_DIR
     names for this render only (tests/toyworld/install.py); the user's folders are not written. Other rows
-    run with the models folder as it is. An animate row's toy motion model (bench/toy_motion.py) is built for
+    run with the models folder as it is. An animate row's toy motion model (tests/toyworld/motion.py) is made for
     the toy SD once, cached under bench/.cache, and given to the render as a folder (`motion_model`).
     """
     from contextlib import nullcontext
@@ -159,9 +163,9 @@ def render(sd: Path, audio: Path, transcript: Any, row: Mode, out: Path, runs_lo
     lcm, taesd = overrides.pop("lcm", False), overrides.get("decoder") == "taesd"
     motion = overrides.pop("motion", None)
     if motion is not None:
-        from toy_motion import toy_motion_folder
+        from tests.toyworld.motion import toy_motion_folder
 
-        overrides["motion_model"] = str(toy_motion_folder(sd, motion))
+        overrides["motion_model"] = str(toy_motion_folder(sd, motion, cache=CACHE_DIR))
     with (toy_models_folder(taesd=toy_taesd(sd) if taesd else None, lcm_lora=toy_lcm_lora(sd) if lcm else None)
           if lcm or taesd else nullcontext()):
         if lcm:
@@ -324,12 +328,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.narrations} narrations spoken by espeak-ng, transcribed by the app's default engine; the storyboard "
         "is the app's own split of each transcript.",
         "Frames are decoded back from each MP4 and judged by the toy CLIP against the clip's own scene prompts.",
-        *(["Animate rows: the toy SD with an UNTRAINED toy motion model in its UNet's layout (bench/toy_motion.py): "
-           "-zero has every motion layer's output projection zero (AnimateDiff's starting point: the image model "
-           "frame by frame, with FreeNoise's shared noise and sliding windows, the scene prompts as its prompt "
-           "travel, the motion noise schedule and flow in-betweens from 8 to 12 fps); -random has diffusers' "
-           "random initialisation (how much untrained motion layers corrupt the pictures). Neither makes motion a "
-           "trained module would. Transition keep is n/a: animate has no keyframes and in-betweens to compare."]
+        *(["Animate rows: the toy SD with a toy motion model in its UNet's layout (tests/toyworld/motion.py): "
+           "-trained is trained on the toy world set in motion (boats drift and birds fly to the right, the sun and "
+           "the moon rise; the image UNet frozen); -zero has every motion layer's output projection zero "
+           "(AnimateDiff's starting point: the image model frame by frame, with FreeNoise's shared noise and "
+           "sliding windows, the scene prompts as its prompt travel, the motion noise schedule and flow "
+           "in-betweens from 8 to 12 fps); -random has diffusers' random initialisation (how much untrained "
+           "motion layers corrupt the pictures). Transition keep is n/a: animate has no keyframes and "
+           "in-betweens to compare."]
           if any(row.mode == "animate" for row in rows) else []),
         *[f"Not measured: {row.name}: needs {row.needs}." for row in MODES if row.needs],
     ]

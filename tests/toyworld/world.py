@@ -310,7 +310,42 @@ def draw_scene_and_mask(scene: Scene, seed: int) -> tuple[np.ndarray, np.ndarray
     return picture, mask
 
 
-def _draw(scene: Scene, seed: int, with_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
+# --- motion ------------------------------------------------------------------------------------
+
+MOTION_PX_PER_FRAME = {"boat": (1.5, 0.0), "bird": (1.5, 0.0), "sun": (0.0, -1.5), "moon": (0.0, -1.5)}
+"""How things move in the world's clips, as (x, y) pixels of the 64 px picture per frame at a motion model's 8
+frames a second: boats drift and birds fly the way they face (to the right), the sun and the moon rise; trees,
+houses and mountains stand still. Movement is what a motion model learns from clips of the world; a fifth of a
+latent cell a frame (a 16-frame clip crosses a third of the picture), slower moves drowned in the frames' noise."""
+
+
+def motion_of(obj: str) -> tuple[float, float]:
+    """(x, y) pixels per frame that `obj` moves in the world's clips; (0, 0) for the things that stand still."""
+    return MOTION_PX_PER_FRAME.get(obj, (0.0, 0.0))
+
+
+def _clip_offsets(obj: str, frames: int) -> list[tuple[float, float]]:
+    """Each frame's move from the still picture: the clip passes the still picture's places at its middle."""
+    dx, dy = motion_of(obj)
+    middle = (frames - 1) / 2
+    return [((f - middle) * dx, (f - middle) * dy) for f in range(frames)]
+
+
+def draw_clip(scene: Scene, seed: int, frames: int) -> np.ndarray:
+    """(frames, 64, 64, 3) uint8: `scene` set in motion, its objects moving as `motion_of` says and passing
+    where `draw_scene` puts them at the clip's middle; the background is the same picture in every frame."""
+    return np.stack([_draw(scene, seed, False, offset)[0] for offset in _clip_offsets(scene.object, frames)])
+
+
+def draw_clip_and_masks(scene: Scene, seed: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The clip and each frame's (64, 64) mask of where its objects are (as `draw_scene_and_mask`)."""
+    drawn = [_draw(scene, seed, True, offset) for offset in _clip_offsets(scene.object, frames)]
+    return np.stack([picture for picture, _ in drawn]), np.stack([mask for _, mask in drawn])  # type: ignore[misc]
+
+
+def _draw(scene: Scene, seed: int, with_mask: bool,
+          offset: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray | None]:
+    """The picture (and mask) of `scene`, its objects moved by `offset` pixels of the 64 px picture."""
     rng = random.Random(f"{scene}|{seed}")
     image = Image.new("RGB", (_DRAW_PX, _DRAW_PX))
     draw = ImageDraw.Draw(image)
@@ -324,12 +359,15 @@ def _draw(scene: Scene, seed: int, with_mask: bool) -> tuple[np.ndarray, np.ndar
             places.append((x + rng.choice((-1, 1)) * 4, y + (34 if y < _DRAW_PX // 2 else -34)))
         else:
             places = [(x - 25, y), (x + 25, y + rng.randint(-4, 4))]
+    if offset != (0.0, 0.0):  # a still picture keeps its integer places, drawn exactly as before clips existed
+        grow = _DRAW_PX / SIZE_PX
+        places = [(px + offset[0] * grow, py + offset[1] * grow) for px, py in places]
     for px, py in places:
         _draw_object(draw, scene.object, rgb, px, py, scale, OBJECT_LIGHT[scene.time])
     picture = np.asarray(image.resize((SIZE_PX, SIZE_PX), Image.Resampling.LANCZOS), dtype=np.uint8)
     if not with_mask:
         return picture, None
-    layer = Image.new("RGB", (_DRAW_PX, _DRAW_PX))
+    layer = Image.new("RGB", (_DRAW_PX, _DRAW_PX))  # `places` are moved by `offset` already
     outline = ImageDraw.Draw(layer)
     for px, py in places:  # the same shapes on black: every drawn colour is non-zero
         _draw_object(outline, scene.object, (255, 255, 255), px, py, scale, 1.0)
