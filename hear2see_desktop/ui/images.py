@@ -7,7 +7,8 @@ emit them and the UI thread only ever receives a ready image.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -39,3 +40,19 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
     # Rows are padded to 4 bytes, so read whole lines and cut each to width * 3.
     buffer = np.frombuffer(rgb.constBits(), dtype=np.uint8, count=stride * height)
     return buffer.reshape(height, stride)[:, : width * 3].reshape(height, width, 3).copy()
+
+
+def sharp_pixmap(image: QImage, size: QSize, ratio: float) -> QPixmap:
+    """`image` smoothly scaled to `size` logical pixels at device pixel `ratio`, so it stays sharp on HiDPI screens.
+
+    GUI thread only (QPixmap); callers cache the result, since smooth scaling is the costly part of a repaint.
+    """
+    scaled = image.scaled(
+        max(1, round(size.width() * ratio)),
+        max(1, round(size.height() * ratio)),
+        Qt.AspectRatioMode.IgnoreAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
+    pixmap = QPixmap.fromImage(scaled)
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap

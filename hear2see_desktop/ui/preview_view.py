@@ -12,6 +12,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent, QPalette, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from hear2see_desktop.ui.images import sharp_pixmap
+
 DEFAULT_HINT = "Frames appear here as they render"
 CAPTION_MARGIN_PX = 6
 _CAPTION_FLAGS = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
@@ -121,15 +123,7 @@ class PreviewView(QWidget):
         """The image smoothly scaled to `size` device-independent pixels, cached until size or image change."""
         if self._scaled is not None and self._scaled_for == size:
             return self._scaled
-        ratio = self.devicePixelRatioF()
-        scaled = image.scaled(
-            max(1, round(size.width() * ratio)),
-            max(1, round(size.height() * ratio)),
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        pixmap = QPixmap.fromImage(scaled)
-        pixmap.setDevicePixelRatio(ratio)
+        pixmap = sharp_pixmap(image, size, self.devicePixelRatioF())
         self._scaled, self._scaled_for = pixmap, QSize(size)
         return pixmap
 

@@ -13,6 +13,8 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from hear2see_desktop.ui.images import sharp_pixmap
+
 THUMBNAIL_HEIGHT_PX = 72
 MARGIN_PX = 4
 TICK_PX = 6
@@ -228,15 +230,7 @@ class TimelineView(QWidget):
         image = self._frames[index].image
         if image is None or image.isNull():
             return None
-        ratio = self.devicePixelRatioF()
-        scaled = image.scaled(
-            max(1, round(size.width() * ratio)),
-            max(1, round(size.height() * ratio)),
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        pixmap = QPixmap.fromImage(scaled)
-        pixmap.setDevicePixelRatio(ratio)
+        pixmap = sharp_pixmap(image, size, self.devicePixelRatioF())
         self._thumbnails[index] = pixmap
         return pixmap
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -21,7 +21,7 @@ from hear2see_desktop.core.metrics.av_align_one_to_one import OneToOneResult
 from hear2see_desktop.core.metrics.flicker import FlickerResult
 from hear2see_desktop.core.settings import LoraSpec
 from hear2see_desktop.core.transcript import Word
-from hear2see_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
+from hear2see_desktop.ui.images import qimage_to_rgb, rgb_to_qimage, sharp_pixmap
 from hear2see_desktop.ui.level_meter import PEAK_HOLD_S, LevelMeter
 from hear2see_desktop.ui.metrics_panel import MetricsPanel
 from hear2see_desktop.ui.preview_view import DEFAULT_HINT, PreviewView
@@ -78,6 +78,20 @@ def test_rgb_to_qimage_rejects_arrays_that_are_not_rgb_bytes() -> None:
 
 
 # --- waveform -------------------------------------------------------------------------------------
+def test_sharp_pixmap_holds_device_pixels_and_draws_at_the_logical_size(qtbot: QtBot) -> None:
+    rgb = np.zeros((10, 20, 3), dtype=np.uint8)
+    rgb[:, 10:] = (255, 0, 0)  # left half black, right half red
+    for ratio in (1.0, 2.0, 1.5):
+        pixmap = sharp_pixmap(rgb_to_qimage(rgb), QSize(40, 30), ratio)  # stretched: the caller chose the size
+        assert (pixmap.width(), pixmap.height()) == (round(40 * ratio), round(30 * ratio))
+        assert pixmap.devicePixelRatio() == ratio
+        assert pixmap.deviceIndependentSize().toSize() == QSize(40, 30)
+        pixels = qimage_to_rgb(pixmap.toImage())
+        assert tuple(pixels[5, 2]) == (0, 0, 0) and tuple(pixels[5, -3]) == (255, 0, 0)
+    tiny = sharp_pixmap(rgb_to_qimage(rgb), QSize(0, 0), 1.0)
+    assert (tiny.width(), tiny.height()) == (1, 1)  # never an empty pixmap a painter would trip on
+
+
 def test_waveform_keeps_a_bounded_envelope_with_the_true_extremes(qtbot: QtBot) -> None:
     view = WaveformView()
     qtbot.addWidget(view)
