@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.cli_helpers import FAST, one_sentence, run_cli
+from tests.cli_helpers import FAST, one_sentence, run_cli, start_cli_as_from_a_terminal
 
 
 def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,11 +172,11 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_video(narration_wav: Path, tiny_
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
+    process = start_cli_as_from_a_terminal(
         [sys.executable, "-m", "hear2see_desktop", "render", str(narration_wav), "-o", str(out_dir / "v.mp4"),
          "--model", str(tiny_models[0]), "--width", "128", "--height", "128", "--steps", "30", "--fps", "8",
          "--device", "cpu", "--prompt", "a fox"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     assert process.stderr is not None
     deadline = time.monotonic() + 120

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hear2see_desktop.core import paths
-from tests.cli_helpers import one_sentence, run_cli
+from tests.cli_helpers import one_sentence, run_cli, start_cli_as_from_a_terminal
 from tests.model_server import ModelServer, Served, block_internet, model_server, sha256
 
 WEIGHTS = os.urandom(64 * 1024)
@@ -117,9 +117,9 @@ def test_path_set_moves_where_models_are_listed_and_downloaded(server: ModelServ
 
 def test_ctrl_c_exits_130_and_leaves_only_the_part_file(server: ModelServer) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
+    process = start_cli_as_from_a_terminal(
         [sys.executable, "-m", "hear2see_desktop", "models", "download", "slow"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     part = paths.models_dir() / "sd" / "slow" / "slow.bin.part"
     deadline = time.monotonic() + 60
