@@ -13,6 +13,9 @@ memory during the measured render (weights included). Classic and smooth at the 
 for comparison.
 
     .venv/bin/python bench/animate_gpu.py [--size 512] [--steps 25] [--modes animate,classic,smooth] [--out DIR]
+
+`--device cpu --model tiny` runs the same script on the CPU with the tests' tiny models (no GPU memory column):
+it only proves the script works end to end before a GPU's time is spent on it (tests/test_bench_animate_gpu.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from common import (
     Table,
     build_random_motion_adapter,
     build_random_sd15,
+    build_tiny,
+    build_tiny_motion,
     describe_model,
     fmt,
     machine_description,
@@ -77,9 +82,17 @@ def step_seconds(stamps: list[tuple[float, int | None, int]]) -> float | None:
     return median(gaps) if gaps else None
 
 
+def synchronise(device: str) -> None:
+    """Wait for the GPU's queued work, so a time stamp means what has run (the CPU runs each call to its end)."""
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def render(mode: str, steps: int, args: argparse.Namespace, models: dict[str, Path], audio: Path, transcript: Any,
            work: Path) -> dict[str, Any]:
-    """One render of `mode` on the GPU, with its step times and the peak GPU memory while it ran."""
+    """One render of `mode` on `args.device`, with its step times and (on CUDA) the peak GPU memory while it ran."""
     import torch
 
     from hear2see_desktop.core.jobs import never_cancelled, no_progress
@@ -90,18 +103,21 @@ def render(mode: str, steps: int, args: argparse.Namespace, models: dict[str, Pa
     stamps: list[tuple[float, int | None, int]] = []
 
     def on_step(step: DenoiseStep) -> None:
-        torch.cuda.synchronize()
+        synchronise(args.device)
         stamps.append((time.perf_counter(), step.image, step.step))
 
     settings = RenderSettings(model=str(models["model"]), motion_model=str(models["motion"]), width=args.size,
-                              height=args.size, steps=steps, fps=DEFAULT_FPS[mode], mode=mode, seed=0, device="cuda")
+                              height=args.size, steps=steps, fps=DEFAULT_FPS[mode], mode=mode, seed=0,
+                              device=args.device)
     request = RenderRequest(audio_path=audio, out_path=work / f"{mode}.mp4", settings=settings,
                             runs_log=work / "runs.jsonl", transcript=transcript, use_cache=False)
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    resident = torch.cuda.memory_allocated()  # what earlier renders left loaded (the model, the motion model)
+    cuda = args.device == "cuda"
+    synchronise(args.device)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    resident = torch.cuda.memory_allocated() if cuda else None  # what earlier renders left loaded (model, motion)
     record = RenderJob(request, RenderEvents(step=on_step)).run(no_progress, never_cancelled).record
-    torch.cuda.synchronize()
+    synchronise(args.device)
     per_step = step_seconds(stamps)
     video_s = record.output_frames / settings.fps
     return {
@@ -112,8 +128,9 @@ def render(mode: str, steps: int, args: argparse.Namespace, models: dict[str, Pa
                                if per_step and record.unet_calls else None),
         "render_s": record.timings_s["render_s"], "model_load_s": record.timings_s.get("model_load_s"),
         "per_video_s": record.timings_s["render_s"] / video_s,
-        "resident_before_gib": resident / GIB, "peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
-        "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+        "resident_before_gib": resident / GIB if cuda else None,
+        "peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB if cuda else None,
+        "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB if cuda else None,
         "memory_fallbacks": list(record.memory_fallbacks),
     }
 
@@ -124,16 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--modes", default="animate,classic,smooth", help="comma-separated, in the order run")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                        help="cpu only with --model tiny: proves the script runs")
+    parser.add_argument("--model", choices=("sd15-random", "tiny"), default="sd15-random",
+                        help="the full-size random models, or the tests' tiny ones (proves the script runs)")
     args = parser.parse_args(argv)
     import torch
 
-    if not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit(NO_CUDA)
+    if args.device == "cpu" and args.model != "tiny":
+        raise SystemExit("--device cpu is for proving the script with --model tiny: the full-size models' CPU cost "
+                         "is bench/compute_per_second.py's.")
     from hear2see_desktop.core.settings import DEFAULT_FPS
 
     modes = [m for m in args.modes.split(",") if m]
-    models = {"model": build_random_sd15(), "motion": build_random_motion_adapter()}
-    machine = machine_description("cuda")
+    models = ({"model": build_tiny(), "motion": build_tiny_motion()} if args.model == "tiny" else
+              {"model": build_random_sd15(), "motion": build_random_motion_adapter()})
+    machine = machine_description(args.device)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="hear2see-bench-animate-gpu-") as tmp:
         work = Path(tmp)
@@ -154,17 +179,19 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], models: dict[str
           machine: dict[str, Any]) -> None:
     """animate_gpu.md / .json with the rows so far."""
     table = Table(
-        f"{args.size} px, {args.steps} steps, fp16 on {machine.get('gpu', 'the GPU')}",
+        f"{args.size} px, {args.steps} steps, "
+        + (f"fp16 on {machine.get('gpu', 'the GPU')}" if args.device == "cuda" else "fp32 on the CPU"),
         ["mode", "fps", "pictures", "UNet samples", "s per step", "UNet samples per s", "render s",
          "s per s of video", "peak GPU GiB (allocated / reserved)", "loaded before", "memory steps down"],
         [[r["mode"], *["–"] * 9, r["error"]] if "error" in r else
          [r["mode"], str(r["fps"]), str(r["pictures"]), str(r["unet_samples"]), fmt(r["s_per_step"], 3),
           fmt(r["unet_samples_per_s"], 1), fmt(r["render_s"], 1), fmt(r["per_video_s"], 2),
-          f"{r['peak_allocated_gib']:.2f} / {r['peak_reserved_gib']:.2f}", fmt(r["resident_before_gib"], 2),
+          f"{fmt(r['peak_allocated_gib'], 2)} / {fmt(r['peak_reserved_gib'], 2)}", fmt(r["resident_before_gib"], 2),
           ", ".join(r["memory_fallbacks"]) or "none"]
          for r in rows])
     notes = [
-        f"Model: {describe_model(models['model'])}; motion model: {describe_model(models['motion'])}; loaded in fp16.",
+        f"Model: {describe_model(models['model'])}; motion model: {describe_model(models['motion'])}; loaded in "
+        + ("fp16." if args.device == "cuda" else "fp32."),
         f"Narration: synthetic, {NATIVE_FRAMES} native frames for animate (one FreeNoise window, so its motion blocks "
         "see each frame once); every mode at its default fps, frame cache off, after a 2-step warm-up render.",
         "pictures: native frames (animate), distinct images (classic), keyframes (smooth); s per step: median gap "
@@ -174,7 +201,8 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], models: dict[str
         "animate render the motion model, loaded for the next render).",
     ]
     write_results(args.out, "animate_gpu", "Animate on a CUDA GPU, whole renders", notes, [table],
-                  {"settings": {"size": args.size, "steps": args.steps, "native_frames": NATIVE_FRAMES},
+                  {"settings": {"size": args.size, "steps": args.steps, "native_frames": NATIVE_FRAMES,
+                                "device": args.device},
                    "rows": rows}, machine)
 
 
