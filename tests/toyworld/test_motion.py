@@ -116,7 +116,7 @@ def test_a_few_training_steps_give_a_motion_model_the_apps_animate_mode_renders_
         "a second run starts from the first one's weights"
     packed = motion.save(adapter, tmp_path / "motion.safetensors", teacher=unet_fingerprint(toy_sd))
     folder = motion.toy_motion_folder(toy_sd, "trained", cache=tmp_path / "cache", source=packed)
-    reloaded = motion._trained_adapter(toy_sd, packed).state_dict()
+    reloaded = motion.load_trained(toy_sd, packed).state_dict()
     assert all(torch.allclose(reloaded[k], v.half().float()) for k, v in adapter.state_dict().items())
 
     frames = motion.render_clip(toy_sd, folder, "a red boat drifting on the sea", seed=2, folder=tmp_path, frames=4)
@@ -129,7 +129,7 @@ def test_a_few_training_steps_give_a_motion_model_the_apps_animate_mode_renders_
 
 def test_the_committed_toy_motion_model_belongs_to_the_committed_world(toy_sd: Path, tmp_path: Path) -> None:
     folder = motion.toy_motion_folder(toy_sd, "trained", cache=tmp_path)  # refuses one trained on another UNet
-    adapter = motion._trained_adapter(toy_sd, motion.WEIGHTS)
+    adapter = motion.load_trained(toy_sd, motion.WEIGHTS)
     zero = motion.build_adapter(toy_sd, "zero").state_dict()
     assert set(adapter.state_dict()) == set(zero), "the committed model has the toy layout's motion layers"
     assert (folder / "config.json").is_file()
